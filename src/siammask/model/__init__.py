@@ -1,0 +1,1 @@
+"""The PyTorch network and its checkpoints (needs the `torch` extra)."""

@@ -1,0 +1,89 @@
+"""Loading the authors' checkpoints safely and strictly.
+
+SiamMask_VOT.pth comes as ``{'state_dict': {'module.<key>': tensor}}``; other copies are plain
+state dicts, with or without the ``module.`` prefix (from nn.DataParallel). Batch-norm
+``num_batches_tracked`` counters are absent from it and unused at inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from siammask.errors import SiamMaskError
+from siammask.model.network import SiamMaskNet
+
+_PREFIX = "module."
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file into a flat state dict without running any code it may carry."""
+    path = Path(path)
+    if not path.is_file():
+        raise SiamMaskError(f"checkpoint {path}: not a file")
+    if path.stat().st_size == 0:
+        raise SiamMaskError(f"checkpoint {path}: empty file")
+    try:
+        # weights_only=True: the unpickler builds tensors and containers only, never objects
+        # with code, so a malicious checkpoint is refused instead of executed.
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SiamMaskError(f"checkpoint {path}: refused, it is not plain weights ({first})") from None
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SiamMaskError(f"checkpoint {path}: unreadable or truncated ({first})") from None
+    if isinstance(obj, Mapping) and "state_dict" in obj:
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors")
+    return {(k[len(_PREFIX):] if k.startswith(_PREFIX) else k): v for k, v in obj.items()}
+
+
+def _summary(keys: list[str], limit: int = 4) -> str:
+    shown = ", ".join(keys[:limit])
+    return f"{shown} (+{len(keys) - limit} more)" if len(keys) > limit else shown
+
+
+def load_into(model: SiamMaskNet, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Copy `state` into `model`; any missing, unexpected or mis-shaped key is an error."""
+    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    given = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    misshaped = [
+        f"{k} {tuple(given[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items() if k in given and tuple(given[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing keys: {_summary(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys: {_summary(unexpected)}")
+    if misshaped:
+        problems.append(f"{len(misshaped)} mis-shaped keys: {_summary(misshaped)}")
+    if problems:
+        raise SiamMaskError(f"{source} does not fit SiamMask (VOT): " + "; ".join(problems))
+    with torch.no_grad():
+        for k, v in expected.items():
+            v.copy_(given[k].to(v.dtype))
+
+
+def load_model(path: str | Path) -> SiamMaskNet:
+    """Build the network and load a SiamMask_VOT.pth-layout checkpoint into it (eval mode)."""
+    model = SiamMaskNet()
+    load_into(model, read_state_dict(path), source=f"checkpoint {path}")
+    return model.eval()
