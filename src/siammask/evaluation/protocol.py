@@ -1,0 +1,92 @@
+"""VOT's supervised (baseline) experiment: init, track, re-init 5 frames after each failure.
+
+As VOT2016 and the reference's tools/test.py run it: the tracker starts on frame 0 from the
+ground truth; a tracked frame whose region overlap with the ground truth (bounded by the image)
+is 0 is a failure; the tracker restarts `skip` frames later from that frame's ground truth, and
+the frames in between are skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from siammask.errors import SiamMaskError
+from siammask.evaluation.region import region_overlap
+from siammask.tracker import Tracker
+
+INIT, FAILURE, SKIP = 1, 2, 0
+SKIP_AFTER_FAILURE = 5
+
+
+@dataclass
+class FrameRecord:
+    event: str  # init, track, lost or skip
+    polygon: np.ndarray | None = None  # 4x2 for tracked frames
+    score: float | None = None
+    overlap: float | None = None
+
+
+@dataclass
+class SupervisedRun:
+    """One sequence's run: per-frame regions in the result-file encoding, plus records."""
+
+    regions: list[int | list[float]] = field(default_factory=list)
+    records: list[FrameRecord] = field(default_factory=list)
+    failures: int = 0
+    seconds: float = 0.0  # tracker time (init + track), frame reading excluded
+
+    @property
+    def tracked_frames(self) -> int:
+        return sum(1 for r in self.records if r.event in ("init", "track", "lost"))
+
+
+def read_frame(path: str) -> np.ndarray:
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise SiamMaskError(f"cannot read image {path}")
+    return frame
+
+
+def run_supervised(
+    tracker: Tracker, frames: Sequence[str], groundtruth: np.ndarray, skip: int = SKIP_AFTER_FAILURE,
+    on_frame: Callable[[int, FrameRecord], None] | None = None,
+) -> SupervisedRun:
+    """Run the supervised protocol over one sequence with a (re-usable) tracker."""
+    if len(groundtruth) < len(frames):
+        raise SiamMaskError(f"ground truth has {len(groundtruth)} lines for {len(frames)} frames")
+    run = SupervisedRun()
+    start = 0
+    for f, path in enumerate(frames):
+        if f < start:
+            record = FrameRecord("skip")
+            run.regions.append(SKIP)
+        else:
+            frame = read_frame(path)
+            tic = time.perf_counter()
+            if f == start:
+                tracker.init(frame, groundtruth[f])
+                run.seconds += time.perf_counter() - tic
+                record = FrameRecord("init")
+                run.regions.append(INIT)
+            else:
+                result = tracker.track(frame)
+                run.seconds += time.perf_counter() - tic
+                polygon = result.polygon
+                overlap = region_overlap(groundtruth[f], polygon.ravel(), (frame.shape[1], frame.shape[0]))
+                if overlap > 0:
+                    record = FrameRecord("track", polygon, result.score, overlap)
+                    run.regions.append([float(v) for v in polygon.ravel()])
+                else:
+                    record = FrameRecord("lost", polygon, result.score, overlap)
+                    run.regions.append(FAILURE)
+                    run.failures += 1
+                    start = f + skip
+        run.records.append(record)
+        if on_frame is not None:
+            on_frame(f, record)
+    return run

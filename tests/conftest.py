@@ -1,0 +1,69 @@
+"""Shared fixtures: the golden data (copied from the reference run) and the seeded model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+DATASET = GOLDEN / "dataset"
+# The golden data were made with OpenCV 4.14. OpenCV 5 warps masks slightly differently (up to
+# 1.0 px on 3.4% of polygons, measured in the shared README), so polygon tolerance widens there.
+OPENCV_MAJOR = int(cv2.__version__.split(".")[0])
+POLYGON_TOL_PX = 0.5 if OPENCV_MAJOR == 4 else 1.0
+
+
+def golden_records(name: str = "tracking_records.json") -> dict:
+    return json.loads((GOLDEN / name).read_text())
+
+
+def sequence_frames(seq: str) -> list[str]:
+    return sorted(str(p) for p in (DATASET / seq).glob("*.jpg"))
+
+
+def sequence_groundtruth(seq: str) -> np.ndarray:
+    return np.loadtxt(DATASET / seq / "groundtruth.txt", delimiter=",")
+
+
+@pytest.fixture(scope="session")
+def seeded_model():
+    torch = pytest.importorskip("torch")
+    from siammask.model.checkpoint import load_into
+    from siammask.model.network import SiamMaskNet
+    from siammask.model.seeded import seeded_state_dict
+
+    model = SiamMaskNet()
+    load_into(model, {k: torch.from_numpy(v) for k, v in seeded_state_dict().items()})
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def sparse_model():
+    torch = pytest.importorskip("torch")
+    from siammask.model.checkpoint import load_into
+    from siammask.model.network import SiamMaskNet
+    from siammask.model.seeded import seeded_state_dict
+
+    model = SiamMaskNet()
+    weights = seeded_state_dict(calibration=GOLDEN / "sparse_masks" / "calibration.npz")
+    load_into(model, {k: torch.from_numpy(v) for k, v in weights.items()})
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def torch_engine(seeded_model):
+    from siammask.engines.torch_engine import TorchEngine
+
+    return TorchEngine(seeded_model)
+
+
+@pytest.fixture(scope="session")
+def seeded_checkpoint(tmp_path_factory):
+    pytest.importorskip("torch")
+    from siammask.model.seeded import write_checkpoint
+
+    return write_checkpoint(tmp_path_factory.mktemp("ckpt") / "seeded.pth")
