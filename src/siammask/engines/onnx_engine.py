@@ -1,0 +1,162 @@
+"""ONNX Runtime engine: runs an exported folder with no PyTorch at all.
+
+Loading checks the manifest against the graphs it names (files present, hashes, names, shapes,
+opset, package version) and says plainly what does not match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siammask import __version__
+from siammask.config import TrackerConfig
+from siammask.engines.base import SearchResult, TemplateKernels
+from siammask.errors import SiamMaskError
+
+MANIFEST = "manifest.json"
+GRAPH_NAMES = ("template", "search", "refine")
+# provider preference when none is named: the fastest available first
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+PROVIDER_ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
+                    "cpu": "CPUExecutionProvider"}
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SiamMaskError(f"model folder {folder}: not a directory")
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise SiamMaskError(f"model folder {folder}: {MANIFEST} missing (export with `siammask export`)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SiamMaskError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("graphs"), dict):
+        raise SiamMaskError(f"{path}: not a siammask manifest (no 'graphs')")
+    missing = [g for g in GRAPH_NAMES if g not in manifest["graphs"]]
+    if missing:
+        raise SiamMaskError(f"{path}: manifest names no {', '.join(missing)} graph")
+    if manifest.get("package") != "siammask":
+        raise SiamMaskError(f"{path}: not written by siammask")
+    version = str(manifest.get("package_version", "?"))
+    if version.split(".")[:2] != __version__.split(".")[:2]:
+        raise SiamMaskError(f"{path}: exported by siammask {version}, this is {__version__}; export again")
+    return manifest
+
+
+def resolve_providers(requested: str | list[str] | None) -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if requested in (None, "auto"):
+        return [p for p in PREFERRED_PROVIDERS if p in available] or available
+    names = [requested] if isinstance(requested, str) else list(requested)
+    chosen = []
+    for name in names:
+        full = PROVIDER_ALIASES.get(name.lower(), name)
+        if full not in available:
+            raise SiamMaskError(f"execution provider {name!r} is not available here (available: "
+                                f"{', '.join(available)})")
+        chosen.append(full)
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+class OnnxEngine:
+    name = "onnxruntime"
+
+    def __init__(
+        self, folder: str | Path, providers: str | list[str] | None = None, threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self.providers = resolve_providers(providers)
+        precisions = {g["precision"] for g in self.manifest["graphs"].values() if isinstance(g, dict)}
+        self.precision = "+".join(sorted(precisions))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.sessions: dict[str, Any] = {}
+        self._dtypes: dict[str, dict[str, Any]] = {}
+        for name in GRAPH_NAMES:
+            entry = self.manifest["graphs"][name]
+            path = self.folder / str(entry.get("file", ""))
+            if not path.is_file():
+                raise SiamMaskError(f"model folder {self.folder}: graph {path.name} missing")
+            try:
+                session = ort.InferenceSession(str(path), options, providers=self.providers)
+            except Exception as exc:  # ORT raises its own exception types for bad files
+                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                raise SiamMaskError(f"graph {path}: cannot be loaded ({first})") from None
+            self._check_signature(name, session, entry)
+            self.sessions[name] = session
+            self._dtypes[name] = {i.name: np.float16 if "float16" in i.type else np.float32
+                                  for i in session.get_inputs()}
+
+    def _check_signature(self, name: str, session: Any, entry: dict[str, Any]) -> None:
+        for kind, declared, actual in (
+            ("input", entry.get("inputs", {}), session.get_inputs()),
+            ("output", entry.get("outputs", {}), session.get_outputs()),
+        ):
+            got = {a.name: [d if isinstance(d, int) else "batch" for d in a.shape] for a in actual}
+            want = {k: [d if isinstance(d, int) else "batch" for d in v] for k, v in declared.items()}
+            if got != want:
+                raise SiamMaskError(f"graph {name}: {kind}s {got} do not match the manifest's {want}")
+
+    @property
+    def tracker_config(self) -> TrackerConfig:
+        return TrackerConfig.from_dict(self.manifest.get("tracker_config", {}))
+
+    def _run(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        dtypes = self._dtypes[name]
+        feeds = {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()}
+        return self.sessions[name].run(None, feeds)
+
+    def template(self, z: np.ndarray) -> TemplateKernels:
+        cls_k, loc_k, mask_k = self._run("template", {"exemplar": z})
+        return TemplateKernels(*(np.asarray(k, dtype=np.float32) for k in (cls_k, loc_k, mask_k)))
+
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
+        cls, loc, xf, p0, p1, p2 = self._run(
+            "search", {"search": x, "cls_kernel": kernels.cls, "loc_kernel": kernels.loc}
+        )
+        return SearchResult(cls.astype(np.float32, copy=False), loc.astype(np.float32, copy=False),
+                            (xf, p0, p1, p2))
+
+    def refine(
+        self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray:
+        xf, p0, p1, p2 = search.features
+        windows = cut_windows(xf, p0, p1, p2, rows, cols)
+        (mask,) = self._run("refine", {
+            "xf_window": windows[0], "mask_kernel": kernels.mask, "p0_window": windows[1],
+            "p1_window": windows[2], "p2_window": windows[3],
+        })
+        return mask.astype(np.float32, copy=False)
+
+
+def cut_windows(
+    xf: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Each target's windows at its cell: xf 7x7 at (r, c); padded p0 61x61 at 4(r, c);
+    p1 31x31 at 2(r, c); p2 15x15 at (r, c)."""
+    def cut(t: np.ndarray, size: int, step: int) -> np.ndarray:
+        return np.stack([t[k, :, step * r : step * r + size, step * c : step * c + size]
+                         for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist()))])
+
+    return cut(xf, 7, 1), cut(p0, 61, 4), cut(p1, 31, 2), cut(p2, 15, 1)
+
+
+def default_threads() -> int:
+    return os.cpu_count() or 1
