@@ -1,0 +1,203 @@
+"""VOT-layout datasets: `list.txt`, and per sequence its frames, `groundtruth.txt` and tags.
+
+A sequence folder holds its frames (`*.jpg` / `*.png`, sorted by name) either directly or in a
+`color/` subfolder, `groundtruth.txt` with one region a line (4 values x,y,w,h or 8 values: a
+polygon's corners), and optionally per-frame tag files (`occlusion.tag`, ... one 0/1 a line;
+short files are padded with 0 as vot-toolkit pads them). Without tag files, the tags come from a
+pysot meta file in the dataset folder (`<folder name>.json` or `VOT*.json`) when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from siammask.errors import SiamMaskError
+
+TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass
+class Sequence:
+    """One sequence. `groundtruth` is (frames, 4) or (frames, 8); tags are boolean per frame."""
+
+    name: str
+    frames: list[Path]
+    groundtruth: np.ndarray
+    tags: dict[str, np.ndarray]
+    size_hint: tuple[int, int] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames, read from the first frame on first use (unless given)."""
+        if self.size_hint is None:
+            self.size_hint = _image_size(self.frames[0])
+        return self.size_hint
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+
+@dataclass
+class Dataset:
+    """Sequences in `list.txt` order; `name` picks default EAO intervals (e.g. VOT2016)."""
+
+    root: Path
+    name: str
+    sequences: list[Sequence]
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of Sequence
+        return iter(self.sequences)
+
+    def __getitem__(self, name: str) -> Sequence:
+        for seq in self.sequences:
+            if seq.name == name:
+                return seq
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.sequences]
+
+
+def load_dataset(root: str | os.PathLike[str]) -> Dataset:
+    """Read `list.txt` and every sequence it names (frames are listed, not decoded)."""
+    root = Path(root)
+    listing = root / "list.txt"
+    if not listing.is_file():
+        raise SiamMaskError(f"{listing} not found: a VOT dataset folder lists its sequences in list.txt")
+    names = []
+    for i, line in enumerate(_read_lines(listing), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        if name in names:
+            raise SiamMaskError(f"{listing}:{i}: sequence {name!r} listed twice")
+        names.append(name)
+    if not names:
+        raise SiamMaskError(f"{listing} lists no sequences")
+    meta_path = _meta_file(root)
+    meta = _read_meta(meta_path) if meta_path else {}
+    sequences = [load_sequence(root / name, meta.get(name)) for name in names]
+    name = meta_path.stem if meta_path else root.resolve().name
+    return Dataset(root=root, name=name, sequences=sequences)
+
+
+def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None) -> Sequence:
+    """One sequence folder; `meta` is its entry in a pysot meta file (only its tags are used)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SiamMaskError(f"sequence folder {folder} not found")
+    frames = _frames(folder)
+    gt = read_groundtruth(folder / "groundtruth.txt")
+    if len(gt) != len(frames):
+        raise SiamMaskError(f"{folder / 'groundtruth.txt'} has {len(gt)} lines for {len(frames)} frames")
+    return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta))
+
+
+def read_groundtruth(path: Path) -> np.ndarray:
+    """Regions of a groundtruth file: every line the same count, 4 or an even number >= 6."""
+    if not path.is_file():
+        raise SiamMaskError(f"{path} not found")
+    rows = []
+    for i, line in enumerate(_read_lines(path), start=1):
+        where = f"{path}:{i}"
+        try:
+            values = [float(t) for t in line.split(",")]
+        except ValueError:
+            raise SiamMaskError(f"{where}: not a number in {line.strip()[:60]!r}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise SiamMaskError(f"{where}: non-finite value in {line.strip()[:60]!r}")
+        if len(values) != 4 and (len(values) < 6 or len(values) % 2):
+            raise SiamMaskError(f"{where}: {len(values)} values; a region has 4 (x,y,w,h) or 8 (polygon)")
+        if rows and len(values) != len(rows[0]):
+            raise SiamMaskError(f"{where}: {len(values)} values where line 1 has {len(rows[0])}")
+        rows.append(values)
+    if not rows:
+        raise SiamMaskError(f"{path} is empty")
+    return np.array(rows, dtype=np.float64)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiamMaskError(f"cannot read {path}: {exc}") from None
+
+
+def _frames(folder: Path) -> list[Path]:
+    for place in (folder / "color", folder):
+        if place.is_dir():
+            frames = sorted(p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if frames:
+                return frames
+    raise SiamMaskError(f"no frames (*.jpg, *.png) in {folder} or {folder / 'color'}")
+
+
+def _tags(folder: Path, length: int, meta: dict | None) -> dict[str, np.ndarray]:
+    files = {name: folder / f"{name}.tag" for name in TAG_NAMES}
+    if any(p.is_file() for p in files.values()):
+        return {name: _read_tag(p, length) if p.is_file() else np.zeros(length, bool) for name, p in files.items()}
+    tags = {}
+    for name in TAG_NAMES:
+        values = (meta or {}).get(name)
+        if values is None:
+            tags[name] = np.zeros(length, dtype=bool)
+            continue
+        if not isinstance(values, list) or len(values) != length or any(v not in (0, 1) for v in values):
+            raise SiamMaskError(f"meta file entry {folder.name}.{name}: expected {length} values of 0 or 1")
+        tags[name] = np.array(values, dtype=bool)
+    return tags
+
+
+def _read_tag(path: Path, length: int) -> np.ndarray:
+    lines = _read_lines(path)
+    if len(lines) > length:
+        raise SiamMaskError(f"{path} has {len(lines)} lines for {length} frames")
+    tag = np.zeros(length, dtype=bool)
+    for i, line in enumerate(lines):
+        if line.strip() not in ("0", "1"):
+            raise SiamMaskError(f"{path}:{i + 1}: a tag line is 0 or 1, got {line.strip()[:20]!r}")
+        tag[i] = line.strip() == "1"
+    return tag
+
+
+def _meta_file(root: Path) -> Path | None:
+    candidates = [root / f"{root.resolve().name}.json", *sorted(root.glob("VOT*.json"))]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SiamMaskError(f"cannot read meta file {path}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise SiamMaskError(f"meta file {path}: expected an object of sequences")
+    return meta
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    import cv2  # only when a size is needed and no meta file gave it
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise SiamMaskError(f"cannot read image {path}")
+    return int(image.shape[1]), int(image.shape[0])

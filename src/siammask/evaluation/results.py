@@ -1,0 +1,126 @@
+"""VOT baseline result files: `<results>/<tracker>/baseline/<seq>/<seq>_001.txt`.
+
+One line per frame, as the reference's tools/test.py writes them (and pysot and vot-toolkit read
+them): `1` the tracker was initialised, `2` it failed, `0` the frame was skipped, otherwise the
+region's values separated by commas (4 for a rectangle, 8 or more for a polygon). Values go
+through C `float` and `%.4f`, as the reference's vot_float2str does: trailing zeros are kept
+("258.0000"). Repetitions of a run are `_002.txt`, `_003.txt`, ...
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from siammask.errors import SiamMaskError
+
+SKIP, INIT, FAILURE = 0, 1, 2
+CODES = (SKIP, INIT, FAILURE)
+
+Region = int | tuple[float, ...]  # a code, or the region's values
+Trajectory = list[Region]
+
+
+def format_region(region: int | Sequence[float] | np.ndarray) -> str:
+    """One result line (without newline): a code as an integer, values as `%.4f` of a float32."""
+    if isinstance(region, int | np.integer):
+        if int(region) not in CODES:
+            raise ValueError(f"a region code is 0, 1 or 2, got {region}")
+        return str(int(region))
+    values = np.asarray(region, dtype=np.float64).ravel()
+    if values.size not in (4,) and (values.size < 6 or values.size % 2):
+        raise ValueError(f"a region is 4 values or an even number >= 6, got {values.size}")
+    # the reference passes each value through a C float before printf("%.4f")
+    return ",".join(f"{v:.4f}" for v in values.astype(np.float32).astype(np.float64).tolist())
+
+
+def parse_region(text: str, where: str) -> Region:
+    """A result line as a code or a tuple of values; `where` (file:line) names it in errors."""
+    text = text.strip()
+    if not text:
+        raise SiamMaskError(f"{where}: empty line")
+    if text[0] == "m":
+        raise SiamMaskError(f"{where}: mask regions are not supported")
+    try:
+        values = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise SiamMaskError(f"{where}: not a number in {_clip(text)!r}") from None
+    if len(values) == 1:
+        if values[0] not in CODES:
+            raise SiamMaskError(f"{where}: a single value must be 0 (skip), 1 (init) or 2 (failure), got {text}")
+        return int(values[0])
+    if len(values) != 4 and (len(values) < 6 or len(values) % 2):
+        raise SiamMaskError(f"{where}: a region has 4 values or an even number >= 6, got {len(values)}")
+    if any(math.isinf(v) for v in values):
+        raise SiamMaskError(f"{where}: infinite value in {_clip(text)!r}")
+    return values
+
+
+def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
+    """All lines of one result file."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiamMaskError(f"cannot read result file {path}: {exc}") from None
+    if not lines:
+        raise SiamMaskError(f"{path}: empty result file")
+    return [parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]
+
+
+def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Sequence[float] | np.ndarray]) -> None:
+    """Write a result file atomically: a temporary file beside it, then renamed over it."""
+    path = Path(path)
+    text = "".join(format_region(r) + "\n" for r in regions)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def result_path(results_dir: str | os.PathLike[str], tracker: str, sequence: str, repetition: int = 1) -> Path:
+    """Where the reference (and vot-toolkit) put a sequence's baseline result."""
+    return Path(results_dir) / tracker / "baseline" / sequence / f"{sequence}_{repetition:03d}.txt"
+
+
+def find_trackers(results_dir: str | os.PathLike[str]) -> list[str]:
+    """Names of the trackers in a results folder: its subfolders holding a `baseline` folder."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise SiamMaskError(f"results folder {root} does not exist")
+    return sorted(p.name for p in root.iterdir() if (p / "baseline").is_dir())
+
+
+def read_tracker(
+    results_dir: str | os.PathLike[str], tracker: str, sequences: Sequence[str]
+) -> dict[str, list[Trajectory]]:
+    """Every repetition of every listed sequence, in repetition order; missing ones are errors."""
+    base = Path(results_dir) / tracker / "baseline"
+    if not base.is_dir():
+        raise SiamMaskError(f"no results of tracker {tracker!r}: {base} does not exist")
+    out = {}
+    for seq in sequences:
+        folder = base / seq
+        pattern = re.compile(re.escape(seq) + r"_(\d{3})\.txt")
+        files = sorted(p for p in folder.glob(f"{seq}_*.txt") if pattern.fullmatch(p.name)) if folder.is_dir() else []
+        if not files:
+            raise SiamMaskError(
+                f"tracker {tracker!r} has no result for sequence {seq!r} (expected {folder}/{seq}_001.txt)"
+            )
+        out[seq] = [read_trajectory(p) for p in files]
+    return out
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
