@@ -67,3 +67,19 @@ def seeded_checkpoint(tmp_path_factory):
     from siammask.model.seeded import write_checkpoint
 
     return write_checkpoint(tmp_path_factory.mktemp("ckpt") / "seeded.pth")
+
+
+@pytest.fixture(scope="session")
+def exported_model(seeded_checkpoint, tmp_path_factory):
+    """The seeded checkpoint exported once per test session (fp32 ONNX folder)."""
+    pytest.importorskip("onnx")
+    from siammask.export import export
+
+    return export(seeded_checkpoint, tmp_path_factory.mktemp("export") / "model")
+
+
+@pytest.fixture(scope="session")
+def onnx_engine(exported_model):
+    from siammask.engines.onnx_engine import OnnxEngine
+
+    return OnnxEngine(exported_model)

@@ -21,6 +21,7 @@ def first_divergence(engine, seq: str, records: list[dict]) -> str | None:
     return None
 
 
+@pytest.mark.parametrize("engine", ["torch_engine", "onnx_engine"])
 @pytest.mark.parametrize("seq", ["synth00", "synth01", "synth02"])
-def test_closed_loop_events_match_reference(torch_engine, seq):
-    assert first_divergence(torch_engine, seq, golden_records()[seq]) is None
+def test_closed_loop_events_match_reference(request, engine, seq):
+    assert first_divergence(request.getfixturevalue(engine), seq, golden_records()[seq]) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,9 @@ def export(
         graphs: dict[str, Any] = {}
         for name, wrapper in (("template", _Template), ("search", _Search), ("refine", _Refine)):
             path = staging / f"{name}.onnx"
-            with torch.no_grad():
+            # the exporter warns about its own internals (shape inference, deprecations)
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 _export_graph(wrapper(net), name, path, half)
             inputs, outputs = GRAPHS[name]
             _declare_shapes(path, inputs + outputs)

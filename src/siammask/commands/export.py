@@ -1,0 +1,48 @@
+"""`siammask export`: checkpoint -> template/search/refine ONNX graphs + manifest."""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """examples:
+  siammask export --checkpoint SiamMask_VOT.pth --output models/siammask_vot
+  siammask export --checkpoint SiamMask_VOT.pth --output models/siammask_vot_fp16 --fp16
+  siammask export --seeded --output models/seeded      # untrained seeded weights, for trying things
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="export ONNX graphs from a checkpoint", description=__doc__, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="SiamMask_VOT.pth (or any checkpoint of that layout)")
+    src.add_argument("--seeded", action="store_true", help="use the seeded, untrained weights")
+    p.add_argument("--output", required=True, help="folder to write (created; refused if not empty)")
+    p.add_argument("--config", help="tracker settings JSON to record in the manifest")
+    p.add_argument("--fp16", action="store_true", help="half-precision graphs (for GPUs)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from siammask.config import TrackerConfig
+    from siammask.errors import SiamMaskError
+
+    try:
+        from siammask.export import export
+        from siammask.model.seeded import write_checkpoint
+    except ModuleNotFoundError as exc:
+        if exc.name in ("torch", "onnx"):
+            raise SiamMaskError(f"export needs {exc.name}: pip install 'siammask[torch]'") from None
+        raise
+    config = TrackerConfig.from_file(args.config) if args.config else None
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(args.checkpoint) if args.checkpoint else write_checkpoint(Path(tmp) / "seeded.pth")
+        out = export(checkpoint, args.output, config=config, half=args.fp16, force=args.force)
+    print(f"exported template, search and refine graphs to {out} ({'fp16' if args.fp16 else 'fp32'})")
+    return 0
