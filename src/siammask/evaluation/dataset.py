@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.sequences)
 
-    def __iter__(self):  # noqa: ANN204 - an iterator of Sequence
+    def __iter__(self) -> Iterator[Sequence]:
         return iter(self.sequences)
 
     def __getitem__(self, name: str) -> Sequence:

@@ -34,7 +34,7 @@ def format_region(region: int | Sequence[float] | np.ndarray) -> str:
             raise ValueError(f"a region code is 0, 1 or 2, got {region}")
         return str(int(region))
     values = np.asarray(region, dtype=np.float64).ravel()
-    if values.size not in (4,) and (values.size < 6 or values.size % 2):
+    if values.size != 4 and (values.size < 6 or values.size % 2):
         raise ValueError(f"a region is 4 values or an even number >= 6, got {values.size}")
     # the reference passes each value through a C float before printf("%.4f")
     return ",".join(f"{v:.4f}" for v in values.astype(np.float32).astype(np.float64).tolist())
