@@ -1,0 +1,75 @@
+"""`siammask eval`: the supervised (baseline) experiment over a VOT dataset, then its report."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  siammask eval --dataset data/VOT2016 --checkpoint SiamMask_VOT.pth --results results/VOT2016
+  siammask eval --dataset data/VOT2016 --model models/siammask_vot --results results/VOT2016 \\
+      --tracker-name SiamMask_ort --workers 2 --threads 1
+  siammask eval --dataset data/synth --model models/seeded --results out/res --eao-interval 20,50
+
+Results go to RESULTS/NAME/baseline/<seq>/<seq>_001.txt in the reference's format (1 init,
+2 failure, 0 skipped, else 8 values with 4 decimals). Each file is written whole when its sequence
+ends; a rerun skips finished sequences (use --force to redo them).
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval", help="run the VOT supervised experiment and report accuracy, robustness, EAO",
+        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", metavar="FILE", help="SiamMask_VOT.pth-layout checkpoint (torch backend)")
+    src.add_argument("--model", metavar="DIR", help="exported ONNX folder (onnxruntime backend)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), help="default: from --checkpoint/--model")
+    p.add_argument("--results", required=True, metavar="DIR", help="results folder")
+    p.add_argument("--tracker-name", metavar="NAME", help="default: SiamMask_<backend>")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="sequences tracked in parallel processes")
+    p.add_argument("--threads", type=int, metavar="N", help="threads per engine (default: cores / workers)")
+    p.add_argument("--providers", metavar="NAME", help="ONNX Runtime execution provider: auto, tensorrt, cuda, cpu")
+    p.add_argument("--config", metavar="FILE", help="tracker settings JSON (config_vot.json layout accepted)")
+    p.add_argument("--force", action="store_true", help="re-run sequences that already have results")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--plots", metavar="DIR", help="write the report's plots (PNG) here")
+    p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
+    p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help="spread sequences over a Ray cluster (default: start or join a local one)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from siammask.commands import report as report_command
+    from siammask.evaluation.dataset import load_dataset
+    from siammask.evaluation.report import parse_interval
+    from siammask.evaluation.runner import EngineSpec, run_dataset
+
+    if args.eao_interval:
+        parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
+    dataset = load_dataset(args.dataset)
+    spec = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers, args.config)
+    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
+    total = sum(len(s) for s in dataset)
+    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True) as bar:
+        def done(outcome) -> None:  # noqa: ANN001 - SequenceOutcome
+            bar.update(len(dataset[outcome.name]))
+            status = "kept" if outcome.skipped else f"{outcome.fps:.1f} fps"
+            bar.set_postfix_str(f"{outcome.name}: {status}, {outcome.failures} failures")
+
+        if args.ray:
+            from siammask.evaluation.distributed import run_dataset_ray
+
+            run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force, on_done=done)
+        else:
+            run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
+    report_args = argparse.Namespace(
+        dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
+        eao_interval=args.eao_interval,
+    )
+    return report_command.run(report_args)
