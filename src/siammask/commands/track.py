@@ -1,0 +1,278 @@
+"""`siammask track`: track one or more targets through a video, an image folder or a camera.
+
+The product's front end: a source, the targets' boxes in the first frame and a model in; the
+per-frame polygons (--output) and an overlay video (--video) out. Several --box run as one
+batched tracker, so K targets cost about one network call per stage per frame, not K.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+import numpy as np
+
+EPILOG = """\
+examples:
+  siammask track video.mp4 --box 300,110,165,250 --checkpoint SiamMask_VOT.pth --video overlay.mp4
+      one target; the overlay video shows its mask, rotated box and score
+
+  siammask track data/vot2016/bag --box 292,107,71,162 --model models/siammask_vot --output bag.txt
+      an image folder (sorted by name; a color/ subfolder is used if the folder has no images),
+      run by ONNX Runtime from an exported folder; one polygon per line
+
+  siammask track street.mp4 --box 10,20,50,80 --box 200,40,30,60 --box 90,90,40,40 \\
+      --model models/siammask_vot --output street.json --output street.csv --max-frames 300
+      three targets in one batched tracker, results as JSON and CSV
+
+  siammask track 0 --select --model models/siammask_vot --video webcam.avi
+      camera 0; draw the targets with the mouse (needs a display); Ctrl-C stops and saves
+
+boxes: x,y,w,h in pixels of the first frame (x,y the top-left corner), or 8 values
+x1,y1,x2,y2,x3,y3,x4,y4 of a rotated rectangle. Targets are numbered from 0 in --box order.
+
+outputs (by extension): .txt one line per frame with the 8 polygon values (several targets:
+STEM_0.txt, STEM_1.txt, ...); .csv frame,target,x1,y1,...,x4,y4,box_x,box_y,box_w,box_h,score;
+.json the frames with each target's polygon, box and score. Frame 0 is the first frame and
+carries the given box. Files appear only when the run completes (or is stopped by Ctrl-C).
+"""
+
+_GUI_RE = re.compile(r"^\s*GUI:\s*(\S+)", re.MULTILINE)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `track` subcommand to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "track",
+        help="track targets in a video, image folder or camera; write results and an overlay video",
+        description=(
+            "Track one or more targets from their boxes in the first frame. Writes per-frame polygons "
+            "(--output) and/or a video with the masks and boxes drawn (--video), and prints a one-line "
+            "summary."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "source", metavar="SOURCE",
+        help="video file, folder of images (*.jpg/*.jpeg/*.png/*.bmp, or its color/ subfolder), or camera index (0)",
+    )
+    parser.add_argument(
+        "--box", action="append", default=[], metavar="x,y,w,h",
+        help="a target in the first frame: x,y,w,h or 8 polygon values; repeat for more targets",
+    )
+    parser.add_argument(
+        "--select", action="store_true",
+        help="draw the targets on the first frame with the mouse instead of --box (needs a display)",
+    )
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
+    model.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (runs ONNX Runtime)")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnxruntime"),
+        help="engine (default: torch for --checkpoint, onnxruntime for --model)",
+    )
+    parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")
+    parser.add_argument("--config", metavar="JSON", help="tracker settings overriding the model's")
+    parser.add_argument(
+        "--output", action="append", default=[], metavar="FILE",
+        help="results file: .txt (VOT polygons; STEM_k.txt per target when several), .csv or .json; "
+             "repeat to write several",
+    )
+    parser.add_argument(
+        "--video", metavar="FILE",
+        help="overlay video: .mp4 (mp4v), .avi (MJPG) or .gif; at the source's frame rate, else 25 fps",
+    )
+    parser.add_argument(
+        "--max-frames", type=positive_int, metavar="N", help="stop after N frames (the first frame included)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it shows on terminals only)")
+    parser.set_defaults(func=run)
+
+
+def parse_box_text(text: str) -> list[float]:
+    """'x,y,w,h' or 8 comma-separated values -> floats (validated: finite, positive size)."""
+    from siammask.errors import SiamMaskError
+    from siammask.tracker import parse_box
+
+    parts = [p.strip() for p in text.strip().split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise SiamMaskError(
+            f"--box {text!r}: expected x,y,w,h or 8 comma-separated numbers (x1,y1,...,x4,y4)"
+        ) from None
+    if len(values) not in (4, 8):
+        raise SiamMaskError(f"--box {text!r}: expected 4 values (x,y,w,h) or 8 (polygon), got {len(values)}")
+    try:
+        parse_box(values)
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"--box {text!r}: {exc}") from None
+    return values
+
+
+def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:
+    """A box must overlap the first frame: a box wholly outside it can only be a typo."""
+    from siammask.errors import SiamMaskError
+    from siammask.tracker import parse_box
+
+    cx, cy, w, h = parse_box(values)
+    width, height = image_size
+    overlap_w = min(cx + w / 2, width) - max(cx - w / 2, 0)
+    overlap_h = min(cy + h / 2, height) - max(cy - h / 2, 0)
+    if not (overlap_w > 0 and overlap_h > 0):
+        raise SiamMaskError(f"{label} lies outside the {width}x{height} image")
+
+
+def display_problem() -> str | None:
+    """Why an OpenCV window cannot be opened here, or None when it can."""
+    import cv2
+
+    if sys.platform not in ("win32", "darwin") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display is available (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+    match = _GUI_RE.search(cv2.getBuildInformation())
+    if match and match.group(1).upper() == "NONE":
+        return "this OpenCV build has no GUI support (opencv-python-headless; install opencv-python for windows)"
+    return None
+
+
+def select_boxes(frame: np.ndarray) -> list[list[float]]:
+    """Let the user draw the targets on `frame` (cv2.selectROIs); ESC ends the selection."""
+    import cv2
+
+    from siammask.errors import SiamMaskError
+
+    problem = display_problem()
+    if problem:
+        raise SiamMaskError(f"--select needs a window: {problem}; give the targets with --box x,y,w,h")
+    title = "siammask: drag a box per target, ENTER/SPACE after each, ESC when done"
+    try:
+        rects = cv2.selectROIs(title, frame, showCrosshair=True, fromCenter=False)
+    finally:
+        cv2.destroyAllWindows()
+    boxes = [[float(v) for v in r] for r in np.asarray(rects).reshape(-1, 4) if r[2] > 0 and r[3] > 0]
+    if not boxes:
+        raise SiamMaskError("--select: no target selected")
+    return boxes
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything cheap first, then load the model and track, writing as frames come."""
+    from itertools import islice
+
+    from tqdm import tqdm
+
+    from siammask.config import TrackerConfig
+    from siammask.engines.factory import load_engine
+    from siammask.errors import SiamMaskError
+    from siammask.sources import open_source
+    from siammask.track_output import ResultWriter, check_output_path, init_result
+    from siammask.tracker import MultiTracker
+    from siammask.visualize import OverlayWriter, check_video_path, draw_overlay
+
+    if args.checkpoint is None and args.model is None:
+        raise SiamMaskError(
+            "no model given: pass --checkpoint FILE.pth (PyTorch) or --model DIR (a folder written by "
+            "`siammask export`)"
+        )
+    if args.select and args.box:
+        raise SiamMaskError("give the targets either with --box or with --select, not both")
+    if not args.select and not args.box:
+        raise SiamMaskError("no target given: pass --box x,y,w,h (repeat for more targets) or --select")
+    boxes = [parse_box_text(text) for text in args.box]
+    outputs = [check_output_path(p) for p in args.output]
+    video = check_video_path(args.video) if args.video else None
+    destinations = [p.resolve() for p in outputs] + ([video.resolve()] if video else [])
+    if len(set(destinations)) != len(destinations):
+        raise SiamMaskError("the same file is given twice among --output/--video")
+    if args.select and (problem := display_problem()):
+        raise SiamMaskError(f"--select needs a window: {problem}; give the targets with --box x,y,w,h")
+    config = TrackerConfig.from_file(args.config) if args.config else None
+
+    with ExitStack() as stack:
+        source = stack.enter_context(open_source(args.source))
+        frames = iter(source)
+        if args.max_frames is not None:
+            frames = islice(frames, args.max_frames)
+        first = next(frames, None)
+        if first is None:
+            raise SiamMaskError(f"{source.description}: no frames")
+        image_size = (int(first.shape[1]), int(first.shape[0]))
+        if args.select:
+            boxes = select_boxes(first)
+        for text, values in zip(args.box or [None] * len(boxes), boxes):
+            check_box_in_image(values, image_size, f"--box {text!r}" if text else f"selected box {values}")
+
+        engine, model_config = load_engine(
+            checkpoint=args.checkpoint, model=args.model, backend=args.backend, threads=args.threads
+        )
+        tracker = MultiTracker(engine, config or model_config)
+        tracker.init(first, boxes)
+
+        writers = [
+            stack.enter_context(ResultWriter(p, len(boxes), source.description, image_size, source.fps))
+            for p in outputs
+        ]
+        overlay = stack.enter_context(OverlayWriter(video, source.fps)) if video else None
+        total = source.length
+        if args.max_frames is not None:
+            total = min(total, args.max_frames) if total is not None else args.max_frames
+
+        def emit(index: int, frame: np.ndarray, results: list, init: bool) -> None:
+            for writer in writers:
+                writer.write(index, results, init=init)
+            if overlay is not None:
+                overlay.write(draw_overlay(frame, results))
+
+        count, track_seconds, interrupted = 1, 0.0, False
+        progress = stack.enter_context(
+            tqdm(total=total, unit="frame", desc="tracking", disable=True if args.no_progress else None,
+                 dynamic_ncols=True, file=sys.stderr)
+        )
+        emit(0, first, [init_result(b) for b in boxes], init=True)
+        progress.update(1)
+        try:
+            for frame in frames:
+                start = time.perf_counter()
+                results = tracker.track(frame)
+                track_seconds += time.perf_counter() - start
+                emit(count, frame, results, init=False)
+                count += 1
+                progress.update(1)
+        except KeyboardInterrupt:  # stop and keep what was tracked (how a camera run ends)
+            interrupted = True
+        progress.close()
+        written = [f for w in writers for f in w.close()]
+        if overlay is not None:
+            written.append(overlay.close())
+
+    fps = (count - 1) / track_seconds if track_seconds > 0 else math.nan
+    fps_text = f"{fps:.1f} fps" if math.isfinite(fps) else "no frame tracked"
+    where = ", ".join(str(p) for p in written) if written else "nothing written (use --output/--video)"
+    stopped = " (stopped by Ctrl-C)" if interrupted else ""
+    print(
+        f"tracked {_plural(count, 'frame')}{stopped}, {_plural(len(boxes), 'target')}, {fps_text} "
+        f"({engine.name}); {where}"
+    )
+    return 130 if interrupted and source.kind != "camera" else 0
