@@ -9,7 +9,9 @@ output files.
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +42,31 @@ def _opencv_quiet() -> Iterator[None]:
         yield
     finally:
         logging.setLogLevel(level)
+
+
+@contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """Silence FFmpeg's own log lines (e.g. "moov atom not found") while a file is probed.
+
+    They are written by native code straight to file descriptor 2, beyond OpenCV's log level;
+    our SiamMaskError says what went wrong in one line instead. Skipped where fd 2 is not a file.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -183,7 +210,7 @@ class VideoFile(FrameSource):
         super().__init__(str(self.path), count if count > 0 else None, _capture_fps(self._capture))
 
     def _open(self) -> cv2.VideoCapture:
-        with _opencv_quiet():
+        with _opencv_quiet(), _native_stderr_quiet():
             capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
             capture.release()
