@@ -1,0 +1,108 @@
+"""`siammask bench`: time every backend side by side (and the authors' code, given a checkout).
+
+The heavy lifting is in `siammask.bench`; this module only parses options, so `siammask --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  siammask bench
+      seeded weights, exported to ONNX on the spot; a synthetic 1280x720 sequence of 20 tracked
+      frames; torch and onnxruntime side by side
+
+  siammask bench --checkpoint SiamMask_VOT.pth --model exported/ --model exported-int8/ --threads 4
+
+  siammask bench --reference ~/src/SiamMask --frames 20 --threads 2 --json bench.json
+      adds the authors' tools/test.py (siamese_init/siamese_track, mask + refine, config_vot.json,
+      CPU) on the same frames and weights; ~/src/SiamMask is a checkout of foolwood/SiamMask
+
+columns (medians): template/search/refine ms: one engine call, batch 1, repeated; decode+mask ms:
+the tracker's own per-frame work (crops, decoding, mask paste, rotated box); frame ms and FPS:
+tracking the sequence (init included in FPS, frame reading excluded); peak RSS: of the backend's
+own subprocess. Timings depend on the machine and its load; nothing is judged pass/fail.
+"""
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    from siammask.bench import BACKENDS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown backend {unknown[0]!r} (choose from {', '.join(BACKENDS)})")
+    return names
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `bench` subcommand to the CLI's subparsers."""
+    from siammask.commands.synth import parse_size
+
+    parser = subparsers.add_parser(
+        "bench",
+        help="time torch, ONNX Runtime (fp32/int8) and the reference code side by side",
+        description=(
+            "Time each backend in a fresh subprocess: template/search/refine latency, the tracker's own "
+            "per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this machine's "
+            "fp32 GEMM rate. With --reference, the authors' code runs on the same frames and weights."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", type=Path, metavar="FILE",
+                        help="weights (.pth) for torch and the reference (default: seeded weights, made here)")
+    parser.add_argument("--model", type=Path, action="extend", nargs="+", default=[], metavar="DIR",
+                        help="exported folder(s) for onnxruntime, fp32 or int8 (default: --checkpoint exported here)")
+    parser.add_argument("--sequence", type=Path, metavar="DIR",
+                        help="a VOT-layout sequence folder, or a dataset folder (its first sequence); "
+                             "default: a synthetic sequence")
+    parser.add_argument("--frames", type=_positive, default=20, metavar="N", help="frames to track (default 20)")
+    parser.add_argument("--frame-size", type=parse_size, default=(1280, 720), metavar="WxH",
+                        help="size of the synthetic sequence (default 1280x720; ignored with --sequence)")
+    parser.add_argument("--threads", type=_positive, metavar="N",
+                        help="threads for every backend, BLAS and the GEMM probe (default: all cores)")
+    parser.add_argument("--repeats", type=_positive, default=10, metavar="N",
+                        help="timed calls per engine stage (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, metavar="N", help="untimed calls first (default 2)")
+    parser.add_argument("--reference", type=Path, metavar="PATH",
+                        help="checkout of the authors' code (foolwood/SiamMask) to time beside ours")
+    parser.add_argument("--no-reference-no-grad", dest="reference_no_grad", action="store_false",
+                        help="time the reference only as tools/test.py runs it (skip the autograd-off run)")
+    parser.add_argument("--backends", type=_backends, default=("torch", "onnxruntime"), metavar="LIST",
+                        help="comma-separated: torch,onnxruntime (default both)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure and the machine as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bench, print the table, write the JSON; exit 1 if any row failed."""
+    from siammask.bench import BenchOptions, format_report, run_bench, write_json
+    from siammask.errors import SiamMaskError
+
+    options = BenchOptions(
+        checkpoint=args.checkpoint, models=list(args.model), sequence=args.sequence, frames=args.frames,
+        threads=args.threads, reference=args.reference, backends=args.backends, repeats=args.repeats,
+        warmup=args.warmup, frame_size=args.frame_size, reference_no_grad=args.reference_no_grad,
+    )
+    result = run_bench(options)
+    print(format_report(result))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if result["problems"]:
+        raise SiamMaskError(f"{len(result['problems'])} problem(s), see above")
+    return 0

@@ -1,0 +1,131 @@
+"""`siammask bench`: the report's shape, never its timings (those depend on the machine and its load).
+
+The smoke run uses the out-of-the-box path (seeded checkpoint made and exported on the spot) with
+one tracked frame and one repetition. The reference adapter needs the authors' checkout, which the
+project does not ship: it is tested only when SIAMMASK_REFERENCE names one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from siammask.bench import box_polygon, format_report, summarize
+from siammask.cli import main
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+SMOKE = ["--frames", "1", "--repeats", "1", "--warmup", "0", "--frame-size", "160x120", "--threads", "1"]
+STAGES = ("template_ms", "search_ms", "refine_ms", "decode_mask_ms", "frame_ms")
+
+
+def _check_row(row: dict) -> None:
+    assert not row.get("error"), row.get("error")
+    for key in STAGES:
+        stats = row[key]
+        assert set(stats) >= {"median", "mean", "min", "n"}
+        assert stats["median"] > 0 and stats["mean"] > 0, key
+    assert row["decode_mask_ms"]["median"] < row["frame_ms"]["median"]
+    assert row["fps"] > 0
+    assert row["peak_rss_mb"] > 0
+    assert row["tracked_frames"] == 1
+    assert len(row["polygons"]) == 1 and len(row["polygons"][0]) == 8
+
+
+def test_bench_smoke(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", *SMOKE, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result) >= {"machine", "settings", "flops", "gemm", "floor", "backends", "reference", "problems"}
+    assert result["problems"] == []
+    machine = result["machine"]
+    assert machine["cpu"] and machine["cores"] >= 1 and machine["threads"] == 1
+    assert set(machine["versions"]) >= {"torch", "onnxruntime", "opencv", "numpy"}
+    flops = result["flops"]
+    assert flops["frame_gflop"] == pytest.approx(flops["search_gflop"] + flops["refine_gflop"])
+    assert all(flops[k] > 0 for k in ("template_gflop", "search_gflop", "refine_gflop"))
+    assert result["gemm"]["gflops_best"] > 0
+    assert result["floor"]["search_ms"] > 0 and result["floor"]["measured_vs_floor"]
+
+    rows = {row["label"]: row for row in result["backends"]}
+    assert set(rows) == {"torch fp32", "onnxruntime fp32"}
+    for row in rows.values():
+        _check_row(row)
+        assert row["frame_size"] == [160, 120]
+    # the torch-free runtime really ran without torch; the torch worker is the control
+    assert rows["onnxruntime fp32"]["torch_imported"] is False
+    assert rows["torch fp32"]["torch_imported"] is True
+    assert result["reference"] == []
+    assert all(v < 0.5 for v in result["parity"].values())  # same frames, same weights
+
+    text = capsys.readouterr().out
+    for label in ("torch fp32", "onnxruntime fp32", "decode+mask ms", "peak RSS MB", "GFLOP per frame",
+                  "GFLOP/s", "torch imported: no"):
+        assert label in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["bench", "--checkpoint", "/nonexistent/weights.pth"],
+    ["bench", "--reference", "/nonexistent/SiamMask"],
+    ["bench", "--model", "/nonexistent/model"],
+])
+def test_bad_paths_are_one_line_errors(argv, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("siammask: error:") and "Traceback" not in err
+
+
+def test_unknown_backend_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--backends", "torch,tensorflow"])
+    assert info.value.code == 2
+    assert "tensorflow" in capsys.readouterr().err
+
+
+def test_reference_dir_must_be_a_checkout(tmp_path, capsys):
+    assert main(["bench", "--reference", str(tmp_path)]) == 1
+    assert "not a foolwood/SiamMask checkout" in capsys.readouterr().err
+
+
+def test_helpers():
+    assert summarize([]) is None
+    stats = summarize([0.001, 0.003, 0.002])
+    assert stats["median"] == pytest.approx(2.0) and stats["mean"] == pytest.approx(2.0) and stats["n"] == 3
+    assert box_polygon([1, 2, 3, 4]) == [1, 2, 4, 2, 4, 6, 1, 6]
+    assert box_polygon(list(range(8))) == [float(v) for v in range(8)]
+
+
+def test_failed_rows_are_shown_not_hidden():
+    row = {"label": "onnxruntime int8", "error": "graph search.onnx: cannot be loaded"}
+    result = {
+        "machine": {"cpu": "cpu", "cores": 2, "usable_cores": 2, "versions": {"numpy": "2"}},
+        "settings": {"threads": 2, "sequence": "s", "frames": 1, "repeats": 1, "warmup": 0, "checkpoint": "c"},
+        "flops": None, "gemm": {"error": "x"}, "floor": None, "backends": [row], "reference": [], "parity": None,
+        "decode_target_ms": 10.0, "problems": ["onnxruntime int8: graph search.onnx: cannot be loaded"],
+    }
+    text = format_report(result)
+    assert "onnxruntime int8" in text and "failed: graph search.onnx" in text and "PROBLEM:" in text
+
+
+REFERENCE = os.environ.get("SIAMMASK_REFERENCE")
+
+
+@pytest.mark.skipif(not REFERENCE, reason="set SIAMMASK_REFERENCE to a foolwood/SiamMask checkout (commit 0eaac33)")
+def test_reference_adapter(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["bench", *SMOKE, "--backends", "torch", "--reference", str(Path(REFERENCE)), "--no-reference-no-grad",
+            "--json", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    (ref,) = result["reference"]
+    _check_row(ref)
+    assert ref["label"] == "reference" and ref["grad_enabled"] is True
+    assert ref["gflop_per_frame"] > result["flops"]["frame_gflop"]  # it also runs the unused 63x63 mask head
+    (torch_row,) = result["backends"]
+    assert torch_row["speedup_vs_reference"] > 0
+    # the reference and our tracker, same frames and weights: the same polygons
+    assert all(v < 0.5 for v in result["parity"].values())
