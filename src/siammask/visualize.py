@@ -104,7 +104,7 @@ def _tint_mask(
 def _put_label(
     image: np.ndarray, text: str, points: np.ndarray, color: tuple[int, ...], scale: float, thickness: int
 ) -> None:
-    """Text above the polygon's top corner, kept inside the image, outlined dark to stay legible."""
+    """Text above the polygon's top corner (inside it at the image top), outlined dark to stay legible."""
     font = cv2.FONT_HERSHEY_SIMPLEX
     weight = max(1, thickness - 1)
     (tw, th), base = cv2.getTextSize(text, font, scale, weight)
@@ -112,8 +112,8 @@ def _put_label(
     height, width = image.shape[:2]
     x = int(np.clip(top[0] - tw // 2, 0, max(0, width - tw)))
     y = int(top[1]) - thickness - base
-    if y - th < 0:  # no room above: below the polygon's lowest point
-        y = int(points[:, 1].max()) + th + thickness + base
+    if y - th < 0:  # no room above: just inside the polygon, under its top corner
+        y = int(top[1]) + th + 2 * thickness
     y = int(np.clip(y, th, max(th, height - base)))
     cv2.putText(image, text, (x, y), font, scale, (0, 0, 0), weight + 2, cv2.LINE_AA)
     cv2.putText(image, text, (x, y), font, scale, color, weight, cv2.LINE_AA)
