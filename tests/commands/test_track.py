@@ -223,3 +223,15 @@ def test_help_has_examples(capsys):
     assert info.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and "--box 10,20,50,80 --box" in text and "STEM_0.txt" in text
+
+
+def test_ctrl_c_keeps_what_was_tracked(capsys, monkeypatch, tmp_path, seeded_checkpoint):
+    def interrupted(self, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("siammask.tracker.MultiTracker.track", interrupted)
+    rc, out, err = run_track(capsys, SEQ, "--box", BOX, "--checkpoint", seeded_checkpoint,
+                             "--output", tmp_path / "r.json")
+    assert rc == 130, err
+    assert out.startswith("tracked 1 frame (stopped by Ctrl-C), 1 target, no frame tracked")
+    assert len(json.loads((tmp_path / "r.json").read_text())["frames"]) == 1
