@@ -661,7 +661,8 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines.append("speed-up: end-to-end FPS / the reference's (tools/test.py as the authors run it, autograd on)")
+    if result["reference"]:
+        lines.append("speed-up: end-to-end FPS / the reference's (tools/test.py as the authors run it, autograd on)")
     flops, gemm, floor = result["flops"], result["gemm"], result["floor"]
     lines.append("")
     if flops:
@@ -694,8 +695,8 @@ def format_report(result: dict[str, Any]) -> str:
         if row.get("backend") == "onnxruntime" and not row.get("error"):
             lines.append(f"{row['label']} worker: torch imported: {'YES' if row['torch_imported'] else 'no'}")
     if result["parity"]:
-        worst = max(result["parity"].values())
-        lines.append(f"same frames, same weights: polygons agree within {worst:.3g} px across all rows")
+        pairs = ", ".join(f"{pair} {diff:.3g} px" for pair, diff in result["parity"].items())
+        lines.append(f"largest polygon difference (same frames and weights; int8 may differ): {pairs}")
     for problem in result["problems"]:
         lines.append(f"PROBLEM: {problem}")
     return "\n".join(lines)
