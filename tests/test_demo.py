@@ -1,0 +1,44 @@
+"""`siammask demo` end to end on tiny embedded defaults: every artefact is written and sane."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from siammask.cli import main
+
+pytest.importorskip("torch")
+
+
+def test_demo_writes_a_complete_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--output", str(out), "--sequences", "1", "--frames", "12", "--threads", "2"]) == 0
+    summary = (out / "summary.md").read_text()
+    assert "UNTRAINED" in capsys.readouterr().out
+    assert "seeded, untrained weights" in summary
+    for section in ("## Parity", "## VOT metrics", "## Speed", "## Pictures"):
+        assert section in summary
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["trackers"]) == {"SiamMask_torch", "SiamMask_onnxruntime"}
+    torch_run, ort_run = (report["trackers"][k] for k in ("SiamMask_torch", "SiamMask_onnxruntime"))
+    assert torch_run["lost_number"] == ort_run["lost_number"]
+    bench = json.loads((out / "bench.json").read_text())
+    assert {row["backend"] for row in bench["backends"]} == {"torch", "onnxruntime"}
+    assert not bench["problems"]
+    assert (out / "plots" / "eao_curves.png").stat().st_size > 0
+    frame = cv2.imread(str(out / "overlay_frame.png"))
+    assert frame.shape == (240, 320, 3)
+    gif = cv2.VideoCapture(str(out / "overlay.gif"))
+    count = 0
+    while gif.read()[0]:
+        count += 1
+    assert count == 12
+
+
+def test_demo_refuses_a_foreign_folder(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["demo", "--output", str(tmp_path)]) == 1
+    assert "not a demo folder" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
