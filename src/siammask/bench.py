@@ -91,6 +91,15 @@ def _progress(iterable: Any, desc: str, total: int | None = None) -> Any:
     return tqdm(iterable, desc=desc, total=total, leave=False, disable=None, file=sys.stderr)
 
 
+def _loadavg() -> float | None:
+    """The 1-minute load average: recorded beside the timings, since on a shared machine other
+    processes' load inflates every number (None where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def box_polygon(box: Sequence[float]) -> list[float]:
     """x,y,w,h -> the 8 corner values; polygons pass through. Both our tracker and the reference's
     get_axis_aligned_bbox then start from the very same region."""
@@ -267,6 +276,7 @@ def _worker_main(argv: Sequence[str]) -> int:
         print("usage: python -m siammask.bench --worker SPEC.json OUT.json", file=sys.stderr)
         return 2
     spec = json.loads(Path(argv[1]).read_text())
+    load_before = _loadavg()
     try:
         if spec["kind"] == "engine":
             out = run_engine_worker(spec)
@@ -286,6 +296,7 @@ def _worker_main(argv: Sequence[str]) -> int:
     out["peak_rss_mb"] = peak_rss_mb()
     out["torch_imported"] = "torch" in sys.modules
     out["label"] = spec.get("label")
+    out["load_average"] = {"before": load_before, "after": _loadavg()}
     Path(argv[2]).write_text(json.dumps(out))
     return 0
 
@@ -501,6 +512,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
 
         reference = check_checkout(options.reference)
 
+    load_start = _loadavg()
     with tempfile.TemporaryDirectory(prefix="siammask-bench-") as tmp:
         workdir = Path(tmp)
         prep = prepare(options, workdir, say)
@@ -546,8 +558,11 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
     for row in rows:
         if row.get("backend") == "onnxruntime" and row.get("torch_imported"):
             problems.append(f"{row['label']}: torch was imported by the torch-free ONNX Runtime worker")
+    loads = [v for r in [gemm, *rows, *ref_rows] for v in (r.get("load_average") or {}).values() if v is not None]
+    loads += [v for v in (load_start, _loadavg()) if v is not None]
     return {
         "machine": machine_info(threads),
+        "load_average": {"max": max(loads) if loads else None, "start": load_start},
         "settings": {
             "frames": len(prep["frames"]) - 1, "repeats": options.repeats, "warmup": options.warmup,
             "threads": threads, "sequence": prep["source"], "checkpoint": str(options.checkpoint or "(seeded)"),
@@ -697,6 +712,10 @@ def format_report(result: dict[str, Any]) -> str:
     if result["parity"]:
         pairs = ", ".join(f"{pair} {diff:.3g} px" for pair, diff in result["parity"].items())
         lines.append(f"largest polygon difference (same frames and weights; int8 may differ): {pairs}")
+    load = (result.get("load_average") or {}).get("max")
+    if load is not None and load > m["usable_cores"] + 0.5:  # our own run alone stays near `threads`
+        lines.append(f"NOTE: the machine was busy (1-min load average up to {load:.1f} on {m['usable_cores']} cores "
+                     "during the run): other processes' load inflates these timings; run again on an idle machine")
     for problem in result["problems"]:
         lines.append(f"PROBLEM: {problem}")
     return "\n".join(lines)
