@@ -49,8 +49,13 @@ class TrackerConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrackerConfig:
         """Accept our flat layout or the reference's {"hp": {...}, "anchors": {...}} layout."""
+        if not isinstance(data, dict):
+            raise SiamMaskError(f"tracker settings: expected an object, got {type(data).__name__}")
         flat: dict[str, Any] = {}
         if "hp" in data or "anchors" in data:
+            for part in ("hp", "anchors"):
+                if not isinstance(data.get(part, {}), dict):
+                    raise SiamMaskError(f"tracker settings: '{part}' must be an object")
             flat.update(data.get("hp", {}))
             anchors = data.get("anchors", {})
             if "stride" in anchors:
@@ -76,8 +81,8 @@ class TrackerConfig:
                     kwargs[f.name] = int(value)
                 else:
                     kwargs[f.name] = float(value)
-            except (TypeError, ValueError):
-                raise SiamMaskError(f"tracker setting {f.name}: not a number: {value!r}") from None
+            except (TypeError, ValueError, OverflowError):
+                raise SiamMaskError(f"tracker setting {f.name}: not a number: {str(value)[:40]!r}") from None
         config = cls(**kwargs)
         if (config.instance_size, config.exemplar_size, config.out_size, config.total_stride) != (
             255, 127, 127, 8
@@ -90,7 +95,7 @@ class TrackerConfig:
     def from_file(cls, path: str | Path) -> TrackerConfig:
         try:
             data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSON errors
             raise SiamMaskError(f"config {path}: {exc}") from None
         if not isinstance(data, dict):
             raise SiamMaskError(f"config {path}: expected a JSON object")

@@ -162,6 +162,11 @@ class ImageFiles(FrameSource):
             yield read_image(path, f"frame {index}"), label
 
 
+def _is_image_entry(path: Path) -> bool:
+    """An image file by its name; a broken link counts, so that its frame is named when read, not skipped."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and (path.is_file() or path.is_symlink())
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """The folder's images (*.jpg, *.jpeg, *.png, *.bmp, any case) in natural order.
 
@@ -170,14 +175,12 @@ def list_images(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     entries = list(folder.iterdir())
-    images = sorted((p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+    images = sorted((p for p in entries if _is_image_entry(p)), key=_natural_key)
     if images:
         return images
     color = folder / "color"
     if color.is_dir():
-        images = sorted(
-            (p for p in color.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key
-        )
+        images = sorted((p for p in color.iterdir() if _is_image_entry(p)), key=_natural_key)
         if images:
             return images
     if not entries:

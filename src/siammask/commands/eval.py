@@ -43,20 +43,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from tqdm import tqdm
 
     from siammask.commands import report as report_command
+    from siammask.errors import SiamMaskError
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
     from siammask.evaluation.runner import EngineSpec, run_dataset
 
     if args.eao_interval:
         parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
+    # refuse outputs that cannot be written before hours of tracking, not after
+    if args.json and os.path.isdir(args.json):
+        raise SiamMaskError(f"--json {args.json}: is a folder")
+    for option, folder in (("--results", args.results), ("--plots", args.plots)):
+        if folder and os.path.exists(folder) and not os.path.isdir(folder):
+            raise SiamMaskError(f"{option} {folder}: is not a folder")
     dataset = load_dataset(args.dataset)
     spec = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers, args.config)
     name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
     total = sum(len(s) for s in dataset)
-    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True) as bar:
+    # disable=None: no bar off a terminal, so logs and errors stay one clean line each
+    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
         def done(outcome) -> None:  # noqa: ANN001 - SequenceOutcome
             bar.update(len(dataset[outcome.name]))
             status = "kept" if outcome.skipped else f"{outcome.fps:.1f} fps"

@@ -130,6 +130,14 @@ def read_groundtruth(path: Path) -> np.ndarray:
             raise SiamMaskError(f"{where}: {len(values)} values; a region has 4 (x,y,w,h) or 8 (polygon)")
         if rows and len(values) != len(rows[0]):
             raise SiamMaskError(f"{where}: {len(values)} values where line 1 has {len(rows[0])}")
+        if len(values) == 4:
+            width, height = values[2], values[3]
+        else:
+            width = max(values[0::2]) - min(values[0::2])
+            height = max(values[1::2]) - min(values[1::2])
+        if not (width > 0 and height > 0):
+            raise SiamMaskError(f"{where}: region of size {width:g}x{height:g} in {line.strip()[:60]!r}; "
+                                "width and height must be positive")
         rows.append(values)
     if not rows:
         raise SiamMaskError(f"{path} is empty")
@@ -146,10 +154,36 @@ def _read_lines(path: Path) -> list[str]:
 def _frames(folder: Path) -> list[Path]:
     for place in (folder / "color", folder):
         if place.is_dir():
-            frames = sorted(p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            # broken links are listed too, so that they are named below instead of silently skipped
+            frames = sorted(
+                p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and (p.is_file() or p.is_symlink())
+            )
             if frames:
+                _check_frame_files(place, frames)
                 return frames
     raise SiamMaskError(f"no frames (*.jpg, *.png) in {folder} or {folder / 'color'}")
+
+
+def _check_frame_files(place: Path, frames: list[Path]) -> None:
+    """Frame i is ground-truth line i: a frame missing from the middle would shift every later one."""
+    for p in frames:
+        if not p.is_file():
+            problem = "is missing (a broken link)" if not p.exists() else "is not a file"
+            raise SiamMaskError(f"frame {p} {problem}")
+    if not all(p.stem.isascii() and p.stem.isdigit() for p in frames):
+        return
+    numbers = sorted(int(p.stem) for p in frames)
+    if len(set(numbers)) != len(numbers):
+        return  # the same number twice (1.jpg, 01.jpg): left to the line count check
+    widths = {len(p.stem) for p in frames}
+    pad = widths.pop() if len(widths) == 1 else 0
+    for a, b in zip(numbers, numbers[1:]):
+        if b != a + 1:
+            name = f"{a + 1:0{pad}d}{frames[0].suffix}"
+            raise SiamMaskError(
+                f"frame {place / name} is missing: the frames are numbered {numbers[0]} to {numbers[-1]} "
+                f"but there are {len(frames)}"
+            )
 
 
 def _tags(folder: Path, length: int, meta: dict | None) -> dict[str, np.ndarray]:

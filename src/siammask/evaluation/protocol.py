@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
 from siammask.evaluation.region import region_overlap
-from siammask.tracker import Tracker
+from siammask.tracker import Tracker, parse_box
 
 INIT, FAILURE, SKIP = 1, 2, 0
 SKIP_AFTER_FAILURE = 5
@@ -45,11 +44,28 @@ class SupervisedRun:
         return sum(1 for r in self.records if r.event in ("init", "track", "lost"))
 
 
-def read_frame(path: str) -> np.ndarray:
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise SiamMaskError(f"cannot read image {path}")
-    return frame
+def read_frame(path: str, label: str | None = None) -> np.ndarray:
+    """A frame as cv2.imread(IMREAD_COLOR) gives it (16-bit scaled to 8-bit, alpha dropped), but a
+    missing, empty, unreadable or truncated file is a SiamMaskError naming it (and `label`)."""
+    from siammask.sources import read_image
+
+    return read_image(path, label)
+
+
+def _check_init_region(region: np.ndarray, size: tuple[int, int], where: str) -> None:
+    """The region a tracker starts from must overlap the image: one wholly outside is bad ground truth."""
+    try:
+        parse_box(region)
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"{where}: {exc}") from None
+    values = np.asarray(region, dtype=np.float64).ravel()
+    if values.size == 4:
+        x0, y0, x1, y1 = values[0], values[1], values[0] + values[2], values[1] + values[3]
+    else:
+        x0, y0, x1, y1 = values[0::2].min(), values[1::2].min(), values[0::2].max(), values[1::2].max()
+    width, height = size
+    if not (min(x1, width) > max(x0, 0) and min(y1, height) > max(y0, 0)):
+        raise SiamMaskError(f"{where}: the region to initialise from lies outside the {width}x{height} image")
 
 
 def run_supervised(
@@ -61,12 +77,23 @@ def run_supervised(
         raise SiamMaskError(f"ground truth has {len(groundtruth)} lines for {len(frames)} frames")
     run = SupervisedRun()
     start = 0
+    first_size: tuple[int, int] | None = None
     for f, path in enumerate(frames):
         if f < start:
             record = FrameRecord("skip")
             run.regions.append(SKIP)
         else:
-            frame = read_frame(path)
+            frame = read_frame(path, f"frame {f}")
+            size = (int(frame.shape[1]), int(frame.shape[0]))
+            if first_size is None:
+                first_size = size
+            elif size != first_size:
+                raise SiamMaskError(
+                    f"image {path} (frame {f}) is {size[0]}x{size[1]} but the sequence's first frame is "
+                    f"{first_size[0]}x{first_size[1]}: all frames of a sequence must have the same size"
+                )
+            if f == start:
+                _check_init_region(groundtruth[f], size, f"ground truth line {f + 1} (frame {f}, {path})")
             tic = time.perf_counter()
             if f == start:
                 tracker.init(frame, groundtruth[f])

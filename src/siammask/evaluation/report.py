@@ -88,14 +88,21 @@ def to_json(report: dict[str, Any]) -> str:
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write the report atomically (temporary file beside it, then renamed)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise SiamMaskError(f"report {path}: is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SiamMaskError(f"report {path}: cannot be written ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(to_json(report))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise SiamMaskError(f"report {path}: cannot be written ({exc.strerror or exc})") from None
         raise
 
 

@@ -78,14 +78,19 @@ def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Seque
     """Write a result file atomically: a temporary file beside it, then renamed over it."""
     path = Path(path)
     text = "".join(format_region(r) + "\n" for r in regions)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SiamMaskError(f"cannot write result file {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise SiamMaskError(f"cannot write result file {path}: {exc.strerror or exc}") from None
         raise
 
 

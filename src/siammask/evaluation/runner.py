@@ -2,7 +2,9 @@
 
 Each sequence's result file is written atomically when the sequence ends, so a run killed at any
 moment leaves only whole files; a rerun skips sequences whose file is complete (one line per
-frame) unless forced. Workers are processes, each building its engine once.
+frame) unless forced, redoes interrupted ones (and deletes a killed run's hidden temporary files),
+and refuses to overwrite a file that is not a result of that sequence unless forced. Workers are
+processes, each building its engine once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from siammask.config import TrackerConfig
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
-from siammask.evaluation.results import read_trajectory, result_path, write_trajectory
+from siammask.evaluation.results import parse_region, read_trajectory, result_path, write_trajectory
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,59 @@ def is_complete(path: Path, frames: int) -> bool:
         return False
 
 
+def existing_result(path: Path, frames: int) -> bool:
+    """What to do with the result file an earlier run may have left at `path` (not forced).
+
+    True: complete (one line per frame), keep it. False: absent, or the beginning of a result file
+    (an interrupted writer that was not atomic, e.g. another tool's), so track the sequence again and
+    replace it. Anything else was not written by a run on this sequence and is never overwritten
+    silently: a SiamMaskError naming the file (--force replaces it).
+    """
+    if not path.exists():
+        return False
+    advice = "move it away or pass --force to replace it"
+    if not path.is_file():
+        raise SiamMaskError(f"{path}: not a result file but a folder; {advice}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiamMaskError(f"{path}: not a readable result file ({exc}); {advice}") from None
+    lines = text.splitlines()
+    regions = []
+    for i, line in enumerate(lines, start=1):
+        try:
+            regions.append(parse_region(line, f"{path}:{i}"))
+        except SiamMaskError as exc:
+            if i == len(lines) and not text.endswith("\n"):
+                return False  # its last line was cut short: an interrupted write
+            raise SiamMaskError(f"{exc}; not a result file of this tracker, {advice}") from None
+    if regions and regions[0] != 1:
+        raise SiamMaskError(f"{path}:1: a result file starts with 1 (init), got {lines[0].strip()[:20]!r}; {advice}")
+    if len(regions) > frames:
+        raise SiamMaskError(f"{path}: {len(regions)} lines for a sequence of {frames} frames "
+                            f"(a result of another sequence?); {advice}")
+    return len(regions) == frames
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete what a killed run's write_trajectory left beside `path` (hidden `.<name>.*.tmp`)."""
+    if path.parent.is_dir():
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def check_results_folder(results_dir: str | Path) -> None:
+    """Refuse a results folder that cannot be written before any tracking is done."""
+    folder = Path(results_dir)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SiamMaskError(f"results folder {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SiamMaskError(f"results folder {folder}: {existing} is not writable")
+
+
 def track_sequence(engine: object, config: TrackerConfig, sequence: Sequence, out: Path) -> SequenceOutcome:
     from siammask.tracker import Tracker
 
@@ -99,17 +154,23 @@ def run_dataset(
     layout (`results_dir/tracker_name/baseline/<seq>/<seq>_001.txt`)."""
     if workers < 1:
         raise SiamMaskError(f"--workers must be at least 1, got {workers}")
+    check_results_folder(results_dir)
     outcomes: list[SequenceOutcome] = []
     todo: list[tuple[Sequence, Path]] = []
+    kept: list[tuple[Sequence, Path]] = []
     for seq in dataset:
         out = result_path(results_dir, tracker_name, seq.name)
-        if not force and is_complete(out, len(seq)):
-            outcome = SequenceOutcome(seq.name, 0, _count_failures(out), 0.0, skipped=True)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
+        if not force and existing_result(out, len(seq)):
+            kept.append((seq, out))
         else:
             todo.append((seq, out))
+    for seq, out in kept:
+        outcome = SequenceOutcome(seq.name, 0, _count_failures(out), 0.0, skipped=True)
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    for _, out in todo:
+        remove_stale_temporaries(out)
     if not todo:
         return outcomes
     if workers == 1 or len(todo) == 1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,10 +41,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         # weights_only=True: the unpickler builds tensors and containers only, never objects
         # with code, so a malicious checkpoint is refused instead of executed.
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": our error says it all
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SiamMaskError(f"checkpoint {path}: refused, it is not plain weights ({first})") from None
+        raise SiamMaskError(f"checkpoint {path}: refused, {_unpickling_problem(str(exc))}") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SiamMaskError(f"checkpoint {path}: unreadable or truncated ({first})") from None
@@ -51,6 +54,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors")
     return {(k[len(_PREFIX):] if k.startswith(_PREFIX) else k): v for k, v in obj.items()}
+
+
+def _unpickling_problem(text: str) -> str:
+    """PyTorch's refusal in a few words, without its advice to load the file unsafely."""
+    match = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+    reason = match.group(1) if match else "not a pickle of tensors"
+    found = re.match(r"Unsupported global: GLOBAL (\S+)", reason)
+    if found:
+        return f"it is not plain weights: it refers to {found.group(1)}, which loading could run"
+    return f"not a PyTorch weights file ({reason.strip()[:80]})"
 
 
 def _summary(keys: list[str], limit: int = 4) -> str:
