@@ -1,0 +1,60 @@
+"""`siammask trax`: serve the tracker over the TraX protocol, for vot-toolkit and other TraX clients."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+A TraX client starts this command and talks to it over stdin/stdout (or the socket named by
+TRAX_SOCKET); it is not run by hand. vot-toolkit's trackers.ini entry (see docs/vot-toolkit.md):
+
+  [SiamMask]
+  label = SiamMask
+  protocol = trax
+  command = /path/to/python -m siammask.cli trax --model /abs/path/models/siammask_vot --threads 2
+
+Regions in: rectangle, polygon or mask (the tracker starts from a 4-point polygon as the
+reference does, from the bounding box otherwise). Regions out: the rotated box as a polygon, or
+the mask where the client initialises with masks (--output auto, the default); the score goes
+out as the `confidence` property. Needs the vot-trax package: pip install 'siammask[vot]'.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `trax` subcommand to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "trax", help="serve the tracker over the TraX protocol (vot-toolkit's external tracker)",
+        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
+    model.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (runs ONNX Runtime)")
+    parser.add_argument("--backend", choices=("torch", "onnxruntime"), help="default: from --checkpoint/--model")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the engine")
+    parser.add_argument("--providers", metavar="NAME", help="ONNX Runtime provider: auto, tensorrt, cuda, cpu")
+    parser.add_argument("--config", metavar="FILE", help="tracker settings JSON overriding the model's")
+    parser.add_argument(
+        "--output", choices=("auto", "polygon", "mask"), default="auto",
+        help="region type sent back: auto (mask when the client initialises with a mask, else polygon)",
+    )
+    parser.add_argument("--name", default="SiamMask", help="tracker name announced to the client")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from siammask.errors import SiamMaskError
+    from siammask.evaluation.runner import EngineSpec
+    from siammask.trax_server import import_trax, in_trax_session, serve, stderr_log
+
+    import_trax()  # a missing vot-trax is reported before the model is loaded
+    if args.threads is not None and args.threads < 1:
+        raise SiamMaskError(f"--threads must be at least 1, got {args.threads}")
+    if sys.stdin.isatty() and not in_trax_session():
+        raise SiamMaskError("`siammask trax` is started by a TraX client such as vot-toolkit, not from a "
+                            "terminal: see docs/vot-toolkit.md")
+    # the model loads before the handshake, so a bad model ends the process with a one-line error
+    engine, config = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers,
+                                args.config).build()
+    serve(engine, config, output=args.output, name=args.name, log=stderr_log)
+    return 0

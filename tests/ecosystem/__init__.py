@@ -1,0 +1,1 @@
+"""Tests against the tools around the tracker: vot-toolkit over TraX, Ray, pysot's result format."""
