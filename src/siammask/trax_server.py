@@ -184,7 +184,7 @@ def serve(
         raise
     except trax.TraxException as exc:
         _quit(server, str(exc))
-        raise SiamMaskError(f"TraX connection failed: {exc}") from None
+        raise SiamMaskError(f"TraX connection lost: the client closed it or sent an invalid request ({exc})") from None
     except BaseException as exc:
         _quit(server, f"{type(exc).__name__}: {exc}")
         raise
