@@ -5,7 +5,8 @@ SIAMMASK_VOT_VENV at one), because it pulls the non-headless opencv-python that 
 environment's pinned opencv-python-headless. The tracker itself runs in this environment:
 trackers.ini starts `sys.executable -m siammask.cli trax --model <exported seeded model>`.
 
-What is checked, on a synthetic 2 x 20-frame dataset in the VOT2016 layout:
+What is checked, on a synthetic 2 x 20-frame dataset in the VOT2016 layout (seed 3: the tracker
+fails 3 times and is re-initialised twice, in the same TraX process):
 - `vot evaluate` (supervised baseline through vot_supervised.SingleObjectSupervised, text results)
   completes, stops after 3 identical repetitions, and its result files are read by
   siammask.evaluation.results as they are;
@@ -14,10 +15,14 @@ What is checked, on a synthetic 2 x 20-frame dataset in the VOT2016 layout:
 - `vot analysis --format json` vs `siammask report --json` on vot's results:
   failures equal (cumulative_failures == lost_number); vot-toolkit's EAO equals our `eao.vot` over
   the same interval (measured: bit-identical); EAO over VOT2016's official interval is NaN in both
-  (sequences shorter than the interval); vot's accuracy (mean over sequences weighted by length)
-  equals the length-weighted mean of our per-sequence accuracies within 1e-4 (the two rasterise
-  polygons slightly differently; measured difference about 1e-5). Our headline `accuracy` is
-  pysot's (a mean over all frames of all sequences), a different average, so it is not compared.
+  (sequences shorter than the interval);
+- accuracy: vot's (per-sequence means weighted by length) equals the same average of our
+  per-sequence accuracies within 2e-3 (measured 6.2e-4 here: ours use pysot's C overlap, vot-toolkit
+  its own rasteriser; on 2 low-overlap frames the two differ most), where a sequence with no frame
+  left after the burn-in counts as 0 for vot-toolkit and is null (NaN) for us; computed with our
+  vot-toolkit overlap (`run_overlaps(...).toolkit`, the one behind `eao.vot`) and vot's rules it
+  is equal (within 1e-9). Our headline `accuracy` is pysot's (a mean over all frames of all
+  sequences), a different average, so it is not compared.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import pytest
 
 from siammask.cli import main
 from siammask.evaluation.dataset import load_dataset
+from siammask.evaluation.metrics import run_overlaps
 from siammask.evaluation.results import read_tracker
 from siammask.evaluation.runner import EngineSpec, run_dataset
 
@@ -94,7 +100,7 @@ def vot_run(exported_model, tmp_path_factory):
     from siammask.synth import make_dataset
 
     root = tmp_path_factory.mktemp("vot")
-    dataset = make_dataset(root / "dataset", sequences=2, frames=20, size=(160, 120), seed=0)
+    dataset = make_dataset(root / "dataset", sequences=2, frames=20, size=(160, 120), seed=3)
     workspace = root / "workspace"
     workspace.mkdir()
     (workspace / "stack.yaml").write_text(STACK)
@@ -120,7 +126,7 @@ def test_vot_results_are_our_trajectories(vot_run, exported_model, tmp_path):
     theirs = read_tracker(workspace / "results", TRACKER, dataset.names)
     run_dataset(dataset, EngineSpec(model=str(exported_model)), tmp_path, "ours")
     ours = read_tracker(tmp_path, "ours", dataset.names)
-    failures = 0
+    failures = reinits = 0
     for seq in dataset.names:
         assert len(theirs[seq]) == 3, "a deterministic tracker stops after 3 identical repetitions"
         assert theirs[seq][1] == theirs[seq][0] and theirs[seq][2] == theirs[seq][0]
@@ -130,10 +136,11 @@ def test_vot_results_are_our_trajectories(vot_run, exported_model, tmp_path):
             if isinstance(b, int):
                 assert a == b, f"{seq} frame {frame}: vot {a}, ours {b}"
                 failures += b == 2
+                reinits += b == 1 and frame > 0
             else:  # vot writes float32 values in full, our files keep 4 decimals
                 assert not isinstance(a, int), f"{seq} frame {frame}: vot {a}, ours a region"
                 np.testing.assert_allclose(a, b, atol=6e-5, err_msg=f"{seq} frame {frame}")
-    assert failures > 0, "the dataset should make the tracker fail and re-initialise at least once"
+    assert failures > 0 and reinits > 0, "the dataset should make the tracker fail and re-initialise"
 
 
 def test_vot_analysis_agrees_with_report(vot_run, tmp_path, capsys):
@@ -156,5 +163,27 @@ def test_vot_analysis_agrees_with_report(vot_run, tmp_path, capsys):
     assert math.isnan(eao_official[0]) and official["eao"]["vot"] is None
     assert official["eao"]["interval_vot"] == [108, 371]
     lengths = {seq: len(load_dataset(dataset_dir)[seq]) for seq in ours["sequences"]}
-    weighted = sum(ours["sequences"][s]["accuracy"] * n for s, n in lengths.items()) / sum(lengths.values())
-    assert abs(accuracy - weighted) < 1e-4, (accuracy, weighted)
+    # a sequence without accuracy frames: 0 for vot-toolkit (compute_accuracy), null (NaN) for us
+    per_sequence = {s: ours["sequences"][s]["accuracy"] for s in lengths}
+    weighted = sum((per_sequence[s] or 0.0) * n for s, n in lengths.items()) / sum(lengths.values())
+    assert abs(accuracy - weighted) < 2e-3, (accuracy, weighted)
+    assert abs(accuracy - _vot_rule_accuracy(dataset_dir, workspace)) < 1e-9
+
+
+def _vot_rule_accuracy(dataset_dir, workspace, burnin=10):
+    """vot-toolkit's AR accuracy from our vot-toolkit overlaps: per run, frames other than codes and
+    the `burnin` frames from each init; 0 for a run without such frames; runs averaged; sequences
+    weighted by length."""
+    dataset = load_dataset(dataset_dir)
+    results = read_tracker(workspace / "results", TRACKER, dataset.names)
+    total = 0.0
+    for seq in dataset:
+        means = []
+        for trajectory in results[seq.name]:
+            run = run_overlaps(seq, trajectory)
+            keep = run.codes < 0
+            for start in np.flatnonzero(run.codes == 1):
+                keep[start : start + burnin] = False
+            means.append(float(np.mean(run.toolkit[keep])) if keep.any() else 0.0)
+        total += np.mean(means) * len(seq)
+    return total / sum(len(seq) for seq in dataset)
