@@ -78,3 +78,15 @@ def test_missing_ray_is_a_clear_error(monkeypatch, small_dataset, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(SiamMaskError, match=r"pip install 'siammask\[ray\]'"):
         run_dataset_ray(small_dataset, EngineSpec(model="unused"), tmp_path, "T")
+
+
+def test_existing_files_judged_as_run_dataset_does(small_dataset, tmp_path):
+    """A file that is not a result of the sequence is refused before any cluster is contacted."""
+    from siammask.evaluation.distributed import run_dataset_ray
+
+    foreign = result_path(tmp_path, "T", small_dataset.names[0])
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("not a result\n")
+    with pytest.raises(SiamMaskError, match="--force"):
+        run_dataset_ray(small_dataset, EngineSpec(model="unused"), tmp_path, "T", address="127.0.0.1:1")
+    assert foreign.read_text() == "not a result\n"

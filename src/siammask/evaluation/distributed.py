@@ -9,8 +9,9 @@ files are identical to those of `run_dataset`.
 Where the files go: workers send each sequence's regions back and the driver writes them, whole
 and atomically (`write_trajectory`), into its own results folder, so a cluster needs no shared
 storage for results; the dataset must be readable at the same path on every node that runs a
-worker (a shared mount, or a copy at the same path). Sequences already complete are kept unless
-forced, as `run_dataset` does, and no cluster is contacted when nothing is left to track.
+worker (a shared mount, or a copy at the same path). Existing files are treated as `run_dataset`
+treats them (complete ones kept unless forced, interrupted ones redone, foreign ones refused), and
+no cluster is contacted when nothing is left to track.
 
 Ray is an optional extra (`pip install 'siammask[ray]'`) imported only here.
 """
@@ -26,7 +27,13 @@ from typing import Any
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.results import FAILURE, read_trajectory, result_path, write_trajectory
-from siammask.evaluation.runner import EngineSpec, SequenceOutcome, is_complete
+from siammask.evaluation.runner import (
+    EngineSpec,
+    SequenceOutcome,
+    check_results_folder,
+    existing_result,
+    remove_stale_temporaries,
+)
 
 INSTALL_HINT = "pip install 'siammask[ray]'"
 
@@ -91,15 +98,18 @@ def run_dataset_ray(
     threads = spec.threads or 1
     if threads < 1:
         raise SiamMaskError(f"--threads must be at least 1, got {threads}")
+    check_results_folder(results_dir)
     outcomes: list[SequenceOutcome] = []
     todo: list[tuple[Sequence, Path]] = []
-    for seq in dataset:
+    kept: list[tuple[Sequence, Path]] = []
+    for seq in dataset:  # every existing file is judged before anything is reported or tracked
         out = result_path(results_dir, tracker_name, seq.name)
-        if not force and is_complete(out, len(seq)):
-            failures = sum(1 for r in read_trajectory(out) if r == FAILURE)
-            _report(SequenceOutcome(seq.name, 0, failures, 0.0, skipped=True), outcomes, on_done)
-        else:
-            todo.append((seq, out))
+        (kept if not force and existing_result(out, len(seq)) else todo).append((seq, out))
+    for seq, out in kept:
+        failures = sum(1 for r in read_trajectory(out) if r == FAILURE)
+        _report(SequenceOutcome(seq.name, 0, failures, 0.0, skipped=True), outcomes, on_done)
+    for _, out in todo:
+        remove_stale_temporaries(out)
     if not todo:
         return outcomes
 
