@@ -83,7 +83,8 @@ experiments:
 
 def _vot(workspace: Path, *args: str) -> str:
     """Run a `vot` command of the vot-toolkit venv in `workspace`; its combined output."""
-    env = dict(os.environ, VOT_RESULTS_BINARY="false", PYTHONPATH=str(HERE))
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, VOT_RESULTS_BINARY="false", PYTHONPATH=path)
     proc = subprocess.run(
         [str(VOT_VENV / "bin" / "vot"), *args, "--workspace", str(workspace), TRACKER],
         cwd=workspace, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
