@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         if args.ray:
             from siammask.evaluation.distributed import run_dataset_ray
 
-            run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force, on_done=done)
+            run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force, on_done=done,
+                            workers=args.workers if args.workers > 1 else None)
         else:
             run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
     report_args = argparse.Namespace(
