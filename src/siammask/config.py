@@ -68,7 +68,8 @@ class TrackerConfig:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         unknown = sorted(set(flat) - names - {"round_dight", "windowing"})
         if unknown:
-            raise SiamMaskError(f"unknown tracker setting(s): {', '.join(unknown)}")
+            names = ", ".join(k if k.isprintable() else repr(k) for k in unknown[:10])
+            raise SiamMaskError(f"unknown tracker setting(s): {names}")
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in flat:

@@ -18,14 +18,17 @@ def axis_aligned_box(region: Sequence[float] | np.ndarray) -> tuple[float, float
     r = np.asarray(region, dtype=np.float64).ravel()
     if r.size == 8:
         xs, ys = r[0::2], r[1::2]
-        cx, cy = float(np.mean(xs)), float(np.mean(ys))
-        x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
-        a1 = np.linalg.norm(r[0:2] - r[2:4]) * np.linalg.norm(r[2:4] - r[4:6])
-        a2 = (x2 - x1) * (y2 - y1)
+        # absurd coordinates (1e308) overflow to inf/nan, which the size checks refuse; no warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            cx, cy = float(np.mean(xs)), float(np.mean(ys))
+            x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
+            a1 = np.linalg.norm(r[0:2] - r[2:4]) * np.linalg.norm(r[2:4] - r[4:6])
+            a2 = (x2 - x1) * (y2 - y1)
         if not a2 > 0:
             raise SiamMaskError("polygon has no area")
-        s = np.sqrt(a1 / a2)
-        return cx, cy, float(s * (x2 - x1) + 1), float(s * (y2 - y1) + 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = np.sqrt(a1 / a2)
+            return cx, cy, float(s * (x2 - x1) + 1), float(s * (y2 - y1) + 1)
     if r.size == 4:
         x, y, w, h = (float(v) for v in r)
         return x + w / 2, y + h / 2, w, h

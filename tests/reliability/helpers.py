@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -30,6 +31,10 @@ def assert_one_line_error(rc: int, err: str, *fragments: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("siammask: error: "), err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+    log = os.environ.get("SIAMMASK_CATALOGUE_LOG")  # FILE: each case's message is appended (docs/reliability.md)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}\t{lines[0]}\n")
     return lines[0]
 
 

@@ -49,6 +49,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SiamMaskError(f"checkpoint {path}: unreadable or truncated ({first})") from None
+    except Exception as exc:  # noqa: BLE001 - garbage trips the safe unpickler anywhere (IndexError, ...)
+        raise SiamMaskError(f"checkpoint {path}: unreadable, not a PyTorch checkpoint ({type(exc).__name__})") from None
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
