@@ -48,6 +48,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise SiamMaskError(f"checkpoint {path}: refused, {_unpickling_problem(str(exc))}") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.split(". ")[0][:120]  # PyTorch's first sentence, not its paragraph
         raise SiamMaskError(f"checkpoint {path}: unreadable or truncated ({first})") from None
     except Exception as exc:  # noqa: BLE001 - garbage trips the safe unpickler anywhere (IndexError, ...)
         raise SiamMaskError(f"checkpoint {path}: unreadable, not a PyTorch checkpoint ({type(exc).__name__})") from None
