@@ -33,7 +33,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 TRACKER = "SiamMask_onnxruntime"
-NEEDS_ENGINE_CHECK = pytest.mark.xfail(strict=True, reason="needs onnx_engine check")
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,13 +481,8 @@ MODEL_CASES = {
         ["manifest.json", "search"],
     ),
 }
-ENGINE_CHECK_NEEDED = {"manifest-other-checkpoint", "graph-from-other-export", "graph-wrong-opset",
-                       "manifest-other-opset", "manifest-entry-no-precision", "manifest-entry-not-object"}
 
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=NEEDS_ENGINE_CHECK) if c in ENGINE_CHECK_NEEDED else c for c in MODEL_CASES]
-)
+@pytest.mark.parametrize("case", list(MODEL_CASES))
 def test_exported_folder(capsys, tmp_path, outputs, exported_model, case):
     mutate, fragments = MODEL_CASES[case]
     folder = _copy_model(exported_model, tmp_path / "model")

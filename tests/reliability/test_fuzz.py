@@ -215,7 +215,6 @@ def test_manifest_reader(scratch, data):
     assert isinstance(manifest, dict) and isinstance(manifest["graphs"], dict)
 
 
-@pytest.mark.xfail(strict=True, reason="needs onnx_engine check")
 @pytest.mark.parametrize(
     "data",
     [

@@ -6,6 +6,7 @@ opset, package version) and says plainly what does not match.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from siammask.engines.base import SearchResult, TemplateKernels
 from siammask.errors import SiamMaskError
 
 MANIFEST = "manifest.json"
+SUPPORTED_OPSETS = (17,)
 GRAPH_NAMES = ("template", "search", "refine")
 # provider preference when none is named: the fastest available first
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -37,6 +39,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SiamMaskError(f"{path}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError):  # absurd numbers or nesting: not what export writes
+        raise SiamMaskError(f"{path}: not valid JSON (values or nesting beyond what a manifest holds)") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("graphs"), dict):
         raise SiamMaskError(f"{path}: not a siammask manifest (no 'graphs')")
     missing = [g for g in GRAPH_NAMES if g not in manifest["graphs"]]
@@ -44,10 +48,45 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise SiamMaskError(f"{path}: manifest names no {', '.join(missing)} graph")
     if manifest.get("package") != "siammask":
         raise SiamMaskError(f"{path}: not written by siammask")
-    version = str(manifest.get("package_version", "?"))
+    version = " ".join(str(manifest.get("package_version", "?")).split())[:40]
     if version.split(".")[:2] != __version__.split(".")[:2]:
         raise SiamMaskError(f"{path}: exported by siammask {version}, this is {__version__}; export again")
+    if manifest.get("opset") not in SUPPORTED_OPSETS:
+        opset = " ".join(str(manifest.get("opset")).split())[:20]
+        raise SiamMaskError(f"{path}: opset {opset} is not one this siammask exports "
+                            f"({', '.join(map(str, SUPPORTED_OPSETS))}); export again")
+    for name in GRAPH_NAMES:
+        entry = manifest["graphs"][name]
+        if not isinstance(entry, dict):
+            raise SiamMaskError(f"{path}: the {name} graph's entry is not an object")
+        absent = [k for k in ("file", "sha256", "precision", "inputs", "outputs") if k not in entry]
+        if absent:
+            raise SiamMaskError(f"{path}: the {name} graph's entry lacks {', '.join(absent)}")
     return manifest
+
+
+def _graph_opset(path: Path) -> str:
+    """The default-domain opset a graph file declares, when the onnx package is at hand."""
+    try:
+        import onnx
+
+        model = onnx.load(str(path), load_external_data=False)
+        return next((str(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), "?")
+    except Exception:  # onnx absent (a torch-free runtime) or an unreadable file
+        return "?"
+
+
+def check_graph_file(path: Path, entry: dict[str, Any], opset: int) -> None:
+    """The graph is the very file the manifest describes: same SHA-256 (so same weights, opset)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != str(entry.get("sha256")):
+        found = _graph_opset(path)
+        detail = f"; it declares opset {found}, the manifest {opset}" if found not in ("?", str(opset)) else ""
+        raise SiamMaskError(f"graph {path.name}: sha256 differs from the manifest's (a graph from another "
+                            f"export, or edited){detail}; export again")
 
 
 def resolve_providers(requested: str | list[str] | None) -> list[str]:
@@ -98,8 +137,11 @@ class OnnxEngine:
                 session = ort.InferenceSession(str(path), options, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for bad files
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-                raise SiamMaskError(f"graph {path}: cannot be loaded ({first})") from None
+                found = _graph_opset(path)
+                opset = f"; it declares opset {found}" if found not in ("?", str(self.manifest["opset"])) else ""
+                raise SiamMaskError(f"graph {path}: cannot be loaded ({first}){opset}") from None
             self._check_signature(name, session, entry)
+            check_graph_file(path, entry, self.manifest["opset"])
             self.sessions[name] = session
             self._dtypes[name] = {i.name: np.float16 if "float16" in i.type else np.float32
                                   for i in session.get_inputs()}
