@@ -82,14 +82,17 @@ def test_two_trackers_sharing_an_engine_do_not_disturb_each_other(torch_engine):
         np.testing.assert_array_equal(a.track(f).polygon, want)
 
 
-def test_multi_tracker_equals_independent_trackers(torch_engine):
+@pytest.mark.parametrize("engine_name", ["torch_engine", "onnx_engine"])
+def test_multi_tracker_equals_independent_trackers(request, engine_name):
+    """K=3 targets in one batched call per graph equal three independent trackers."""
+    engine = request.getfixturevalue(engine_name)
     frames = [_synthetic_frame(s) for s in (0, 4, 8)]
     boxes = [[120, 90, 50, 50], [20, 20, 40, 30], [200, 150, 60, 40]]
-    multi = MultiTracker(torch_engine)
+    multi = MultiTracker(engine)
     multi.init(frames[0], boxes)
     singles = []
     for box in boxes:
-        t = Tracker(torch_engine)
+        t = Tracker(engine)
         t.init(frames[0], box)
         singles.append(t)
     for f in frames[1:]:

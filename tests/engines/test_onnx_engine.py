@@ -17,9 +17,8 @@ import pytest
 from siammask.crop import crop_subwindow, to_chw_float
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.errors import SiamMaskError
-from siammask.tracker import MultiTracker, Tracker
 from tests.conftest import GOLDEN, golden_records, sequence_frames
-from tests.test_tracker import _synthetic_frame, open_loop
+from tests.test_tracker import open_loop
 
 REL_TOL = 1e-4
 
@@ -76,23 +75,6 @@ def test_matches_torch_engine_batched(onnx_engine, torch_engine):
 def test_open_loop_matches_reference(onnx_engine):
     frames, problems = open_loop(onnx_engine, golden_records())
     assert len(problems) <= 0.01 * frames, problems
-
-
-def test_three_targets_batched_equal_independent_trackers(onnx_engine):
-    frames = [_synthetic_frame(s) for s in (0, 4, 8)]
-    boxes = [[120, 90, 50, 50], [20, 20, 40, 30], [200, 150, 60, 40]]
-    multi = MultiTracker(onnx_engine)
-    multi.init(frames[0], boxes)
-    singles = []
-    for box in boxes:
-        t = Tracker(onnx_engine)
-        t.init(frames[0], box)
-        singles.append(t)
-    for f in frames[1:]:
-        for single, got in zip(singles, multi.track(f)):
-            want = single.track(f)
-            np.testing.assert_allclose(got.polygon, want.polygon, atol=1e-3)
-            np.testing.assert_allclose(got.box, want.box, atol=1e-4)
 
 
 def test_runtime_path_imports_no_torch(exported_model):
