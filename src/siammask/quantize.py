@@ -46,8 +46,10 @@ DEFAULT_FORMAT = "u8s8"
 # Op types handed to the quantizer. Add/Mul are not listed: the only Mul/Add outside the residual
 # connections are the correlations, and the residual Adds are cheap in fp32.
 DEFAULT_OP_TYPES = ("Conv",)
-# Convolutions kept fp32 because their INT8 error changes decisions (docs/int8.md, sensitivity).
-DEFAULT_KEEP_FP32: tuple[str, ...] = ()
+# Convolutions kept fp32 (docs/int8.md, "Sensitivity"): the ones whose INT8 error moves decisions
+# most for what they cost. conv1 (3 input channels) is even faster in fp32; the adjust layer and
+# the heads are where the correlation's cancellation amplifies error, and they cost ~5 ms fp32.
+DEFAULT_KEEP_FP32: tuple[str, ...] = ("conv1", "adjust", "cls.head.0", "cls.head.3", "loc.head.0", "loc.head.3")
 CALIBRATE_METHOD = "MinMax"
 
 
@@ -275,9 +277,14 @@ def conv_roles(model: Any) -> dict[str, str]:
                             ("conv1", "conv2", "conv3", "downsample"))
         elif parts and parts[0] == "downsample":
             role = "adjust"
-        elif parts and parts[0] in ("conv_search", "head"):
-            branch = "+".join(sorted(reaches(node) & {"cls", "loc"})) or "?"
-            role = f"{branch}.{parts[0]}" + (f".{parts[1].split('.')[1].split('_')[0]}" if parts[0] == "head" else "")
+        elif parts and parts[0] in ("conv_search", "conv_kernel", "head"):
+            # which correlation branch: the output it reaches (cls / loc / mask, or their kernels)
+            branches = sorted({o.split("_")[0] for o in reaches(node)} & {"cls", "loc", "mask"})
+            role = f"{'+'.join(branches) or '?'}.{parts[0]}"
+            if parts[0] == "head":
+                role += "." + parts[1].split(".")[1].split("_")[0]  # head.0_1 -> 0
+        elif parts and parts[0] == "refine_model":
+            role = f"refine.{parts[-1]}"
         else:
             role = node.name
         roles[node.name] = role
