@@ -36,7 +36,7 @@ def variants(threads: list[int]) -> dict[str, dict[str, Any]]:
         out[f"level={level}"] = {**base, "level": level}
     for t in threads:
         out[f"threads={t}"] = {**base, "threads": t}
-    out["spin=off"] = {**base, "spin": False}
+        out[f"threads={t},spin=off"] = {**base, "threads": t, "spin": False}
     out["arena=off"] = {**base, "arena": False}
     out["pattern=off"] = {**base, "pattern": False}
     out["arena=off,pattern=off"] = {**base, "arena": False, "pattern": False}
@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=3, help="timed calls per graph per round")
     parser.add_argument("--threads", default="1,2", help="intra-op thread counts to try")
     parser.add_argument("--records", type=Path, help="records.npz of scripts/int8_sensitivity.py (real crops)")
-    parser.add_argument("--only", help="comma-separated variant names to run")
+    parser.add_argument("--only", help="semicolon-separated variant names to run")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
     chosen = variants([int(t) for t in args.threads.split(",")])
     if args.only:
-        chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
+        chosen = {k: v for k, v in chosen.items() if k in args.only.split(";")}
     sessions: dict[tuple[str, str], dict[str, Any]] = {}
     for model in args.model:
         manifest = json.loads((model / "manifest.json").read_text())
