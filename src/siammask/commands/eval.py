@@ -63,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
             raise SiamMaskError(f"{option} {folder}: is not a folder")
     dataset = load_dataset(args.dataset)
     spec = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers, args.config)
-    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
+    precision = spec.precision
+    # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
+    suffix = "" if precision == "fp32" else "_" + precision.split("+")[-1]
+    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}{suffix}"
+    print(f"eval {name}: {spec.label} {precision}, {len(dataset)} sequences", flush=True)
     total = sum(len(s) for s in dataset)
     # disable=None: no bar off a terminal, so logs and errors stay one clean line each
     with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:

@@ -273,6 +273,6 @@ def run(args: argparse.Namespace) -> int:
     stopped = " (stopped by Ctrl-C)" if interrupted else ""
     print(
         f"tracked {_plural(count, 'frame')}{stopped}, {_plural(len(boxes), 'target')}, {fps_text} "
-        f"({engine.name}); {where}"
+        f"({engine.name} {engine.precision}); {where}"
     )
     return 130 if interrupted and source.kind != "camera" else 0

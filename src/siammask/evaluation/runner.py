@@ -46,6 +46,18 @@ class EngineSpec:
     def label(self) -> str:
         return "torch" if self.checkpoint else "onnxruntime"
 
+    @property
+    def precision(self) -> str:
+        """What the engine will compute in: `fp32` for a checkpoint, else the export's graph
+        precisions as its engine names them (`fp32`, `fp16`, `fp32+int8`). Reads only the manifest,
+        so a bad folder is refused here, before any tracking."""
+        if self.checkpoint or not self.model:
+            return "fp32"
+        from siammask.engines.onnx_engine import read_manifest
+
+        graphs = read_manifest(Path(self.model))["graphs"].values()
+        return "+".join(sorted({g["precision"] for g in graphs if isinstance(g, dict)}))
+
 
 @dataclass(frozen=True)
 class SequenceOutcome:
