@@ -21,11 +21,15 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     for section in ("## Parity", "## VOT metrics", "## Speed", "## Pictures"):
         assert section in summary
     report = json.loads((out / "report.json").read_text())
-    assert set(report["trackers"]) == {"SiamMask_torch", "SiamMask_onnxruntime"}
+    assert set(report["trackers"]) == {"SiamMask_torch", "SiamMask_onnxruntime", "SiamMask_onnxruntime_int8"}
+    assert "## INT8 against fp32" in summary
+    manifest = json.loads((out / "model_int8" / "manifest.json").read_text())
+    assert manifest["graphs"]["search"]["precision"] == "int8" and manifest["calibration"]["frames"] >= 1
     torch_run, ort_run = (report["trackers"][k] for k in ("SiamMask_torch", "SiamMask_onnxruntime"))
     assert torch_run["lost_number"] == ort_run["lost_number"]
     bench = json.loads((out / "bench.json").read_text())
-    assert {row["backend"] for row in bench["backends"]} == {"torch", "onnxruntime"}
+    assert {(row["backend"], row["precision"]) for row in bench["backends"]} == {
+        ("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "fp32+int8")}
     assert not bench["problems"]
     assert (out / "plots" / "eao_curves.png").stat().st_size > 0
     frame = cv2.imread(str(out / "overlay_frame.png"))

@@ -9,8 +9,8 @@ examples:
   siammask demo                                   # seeded weights + synthetic data, ~3 minutes
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
 
-It writes OUTPUT/summary.md (parity, metrics, speed), report.json, bench.json, plots/,
-overlay.gif and overlay_frame.png, plus the exported graphs (model/) and results (results/).
+It writes OUTPUT/summary.md (parity, INT8 agreement, metrics, speed), report.json, bench.json, plots/,
+overlay.gif and overlay_frame.png, plus the exported graphs (model/, model_int8/) and results (results/).
 """
 
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", type=int, default=3, help="synthetic sequences (default: %(default)s)")
     p.add_argument("--frames", type=int, default=50, help="frames per synthetic sequence (default: %(default)s)")
     p.add_argument("--threads", type=int, metavar="N", help="engine threads (default: all cores)")
+    p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --output that no demo made")
     p.set_defaults(func=run)
 
@@ -40,11 +41,12 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         output=Path(args.output), checkpoint=Path(args.checkpoint) if args.checkpoint else None,
         dataset=Path(args.dataset) if args.dataset else None, sequences=args.sequences, frames=args.frames,
-        threads=args.threads, force=args.force,
+        threads=args.threads, force=args.force, int8=not args.no_int8,
     )
     result = run_demo(options)
     parity = result["parity"]
     print(f"done: {result['output']}/summary.md - torch vs onnxruntime events equal on "
           f"{parity['events_equal_pct']:.1f}% of frames, largest polygon difference "
-          f"{parity['polygon_max_diff_px']:.4f} px")
+          f"{parity['polygon_max_diff_px']:.4f} px"
+          + (f"; INT8 vs fp32 events equal on {result['int8']['events_equal_pct']:.1f}%" if result["int8"] else ""))
     return 0

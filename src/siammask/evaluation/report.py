@@ -124,11 +124,13 @@ def format_table(report: dict[str, Any]) -> str:
         )
     seq_names = list(first["sequences"])
     seq_width = max(8, *(len(s) for s in seq_names))
-    lines += ["", f"{'Sequence':<{seq_width}}" + "".join(f"  {n[:16]:>16} acc/lost" for n in trackers)]
+    # whole names: two trackers differing only past a cut (SiamMask_onnxruntime, ..._int8) stay apart
+    widths = {n: max(16, len(n)) for n in trackers}
+    lines += ["", f"{'Sequence':<{seq_width}}" + "".join(f"  {n:>{widths[n]}} acc/lost" for n in trackers)]
     for seq in seq_names:
         cells = "".join(
-            f"  {_num(t['sequences'][seq]['accuracy'], 16, 3)} {_num(t['sequences'][seq]['lost'], 8, 1)}"
-            for t in trackers.values()
+            f"  {_num(t['sequences'][seq]['accuracy'], widths[n], 3)} {_num(t['sequences'][seq]['lost'], 8, 1)}"
+            for n, t in trackers.items()
         )
         lines.append(f"{seq:<{seq_width}}{cells}")
     return "\n".join(lines) + "\n"
