@@ -106,6 +106,13 @@ def test_int8_folder_through_track_and_eval_cli(int8_model, one_sequence, capsys
     assert "SiamMask_onnxruntime_int8" in out.split("Accuracy")[-1]
 
 
+def test_python_api_says_int8(int8_model):
+    from siammask.api import SiamMask
+
+    model = SiamMask.load(int8_model, threads=2)
+    assert model.precision == "fp32+int8" and repr(model) == "SiamMask(onnxruntime, fp32+int8)"
+
+
 def compare_args(*argv: str) -> argparse.Namespace:
     from siammask.commands import compare
 

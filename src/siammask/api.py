@@ -74,6 +74,14 @@ class SiamMask:
             return cls.from_checkpoint(path, threads=threads)
         raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
 
+    @property
+    def precision(self) -> str:
+        """What the engine computes in: `fp32`, `fp16`, or `fp32+int8` for a quantized export."""
+        return str(getattr(self.engine, "precision", "fp32"))
+
+    def __repr__(self) -> str:
+        return f"SiamMask({getattr(self.engine, 'name', type(self.engine).__name__)}, {self.precision})"
+
     def tracker(self) -> Tracker:
         """A new single-target tracker sharing this model's engine."""
         return Tracker(self.engine, self.config)
