@@ -214,6 +214,14 @@ def measure_engine(
         frame_s.append(elapsed)
         host_s.append(elapsed - (timing.engine_seconds - before))
         polygons.append([float(v) for v in np.asarray(out.polygon).ravel()])
+    return timing_figures(template_s, search_s, refine_s, host_s, frame_s, init_s, first.shape, polygons)
+
+
+def timing_figures(
+    template_s: Sequence[float], search_s: Sequence[float], refine_s: Sequence[float], host_s: Sequence[float],
+    frame_s: Sequence[float], init_s: float, frame_shape: tuple[int, ...], polygons: list[list[float]],
+) -> dict[str, Any]:
+    """One backend's figures, in the layout every bench row has (ours and the reference's alike)."""
     return {
         "template_ms": summarize(template_s),
         "search_ms": summarize(search_s),
@@ -223,7 +231,7 @@ def measure_engine(
         "init_ms": init_s * 1000.0,
         "fps": len(frame_s) / (init_s + sum(frame_s)),
         "tracked_frames": len(frame_s),
-        "frame_size": [int(first.shape[1]), int(first.shape[0])],
+        "frame_size": [int(frame_shape[1]), int(frame_shape[0])],
         "polygons": polygons,
     }
 

@@ -11,8 +11,6 @@ they depend on the decoded score, which is host-side anyway, and slicing costs m
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,8 @@ from torch import nn
 from siammask import __version__
 from siammask.config import TrackerConfig
 from siammask.errors import SiamMaskError
-from siammask.model.checkpoint import file_sha256, load_model
+from siammask.files import file_sha256, staged_folder
+from siammask.model.checkpoint import load_model
 from siammask.model.network import SiamMaskNet
 
 OPSET = 17
@@ -126,9 +125,7 @@ def export(
     if half:
         net = net.half()
     config = config or TrackerConfig()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with staged_folder(output) as staging:
         graphs: dict[str, Any] = {}
         for name, wrapper in (("template", _Template), ("search", _Search), ("refine", _Refine)):
             path = staging / f"{name}.onnx"
@@ -156,10 +153,4 @@ def export(
             "tracker_config": config.to_dict(),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if output.exists():
-            shutil.rmtree(output)
-        staging.replace(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output

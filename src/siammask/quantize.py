@@ -33,6 +33,7 @@ import numpy as np
 from siammask.engines.base import SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import GRAPH_NAMES, MANIFEST, OnnxEngine, cut_windows, read_manifest
 from siammask.errors import SiamMaskError
+from siammask.files import file_sha256, staged_folder
 
 DEFAULT_FRAMES = 64
 DEFAULT_GRAPHS = ("search",)
@@ -413,9 +414,7 @@ def quantize_model(
     say(f"recording calibration inputs: fp32 tracker over {calibration} ({frames} frames)")
     cal = collect_calibration(engine, calibration, frames, on_frame=on_frame)
     del engine
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with staged_folder(output) as staging:
         details = {}
         for name in GRAPH_NAMES:
             entry = dict(manifest["graphs"][name])
@@ -456,22 +455,7 @@ def quantize_model(
             "sha256": cal.sha256(),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if output.exists():
-            shutil.rmtree(output)
-        staging.replace(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file (here rather than imported from the model package, which needs torch)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _ort_version() -> str:

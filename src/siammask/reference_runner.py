@@ -167,7 +167,7 @@ def run_reference_worker(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from siammask.bench import _progress, _read_frame, _time_calls, summarize
+    from siammask.bench import _progress, _read_frame, _time_calls, timing_figures
 
     root = check_checkout(spec["checkout"])
     threads = spec.get("threads")
@@ -238,15 +238,6 @@ def run_reference_worker(spec: dict[str, Any]) -> dict[str, Any]:
         "commit": checkout_commit(root),
         "grad_enabled": not spec.get("no_grad", False),
         "threads": threads,
-        "template_ms": summarize(template_s),
-        "search_ms": summarize(search_s),
-        "refine_ms": summarize(refine_s),
-        "decode_mask_ms": summarize(host_s),
-        "frame_ms": summarize(frame_s),
-        "init_ms": init_s * 1000.0,
-        "fps": len(frame_s) / (init_s + sum(frame_s)),
-        "tracked_frames": len(frame_s),
-        "frame_size": [int(first.shape[1]), int(first.shape[0])],
+        **timing_figures(template_s, search_s, refine_s, host_s, frame_s, init_s, first.shape, polygons),
         "gflop_per_frame": counter.get_total_flops() / 1e9,
-        "polygons": polygons,
     }

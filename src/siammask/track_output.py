@@ -19,12 +19,12 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import CommitOnSuccess, check_new_file
 from siammask.geometry import box_corners
 from siammask.tracker import TrackResult, parse_box
 from siammask.visualize import temporary_sibling
@@ -48,16 +48,7 @@ def init_result(box: Sequence[float] | np.ndarray) -> TrackResult:
 
 def check_output_path(path: str | Path) -> Path:
     """Refuse an unknown extension or a missing folder before any tracking is done."""
-    path = Path(path)
-    if path.suffix.lower() not in OUTPUT_FORMATS:
-        raise SiamMaskError(
-            f"output {path}: unsupported extension {path.suffix or '(none)'!r} (use {', '.join(OUTPUT_FORMATS)})"
-        )
-    if not path.parent.is_dir():
-        raise SiamMaskError(f"output {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise SiamMaskError(f"output {path}: is a folder")
-    return path
+    return check_new_file(path, "output", OUTPUT_FORMATS)
 
 
 def output_files(path: str | Path, targets: int) -> list[Path]:
@@ -77,7 +68,7 @@ def _fmt(value: float) -> str:
     return f"{_num(value):.4f}"
 
 
-class ResultWriter:
+class ResultWriter(CommitOnSuccess):
     """Streams per-frame results of K targets to one output path (see the module docstring)."""
 
     def __init__(
@@ -167,16 +158,6 @@ class ResultWriter:
             tmp.unlink(missing_ok=True)
         self._closed = True
 
-    def __enter__(self) -> ResultWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def write_results(

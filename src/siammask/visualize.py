@@ -13,12 +13,12 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import CommitOnSuccess, check_new_file
 from siammask.frames import as_bgr
 from siammask.tracker import TrackResult
 
@@ -121,16 +121,7 @@ def _put_label(
 
 def check_video_path(path: str | Path) -> Path:
     """Refuse an unsupported extension or a missing folder before any work is done."""
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_FORMATS:
-        raise SiamMaskError(
-            f"video {path}: unsupported extension {path.suffix or '(none)'!r} (use {', '.join(VIDEO_FORMATS)})"
-        )
-    if not path.parent.is_dir():
-        raise SiamMaskError(f"video {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise SiamMaskError(f"video {path}: is a folder")
-    return path
+    return check_new_file(path, "video", VIDEO_FORMATS)
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -138,7 +129,7 @@ def temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
 
 
-class OverlayWriter:
+class OverlayWriter(CommitOnSuccess):
     """Writes frames to .mp4 (mp4v), .avi (MJPG) or .gif, atomically.
 
     Frames go to a hidden temporary file beside `path`; `close()` renames it into place, and
@@ -226,13 +217,3 @@ class OverlayWriter:
         self._tmp.unlink(missing_ok=True)
         self._closed = True
 
-    def __enter__(self) -> OverlayWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

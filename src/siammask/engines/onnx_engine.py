@@ -6,7 +6,6 @@ opset, package version) and says plainly what does not match.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ from siammask import __version__
 from siammask.config import TrackerConfig
 from siammask.engines.base import SearchResult, TemplateKernels
 from siammask.errors import SiamMaskError
+from siammask.files import file_sha256
 
 MANIFEST = "manifest.json"
 SUPPORTED_OPSETS = (17,)
@@ -78,11 +78,7 @@ def _graph_opset(path: Path) -> str:
 
 def check_graph_file(path: Path, entry: dict[str, Any], opset: int) -> None:
     """The graph is the very file the manifest describes: same SHA-256 (so same weights, opset)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != str(entry.get("sha256")):
+    if file_sha256(path) != str(entry.get("sha256")):
         found = _graph_opset(path)
         detail = f"; it declares opset {found}, the manifest {opset}" if found not in ("?", str(opset)) else ""
         raise SiamMaskError(f"graph {path.name}: sha256 differs from the manifest's (a graph from another "

@@ -7,7 +7,6 @@ state dicts, with or without the ``module.`` prefix (from nn.DataParallel). Batc
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 import warnings
@@ -18,17 +17,10 @@ from pathlib import Path
 import torch
 
 from siammask.errors import SiamMaskError
+from siammask.files import file_sha256  # noqa: F401 - part of this module's API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
