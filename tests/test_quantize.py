@@ -198,6 +198,22 @@ def test_bad_input_is_one_line_exit_1(case, fragment, capsys, tmp_path, exported
     assert fragment in err and len(err.strip().splitlines()) == 1
 
 
+def test_other_graphs_and_layer_names(exported_model, one_sequence, capsys, tmp_path):
+    # the default fp32 layers are the search graph's: quantizing refine alone needs none of them
+    rc = main(["quantize", "--model", str(exported_model), "--calibration", str(one_sequence), "--frames", "4",
+               "--graphs", "refine", "--output", str(tmp_path / "refine_int8"), "--threads", "2"])
+    assert rc == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "refine_int8" / "manifest.json").read_text())
+    assert {n: g["precision"] for n, g in manifest["graphs"].items()} == {
+        "template": "fp32", "search": "fp32", "refine": "int8"}
+    assert manifest["calibration"]["refine_inputs"] >= 1
+    # a layer name the graph does not have is refused before any calibration, naming it
+    rc, err = run_cli(capsys, "quantize", "--model", str(exported_model), "--calibration", str(one_sequence),
+                      "--keep-fp32", "adjust,layer9.conv1", "--output", str(tmp_path / "x"))
+    assert rc == 1 and "layer9.conv1" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
 def test_compare_refuses_one_model(capsys, exported_model):
     from siammask.commands import compare
     from siammask.errors import SiamMaskError

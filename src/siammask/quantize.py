@@ -369,10 +369,11 @@ def check_fp32_model(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layers: list[str]) -> None:
-    """Every layer named to stay fp32 exists in one of the graphs to quantize."""
-    if not layers:
-        return
+def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layers: list[str] | None) -> list[str]:
+    """The layers to keep fp32: those named, each of which must exist in one of the graphs to
+    quantize, or (None) the measured default's layers that these graphs have."""
+    if layers is not None and not layers:
+        return []
     import onnx
 
     known: dict[str, None] = {}
@@ -381,16 +382,19 @@ def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layer
         for node, role in conv_roles(graph).items():
             known[role] = None
             known[node] = None
+    if layers is None:
+        return [k for k in DEFAULT_KEEP_FP32 if k in known]
     unknown = [k for k in layers if k not in known]
     if unknown:
         roles = [k for k in known if not k.startswith("/")]
         raise SiamMaskError(f"no convolution {', '.join(unknown)} in the {'/'.join(graphs)} graph "
                             f"(layers: {', '.join(roles)})")
+    return layers
 
 
 def quantize_model(
     model: str | Path, calibration: str | Path, output: str | Path, frames: int = DEFAULT_FRAMES, *,
-    graphs: Iterable[str] = DEFAULT_GRAPHS, fmt: str = DEFAULT_FORMAT, keep_fp32: Iterable[str] = DEFAULT_KEEP_FP32,
+    graphs: Iterable[str] = DEFAULT_GRAPHS, fmt: str = DEFAULT_FORMAT, keep_fp32: Iterable[str] | None = None,
     threads: int | None = None, force: bool = False, on_frame: Callable[[str, int], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Path:
@@ -407,8 +411,8 @@ def quantize_model(
         raise SiamMaskError(f"{output} exists and is not empty (use --force to replace it)")
     if output.resolve() == model.resolve():
         raise SiamMaskError("--output must differ from --model: the fp32 export stays as it is")
-    keep_fp32 = list(dict.fromkeys(keep_fp32))
-    check_layers(model, manifest, graphs, keep_fp32)  # before minutes of calibration tracking
+    # checked before minutes of calibration tracking; None: the measured default (docs/int8.md)
+    keep_fp32 = check_layers(model, manifest, graphs, None if keep_fp32 is None else list(dict.fromkeys(keep_fp32)))
     say = log or (lambda _msg: None)
     engine = OnnxEngine(model, providers="cpu", threads=threads)
     say(f"recording calibration inputs: fp32 tracker over {calibration} ({frames} frames)")

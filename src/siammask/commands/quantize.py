@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
 
     try:
-        from siammask.quantize import DEFAULT_KEEP_FP32, quantize_model
+        from siammask.quantize import quantize_model
     except ModuleNotFoundError as exc:
         if exc.name == "onnx":
             raise SiamMaskError("quantize needs onnx: pip install 'siammask[quant]'") from None
@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise SiamMaskError(f"--threads must be at least 1, got {args.threads}")
     graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
-    keep = DEFAULT_KEEP_FP32 if args.keep_fp32 is None else tuple(k.strip() for k in args.keep_fp32.split(",")
-                                                                 if k.strip())
+    keep = None if args.keep_fp32 is None else [k.strip() for k in args.keep_fp32.split(",") if k.strip()]
     seen: set[str] = set()
 
     def progress(sequence: str, frame: int) -> None:
