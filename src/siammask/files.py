@@ -6,6 +6,7 @@ Kept free of torch and onnx so that the torch-free runtime can use every one of 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,21 @@ def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Pa
     if path.is_dir():
         raise SiamMaskError(f"{what} {path}: is a folder")
     return path
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`: a reader (or a
+    resumed run) sees the old file or the whole new one, never half. OSErrors reach the caller,
+    who names the file in its own words; the temporary file is removed whatever happens."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

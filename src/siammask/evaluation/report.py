@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset
 from siammask.evaluation.metrics import TrackerMetrics, evaluate
 from siammask.evaluation.results import find_trackers, read_tracker
+from siammask.files import write_text_atomically
 
 
 def parse_interval(text: str) -> tuple[int, int]:
@@ -91,19 +91,9 @@ def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     if path.is_dir():
         raise SiamMaskError(f"report {path}: is a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_text_atomically(path, to_json(report))
     except OSError as exc:
         raise SiamMaskError(f"report {path}: cannot be written ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(to_json(report))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SiamMaskError(f"report {path}: cannot be written ({exc.strerror or exc})") from None
-        raise
 
 
 def format_table(report: dict[str, Any]) -> str:

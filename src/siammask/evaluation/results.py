@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import write_text_atomically
 
 SKIP, INIT, FAILURE = 0, 1, 2
 CODES = (SKIP, INIT, FAILURE)
@@ -79,19 +79,9 @@ def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Seque
     path = Path(path)
     text = "".join(format_region(r) + "\n" for r in regions)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_text_atomically(path, text)
     except OSError as exc:
         raise SiamMaskError(f"cannot write result file {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SiamMaskError(f"cannot write result file {path}: {exc.strerror or exc}") from None
-        raise
 
 
 def result_path(results_dir: str | os.PathLike[str], tracker: str, sequence: str, repetition: int = 1) -> Path:
