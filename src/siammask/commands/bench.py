@@ -38,19 +38,10 @@ def _backends(text: str) -> tuple[str, ...]:
     return names
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `bench` subcommand to the CLI's subparsers."""
     from siammask.commands.synth import parse_size
+    from siammask.commands.track import positive_int
 
     parser = subparsers.add_parser(
         "bench",
@@ -70,12 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sequence", type=Path, metavar="DIR",
                         help="a VOT-layout sequence folder, or a dataset folder (its first sequence); "
                              "default: a synthetic sequence")
-    parser.add_argument("--frames", type=_positive, default=20, metavar="N", help="frames to track (default 20)")
+    parser.add_argument("--frames", type=positive_int, default=20, metavar="N", help="frames to track (default 20)")
     parser.add_argument("--frame-size", type=parse_size, default=(1280, 720), metavar="WxH",
                         help="size of the synthetic sequence (default 1280x720; ignored with --sequence)")
-    parser.add_argument("--threads", type=_positive, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="threads for every backend, BLAS and the GEMM probe (default: all cores)")
-    parser.add_argument("--repeats", type=_positive, default=10, metavar="N",
+    parser.add_argument("--repeats", type=positive_int, default=10, metavar="N",
                         help="timed calls per engine stage (default 10)")
     parser.add_argument("--warmup", type=int, default=2, metavar="N", help="untimed calls first (default 2)")
     parser.add_argument("--reference", type=Path, metavar="PATH",
