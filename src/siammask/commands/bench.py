@@ -40,8 +40,8 @@ def _backends(text: str) -> tuple[str, ...]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `bench` subcommand to the CLI's subparsers."""
+    from siammask.commands.options import positive_int
     from siammask.commands.synth import parse_size
-    from siammask.commands.track import positive_int
 
     parser = subparsers.add_parser(
         "bench",

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from siammask.commands.options import positive_int
+
 EPILOG = """\
 examples:
   siammask compare --dataset tests/data/golden/dataset --model models/seeded --model models/seeded_int8
@@ -47,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", action="append", metavar="NAME",
                    help="tracker names for the two models (default: from folder name and precision)")
     p.add_argument("--sequence", action="append", metavar="NAME", help="only these sequences (repeatable)")
-    p.add_argument("--frames", type=int, metavar="N", help="only the first N frames of each sequence")
-    p.add_argument("--threads", type=int, metavar="N", help="threads per engine (default: all cores)")
+    p.add_argument("--frames", type=positive_int, metavar="N", help="only the first N frames of each sequence")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="threads per engine (default: all cores)")
     p.add_argument("--results", metavar="DIR", help="keep both runs' result files here (report layout)")
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -112,8 +114,8 @@ class Comparison:
 
 def model_spec(path: str, threads: int | None) -> Any:
     """An EngineSpec for a folder (ONNX Runtime) or a checkpoint file (PyTorch)."""
+    from siammask.engines.factory import EngineSpec
     from siammask.errors import SiamMaskError
-    from siammask.evaluation.runner import EngineSpec
 
     p = Path(path)
     if p.is_dir():
@@ -226,8 +228,6 @@ def run(args: argparse.Namespace) -> int:
     if args.name and args.name[0] == args.name[1]:
         raise SiamMaskError("the two --name values must differ")
     interval = parse_interval(args.eao_interval) if args.eao_interval else None
-    if args.threads is not None and args.threads < 1:
-        raise SiamMaskError(f"--threads must be at least 1, got {args.threads}")
     dataset = select(load_dataset(args.dataset), args.sequence, args.frames)
     engines = [model_spec(m, args.threads).build() for m in args.model]
     labels = tuple(args.name) if args.name else default_labels(engines, args.model)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from siammask.commands.options import positive_int
+
 EPILOG = """\
 examples:
   siammask demo                                   # seeded weights + synthetic data, ~3 minutes
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default="siammask-demo", metavar="DIR", help="report folder (default: %(default)s)")
     p.add_argument("--sequences", type=int, default=3, help="synthetic sequences (default: %(default)s)")
     p.add_argument("--frames", type=int, default=50, help="frames per synthetic sequence (default: %(default)s)")
-    p.add_argument("--threads", type=int, metavar="N", help="engine threads (default: all cores)")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --output that no demo made")
     p.set_defaults(func=run)

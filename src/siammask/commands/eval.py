@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from siammask.commands.options import add_engine_arguments, engine_spec, positive_int
+
 EPILOG = """\
 examples:
   siammask eval --dataset data/VOT2016 --checkpoint SiamMask_VOT.pth --results results/VOT2016
@@ -23,27 +25,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", metavar="FILE", help="SiamMask_VOT.pth-layout checkpoint (torch backend)")
-    src.add_argument("--model", metavar="DIR", help="exported ONNX folder (onnxruntime backend)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime"), help="default: from --checkpoint/--model")
+    add_engine_arguments(p, required=True)
     p.add_argument("--results", required=True, metavar="DIR", help="results folder")
     p.add_argument("--tracker-name", metavar="NAME", help="default: SiamMask_<backend>")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="sequences tracked in parallel processes")
-    p.add_argument("--threads", type=int, metavar="N", help="threads per engine (default: cores / workers)")
-    p.add_argument("--providers", metavar="NAME", help="ONNX Runtime execution provider: auto, tensorrt, cuda, cpu")
-    p.add_argument("--config", metavar="FILE", help="tracker settings JSON (config_vot.json layout accepted)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="sequences tracked in parallel processes")
     p.add_argument("--force", action="store_true", help="re-run sequences that already have results")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--plots", metavar="DIR", help="write the report's plots (PNG) here")
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
                    help="spread sequences over a Ray cluster (default: start or join a local one)")
+    p.add_argument("--year", type=int, choices=(2016, 2017), default=2017,
+                   help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import os
+
+    from siammask.evaluation.davis import is_davis_dataset
+
+    if is_davis_dataset(args.dataset):  # video object segmentation: its own flow (eval_vos.py)
+        from siammask.commands.eval_vos import run_davis
+
+        return run_davis(args)
 
     from tqdm import tqdm
 
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
-    from siammask.evaluation.runner import EngineSpec, run_dataset
+    from siammask.evaluation.runner import run_dataset
 
     if args.eao_interval:
         parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
@@ -62,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
     dataset = load_dataset(args.dataset)
-    spec = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers, args.config)
-    precision = spec.precision
+    spec = engine_spec(args)
+    spec.check()
+    precision = spec.model_precision
     # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
     suffix = "" if precision == "fp32" else "_" + precision.split("+")[-1]
     name = args.tracker_name or f"SiamMask_{args.backend or spec.label}{suffix}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from siammask.commands.options import positive_int
+
 EPILOG = """\
 examples:
   siammask quantize --model models/seeded --calibration tests/data/golden/dataset --output models/seeded_int8
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-fp32", metavar="LAYERS",
                    help="comma-separated convolutions kept fp32 (roles such as layer3.0.conv2, adjust, "
                         "cls.head.0), replacing the measured default")
-    p.add_argument("--threads", type=int, metavar="N", help="threads for the fp32 calibration run")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="threads for the fp32 calibration run")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.set_defaults(func=run)
 
@@ -56,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
         if exc.name == "onnx":
             raise SiamMaskError("quantize needs onnx: pip install 'siammask[quant]'") from None
         raise
-    if args.threads is not None and args.threads < 1:
-        raise SiamMaskError(f"--threads must be at least 1, got {args.threads}")
     graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
     keep = None if args.keep_fp32 is None else [k.strip() for k in args.keep_fp32.split(",") if k.strip()]
     seen: set[str] = set()

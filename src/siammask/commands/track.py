@@ -18,6 +18,8 @@ from contextlib import ExitStack
 
 import numpy as np
 
+from siammask.commands.options import add_engine_arguments, engine_spec, positive_int
+
 EPILOG = """\
 examples:
   siammask track video.mp4 --box 300,110,165,250 --checkpoint SiamMask_VOT.pth --video overlay.mp4
@@ -46,17 +48,6 @@ carries the given box. Files appear only when the run completes (or is stopped b
 _GUI_RE = re.compile(r"^\s*GUI:\s*(\S+)", re.MULTILINE)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a bad value is a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `track` subcommand to the CLI's subparsers."""
     parser = subparsers.add_parser(
@@ -82,15 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--select", action="store_true",
         help="draw the targets on the first frame with the mouse instead of --box (needs a display)",
     )
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
-    model.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (runs ONNX Runtime)")
-    parser.add_argument(
-        "--backend", choices=("torch", "onnxruntime"),
-        help="engine (default: torch for --checkpoint, onnxruntime for --model)",
-    )
-    parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")
-    parser.add_argument("--config", metavar="JSON", help="tracker settings overriding the model's")
+    add_engine_arguments(parser)
     parser.add_argument(
         "--output", action="append", default=[], metavar="FILE",
         help="results file: .txt (VOT polygons; STEM_k.txt per target when several), .csv or .json; "
@@ -183,8 +166,6 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from siammask.config import TrackerConfig
-    from siammask.engines.factory import load_engine
     from siammask.errors import SiamMaskError
     from siammask.sources import open_source
     from siammask.track_output import ResultWriter, check_output_path, init_result
@@ -208,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
         raise SiamMaskError("the same file is given twice among --output/--video")
     if args.select and (problem := display_problem()):
         raise SiamMaskError(f"--select needs a window: {problem}; give the targets with --box x,y,w,h")
-    config = TrackerConfig.from_file(args.config) if args.config else None
+    spec = engine_spec(args)
+    spec.check()  # a bad model folder or settings file is refused before the video is opened
 
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source))
@@ -224,10 +206,8 @@ def run(args: argparse.Namespace) -> int:
         for text, values in zip(args.box or [None] * len(boxes), boxes):
             check_box_in_image(values, image_size, f"--box {text!r}" if text else f"selected box {values}")
 
-        engine, model_config = load_engine(
-            checkpoint=args.checkpoint, model=args.model, backend=args.backend, threads=args.threads
-        )
-        tracker = MultiTracker(engine, config or model_config)
+        engine, model_config = spec.build()
+        tracker = MultiTracker(engine, model_config)
         tracker.init(first, boxes)
 
         writers = [

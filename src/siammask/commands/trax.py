@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from siammask.commands.options import add_engine_arguments, engine_spec
+
 EPILOG = """\
 A TraX client starts this command and talks to it over stdin/stdout (or the socket named by
 TRAX_SOCKET); it is not run by hand. vot-toolkit's trackers.ini entry (see docs/vot-toolkit.md):
@@ -27,13 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trax", help="serve the tracker over the TraX protocol (vot-toolkit's external tracker)",
         description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
-    model.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (runs ONNX Runtime)")
-    parser.add_argument("--backend", choices=("torch", "onnxruntime"), help="default: from --checkpoint/--model")
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the engine")
-    parser.add_argument("--providers", metavar="NAME", help="ONNX Runtime provider: auto, tensorrt, cuda, cpu")
-    parser.add_argument("--config", metavar="FILE", help="tracker settings JSON overriding the model's")
+    add_engine_arguments(parser, required=True)
     parser.add_argument(
         "--output", choices=("auto", "polygon", "mask"), default="auto",
         help="region type sent back: auto (mask when the client initialises with a mask, else polygon)",
@@ -44,17 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
-    from siammask.evaluation.runner import EngineSpec
     from siammask.trax_server import import_trax, in_trax_session, serve, stderr_log
 
     import_trax()  # a missing vot-trax is reported before the model is loaded
-    if args.threads is not None and args.threads < 1:
-        raise SiamMaskError(f"--threads must be at least 1, got {args.threads}")
     if sys.stdin.isatty() and not in_trax_session():
         raise SiamMaskError("`siammask trax` is started by a TraX client such as vot-toolkit, not from a "
                             "terminal: see docs/vot-toolkit.md")
     # the model loads before the handshake, so a bad model ends the process with a one-line error
-    engine, config = EngineSpec(args.checkpoint, args.model, args.backend, args.threads, args.providers,
-                                args.config).build()
+    engine, config = engine_spec(args).build()
     serve(engine, config, output=args.output, name=args.name, log=stderr_log)
     return 0

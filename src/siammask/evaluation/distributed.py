@@ -18,6 +18,7 @@ Ray is an optional extra (`pip install 'siammask[ray]'`) imported only here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from collections.abc import Callable
@@ -119,7 +120,7 @@ def run_dataset_ray(
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         count = min(len(todo), max(1, cpus // threads), workers or len(todo))
-        worker_spec = EngineSpec(spec.checkpoint, spec.model, spec.backend, threads, spec.providers, spec.config)
+        worker_spec = dataclasses.replace(spec, threads=threads)
         actor_class = ray.remote(num_cpus=threads)(SequenceWorker)
         actors = [actor_class.remote(worker_spec) for _ in range(count)]
         pending: dict[Any, tuple[Any, Path]] = {}

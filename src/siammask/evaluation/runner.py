@@ -9,6 +9,7 @@ processes, each building its engine once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,46 +18,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from siammask.config import TrackerConfig
+from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
 from siammask.evaluation.results import parse_region, read_trajectory, result_path, write_trajectory
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """How to build an engine, in a form that crosses process (and Ray) boundaries."""
-
-    checkpoint: str | None = None
-    model: str | None = None
-    backend: str | None = None
-    threads: int | None = None
-    providers: str | None = None
-    config: str | None = None  # tracker settings JSON overriding the engine's
-
-    def build(self):  # noqa: ANN201 - (Engine, TrackerConfig)
-        from siammask.engines.factory import load_engine
-
-        engine, config = load_engine(self.checkpoint, self.model, self.backend, self.threads, self.providers)
-        if self.config:
-            config = TrackerConfig.from_file(self.config)
-        return engine, config
-
-    @property
-    def label(self) -> str:
-        return "torch" if self.checkpoint else "onnxruntime"
-
-    @property
-    def precision(self) -> str:
-        """What the engine will compute in: `fp32` for a checkpoint, else the export's graph
-        precisions as its engine names them (`fp32`, `fp16`, `fp32+int8`). Reads only the manifest,
-        so a bad folder is refused here, before any tracking."""
-        if self.checkpoint or not self.model:
-            return "fp32"
-        from siammask.engines.onnx_engine import read_manifest
-
-        graphs = read_manifest(Path(self.model))["graphs"].values()
-        return "+".join(sorted({g["precision"] for g in graphs if isinstance(g, dict)}))
 
 
 @dataclass(frozen=True)
@@ -194,7 +160,7 @@ def run_dataset(
                 on_done(outcome)
         return outcomes
     threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
-    worker_spec = EngineSpec(spec.checkpoint, spec.model, spec.backend, threads, spec.providers, spec.config)
+    worker_spec = dataclasses.replace(spec, threads=threads)
     # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(worker_spec,)) as pool:

@@ -1,0 +1,53 @@
+"""`siammask eval` on a DAVIS dataset: the reference's VOS protocol over every sequence, then the
+DAVIS report (J and F). Kept apart from eval.py's VOT flow: the two share only the options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def run_davis(args: argparse.Namespace) -> int:
+    """Track every object of every sequence of ImageSets/<year>/val.txt, results in DAVIS's
+    submission layout under RESULTS/NAME/, then report."""
+    from tqdm import tqdm
+
+    from siammask.commands.options import engine_spec
+    from siammask.errors import SiamMaskError
+    from siammask.evaluation.davis import load_davis
+    from siammask.evaluation.vos_runner import VosOutcome, run_vos_dataset
+
+    if args.ray:
+        raise SiamMaskError("--ray runs VOT datasets only; use --workers N for DAVIS")
+    if args.eao_interval:
+        raise SiamMaskError("--eao-interval is a VOT measure; a DAVIS dataset is reported with J and F")
+    if args.json and os.path.isdir(args.json):
+        raise SiamMaskError(f"--json {args.json}: is a folder")
+    for option, folder in (("--results", args.results), ("--plots", args.plots)):
+        if folder and os.path.exists(folder) and not os.path.isdir(folder):
+            raise SiamMaskError(f"{option} {folder}: is not a folder")
+    dataset = load_davis(args.dataset, args.year)
+    spec = engine_spec(args)
+    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
+    objects = sum(len(s.object_ids) for s in dataset)
+    print(f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects", flush=True)
+    total = sum(len(s) for s in dataset)
+    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
+        def done(outcome: VosOutcome) -> None:
+            bar.update(len(dataset[outcome.name]))
+            status = "kept" if outcome.skipped else f"{outcome.object_fps:.1f} object-frames/s"
+            bar.set_postfix_str(f"{outcome.name}: {status}")
+
+        run_vos_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
+    print(f"label maps in {os.path.join(args.results, name)}", flush=True)
+    return _report(args, name)
+
+
+def _report(args: argparse.Namespace, name: str) -> int:
+    """The DAVIS measures of the run just made (evaluation/vos_report.py)."""
+    from siammask.evaluation.vos_report import vos_report
+
+    result = vos_report(args.dataset, args.results, args.year, trackers=[name])
+    if isinstance(result, int):
+        return result
+    return 0

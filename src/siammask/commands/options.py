@@ -1,0 +1,46 @@
+"""Command-line options shared by the commands: one definition of the engine options and of the
+argument types, so that track, eval, compare, trax and bench accept and refuse the same things.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """--checkpoint | --model, --backend, --precision, --threads, --providers, --config."""
+    from siammask.engines.factory import BACKENDS, PRECISIONS
+
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
+    source.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (ONNX graphs)")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="engine (default: torch for --checkpoint, onnxruntime for --model)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="what the engine computes in (default: what the model was exported in)")
+    parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")
+    parser.add_argument("--providers", metavar="NAME",
+                        help="ONNX Runtime execution provider: auto, tensorrt, cuda, cpu")
+    parser.add_argument("--config", metavar="FILE", help="tracker settings file overriding the model's")
+
+
+def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
+    """The EngineSpec the engine options describe (paths made absolute, values checked)."""
+    from siammask.engines.factory import EngineSpec
+
+    fields = {name: getattr(args, name, None)
+              for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config")}
+    fields.update(overrides)
+    return EngineSpec(**fields)
