@@ -1,14 +1,61 @@
-"""Tracker hyperparameters: the reference's config_vot.json, overridable by a JSON file."""
+"""Tracker hyperparameters: the reference's config_vot.json, overridable by a JSON or pysot YAML file.
+
+Every TrackerConfig is validated when it is made (directly, from a file or from a preset), so a
+NaN, an infinity or a value the arithmetic cannot take never reaches the tracker.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError
+
+# A settings file is a few hundred bytes; anything far larger is not one (and is not read whole).
+MAX_CONFIG_BYTES = 1 << 20
+
+# The network fixes these: its crops are 127/255 pixels, its stride 8, its score map 25x25
+# (= (255 - 127) / 8 + 1 + base_size) and its classifier has 2 x 5 anchor channels.
+NETWORK_FIXED = {"instance_size": 255, "exemplar_size": 127, "out_size": 127, "total_stride": 8, "base_size": 8}
+NETWORK_ANCHORS = 5
+
+# pysot's TRACK and ANCHOR keys (yacs layout, experiments/*/config.yaml) -> our names.
+# MASK_THERSHOLD is pysot's own spelling; the corrected one is accepted too.
+_PYSOT_TRACK = {
+    "PENALTY_K": "penalty_k", "WINDOW_INFLUENCE": "window_influence", "LR": "lr",
+    "EXEMPLAR_SIZE": "exemplar_size", "INSTANCE_SIZE": "instance_size", "BASE_SIZE": "base_size",
+    "CONTEXT_AMOUNT": "context_amount", "MASK_THERSHOLD": "seg_thr", "MASK_THRESHOLD": "seg_thr",
+}
+_PYSOT_ANCHOR = {"STRIDE": "total_stride", "RATIOS": "ratios", "SCALES": "scales"}
+# TRACK keys of pysot's other trackers and of its long-term mode: they do not apply to SiamMask.
+_PYSOT_IGNORED = {"TYPE", "LOST_INSTANCE_SIZE", "CONFIDENCE_LOW", "CONFIDENCE_HIGH", "MASK_OUTPUT_SIZE"}
+
+# (low, high, low inclusive) per float setting; the bounds say where the arithmetic stays sound.
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "penalty_k": (0.0, 100.0, True),        # exp(-penalty) of a size change; negative rewards changes
+    "window_influence": (0.0, 1.0, True),   # a convex blend of score and cosine window
+    "lr": (0.0, 1.0, True),                 # a convex blend of old and new size
+    "seg_thr": (0.0, 1.0, True),            # a threshold on mask probabilities
+    "context_amount": (0.0, 10.0, False),   # 0 gives a zero-sized crop; far above 0.5 a crop of padding
+    "min_mask_area": (0.0, 1e9, True),
+    "min_size": (0.0, 1e5, True),
+}
+_ANCHOR_RANGE = (0.0, 100.0)  # ratios and scales: beyond it anchors overflow or round to 0 pixels
+
+
+def _show(value: object) -> str:
+    """A value for a one-line message: short, and quoted when it holds newlines or other controls."""
+    text = str(value)[:40]
+    return text if text.isprintable() else repr(text)
+
+
+def _setting_error(name: str, value: object, why: str) -> SiamMaskError:
+    return SiamMaskError(f"tracker setting {name}: {_show(value)} {why}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +79,34 @@ class TrackerConfig:
     min_size: float = 10.0  # the reference clamps the target size to [10, image size]
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        for name, (low, high, inclusive) in _RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _setting_error(name, repr(value), "is not a number")
+            if not math.isfinite(value):
+                raise _setting_error(name, value, "is not finite")
+            if value > high or value < low or (value == low and not inclusive):
+                bracket = "[" if inclusive else "("
+                raise _setting_error(name, value, f"is out of range (allowed {bracket}{low:g}, {high:g}])")
+        for name in ("ratios", "scales"):
+            values = getattr(self, name)
+            if not isinstance(values, tuple) or not values:
+                raise _setting_error(name, list(values) if isinstance(values, tuple) else values,
+                                     "must be a non-empty list of numbers")
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                        or not _ANCHOR_RANGE[0] < v <= _ANCHOR_RANGE[1]:
+                    raise _setting_error(name, list(values), f"must hold finite numbers in (0, {_ANCHOR_RANGE[1]:g}]")
+        if len(self.ratios) * len(self.scales) != NETWORK_ANCHORS:
+            raise SiamMaskError(f"tracker settings: {len(self.ratios)} ratios x {len(self.scales)} scales = "
+                                f"{len(self.ratios) * len(self.scales)} anchors, the network has {NETWORK_ANCHORS}")
+        for name, fixed in NETWORK_FIXED.items():
+            if getattr(self, name) != fixed:
+                raise SiamMaskError(f"tracker setting {name}: {_show(getattr(self, name))}, but the network fixes "
+                                    f"it at {fixed} (instance_size 255, exemplar_size 127, out_size 127, stride 8 "
+                                    "and base_size 8 cannot be changed)")
+
     @property
     def score_size(self) -> int:
         return (self.instance_size - self.exemplar_size) // self.total_stride + 1 + self.base_size
@@ -48,11 +123,14 @@ class TrackerConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrackerConfig:
-        """Accept our flat layout or the reference's {"hp": {...}, "anchors": {...}} layout."""
+        """Accept our flat layout, the reference's {"hp": {...}, "anchors": {...}} layout or pysot's
+        yacs layout ({"TRACK": {...}, "ANCHOR": {...}}, other sections describe the model)."""
         if not isinstance(data, dict):
             raise SiamMaskError(f"tracker settings: expected an object, got {type(data).__name__}")
-        flat: dict[str, Any] = {}
-        if "hp" in data or "anchors" in data:
+        if "TRACK" in data:
+            flat = _from_pysot(data)
+        elif "hp" in data or "anchors" in data:
+            flat = {}
             for part in ("hp", "anchors"):
                 if not isinstance(data.get(part, {}), dict):
                     raise SiamMaskError(f"tracker settings: '{part}' must be an object")
@@ -64,40 +142,89 @@ class TrackerConfig:
                 if key in anchors:
                     flat[key] = anchors[key]
         else:
-            flat.update(data)
+            flat = dict(data)
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        unknown = sorted(set(flat) - names - {"round_dight", "windowing"})
+        unknown = sorted(_show(k) for k in set(flat) - names - {"round_dight", "windowing"})
         if unknown:
-            names = ", ".join(k if k.isprintable() else repr(k) for k in unknown[:10])
-            raise SiamMaskError(f"unknown tracker setting(s): {names}")
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in flat:
-                continue
-            value = flat[f.name]
-            try:
-                if f.name in ("ratios", "scales"):
-                    kwargs[f.name] = tuple(float(v) for v in value)
-                elif f.type == "int":
-                    kwargs[f.name] = int(value)
-                else:
-                    kwargs[f.name] = float(value)
-            except (TypeError, ValueError, OverflowError):
-                raise SiamMaskError(f"tracker setting {f.name}: not a number: {str(value)[:40]!r}") from None
-        config = cls(**kwargs)
-        if (config.instance_size, config.exemplar_size, config.out_size, config.total_stride) != (
-            255, 127, 127, 8
-        ):
-            raise SiamMaskError("instance_size 255, exemplar_size 127, out_size 127 and stride 8 are fixed "
-                                "by the network and cannot be changed")
-        return config
+            shown = ", ".join(unknown[:10])
+            raise SiamMaskError(f"unknown tracker setting(s): {shown}")
+        return cls(**{f.name: _convert(f, flat[f.name]) for f in dataclasses.fields(cls) if f.name in flat})
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrackerConfig:
+        """A JSON file (ours or the authors' config_*.json) or a YAML file (.yaml/.yml: pysot's)."""
+        path = Path(path)
         try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSON errors
-            raise SiamMaskError(f"config {path}: {exc}") from None
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+                raise SiamMaskError(f"config {path}: not a regular file")
+            if info.st_size > MAX_CONFIG_BYTES:
+                raise SiamMaskError(f"config {path}: {info.st_size} bytes, too large for a settings file")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise SiamMaskError(f"config {path}: {reason}") from None
+        data = _parse_yaml(path, text) if path.suffix.lower() in (".yaml", ".yml") else _parse_json(path, text)
         if not isinstance(data, dict):
-            raise SiamMaskError(f"config {path}: expected a JSON object")
-        return cls.from_dict(data)
+            raise SiamMaskError(f"config {path}: expected a mapping of settings")
+        try:
+            return cls.from_dict(data)
+        except SiamMaskError as exc:
+            raise SiamMaskError(f"config {path}: {exc}") from None
+
+
+def _convert(f: dataclasses.Field, value: Any) -> Any:
+    """One setting from a file to its field's type; booleans and strings are not numbers here."""
+    def number(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise TypeError
+        return float(v)
+
+    try:
+        if f.name in ("ratios", "scales"):
+            if not isinstance(value, list | tuple):
+                raise TypeError
+            return tuple(number(v) for v in value)
+        if f.type == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise TypeError
+            return int(number(value))
+        return number(value)
+    except (TypeError, ValueError, OverflowError):
+        raise SiamMaskError(f"tracker setting {f.name}: not a number: {str(value)[:40]!r}") from None
+
+
+def _from_pysot(data: dict[str, Any]) -> dict[str, Any]:
+    track, anchor = data.get("TRACK"), data.get("ANCHOR", {})
+    if not isinstance(track, dict) or not isinstance(anchor, dict):
+        raise SiamMaskError("tracker settings: pysot's TRACK and ANCHOR sections must be mappings")
+    kind = track.get("TYPE", "SiamMaskTracker")
+    if kind != "SiamMaskTracker":
+        raise SiamMaskError(f"tracker settings: TRACK.TYPE is {_show(kind)}, not SiamMaskTracker")
+    unknown = sorted(_show(k) for k in set(track) - set(_PYSOT_TRACK) - _PYSOT_IGNORED)
+    unknown += sorted(f"ANCHOR.{_show(k)}" for k in set(anchor) - set(_PYSOT_ANCHOR) - {"ANCHOR_NUM"})
+    if unknown:
+        raise SiamMaskError(f"unknown tracker setting(s): {', '.join(unknown[:10])}")
+    flat = {_PYSOT_TRACK[k]: v for k, v in track.items() if k in _PYSOT_TRACK}
+    flat.update({_PYSOT_ANCHOR[k]: v for k, v in anchor.items() if k in _PYSOT_ANCHOR})
+    if "ANCHOR_NUM" in anchor and anchor["ANCHOR_NUM"] != NETWORK_ANCHORS:
+        raise SiamMaskError(f"tracker setting ANCHOR.ANCHOR_NUM: {_show(anchor['ANCHOR_NUM'])}, the network has "
+                            f"{NETWORK_ANCHORS}")
+    return flat
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # ValueError: JSON errors and 5,000-digit integers
+        raise SiamMaskError(f"config {path}: not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    import yaml  # a dependency, imported here so that `import siammask` stays light
+
+    try:
+        return yaml.safe_load(text)  # safe_load: tags that build Python objects are refused
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        first = " ".join(str(exc).split())[:80]
+        raise SiamMaskError(f"config {path}: not valid YAML ({first})") from None

@@ -1,17 +1,22 @@
-"""Loading the authors' checkpoints safely and strictly.
+"""Loading SiamMask checkpoints safely and strictly, in either public layout.
 
-SiamMask_VOT.pth comes as ``{'state_dict': {'module.<key>': tensor}}``; other copies are plain
-state dicts, with or without the ``module.`` prefix (from nn.DataParallel). Batch-norm
-``num_batches_tracked`` counters are absent from it and unused at inference.
+The authors' SiamMask_VOT.pth, SiamMask_VOT_LD.pth and SiamMask_DAVIS.pth share one layout
+(ours: the keys of network.py), as ``{'state_dict': {'module.<key>': tensor}}`` or a plain state
+dict, with or without ``module.`` and the batch-norm ``num_batches_tracked`` counters (unused at
+inference). pysot's siammask_r50_l3 model.pth holds the same 356 tensors under other module
+names (its ModelBuilder: backbone, neck, rpn_head, mask_head, refine_head), possibly beside
+'epoch' and 'optimizer' entries. The layout is told from the keys alone, never from the file name.
 """
 
 from __future__ import annotations
 
+import functools
 import pickle
 import re
 import warnings
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,10 +26,68 @@ from siammask.files import file_sha256  # noqa: F401 - part of this module's API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."
+_COUNTER = "num_batches_tracked"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A naming of the network's tensors: (file prefix, our prefix) pairs, and the settings it was tuned with."""
+
+    name: str
+    description: str
+    preset: str
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+    def ours(self, key: str) -> str | None:
+        """Our name for a file key, or None when the key has no place in this layout."""
+        if not self.prefixes:
+            return key
+        return next((o + key[len(t):] for t, o in self.prefixes if key.startswith(t)), None)
+
+    def theirs(self, key: str) -> str:
+        """The file's name for one of our keys."""
+        return next((t + key[len(o):] for t, o in self.prefixes if key.startswith(o)), key)
+
+
+AUTHORS = Layout("authors", "the authors' (SiamMask_VOT.pth, SiamMask_VOT_LD.pth, SiamMask_DAVIS.pth)", "vot")
+PYSOT = Layout(
+    "pysot", "pysot's siammask_r50_l3 (model.pth)", "pysot",
+    (("backbone.", "features.features."), ("neck.downsample.", "features.downsample."), ("rpn_head.", "rpn_model."),
+     ("mask_head.", "mask_model.mask."), ("refine_head.", "refine_model.")),
+)
+LAYOUTS = (AUTHORS, PYSOT)  # in order of preference when a broken file fits two equally badly
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint that fits the network: its layout and its tensors under our names."""
+
+    path: Path
+    layout: Layout
+    state: dict[str, torch.Tensor] = field(repr=False)
+    file_keys: int  # keys in the file's state dict, counters included
+
+    @property
+    def preset(self) -> str:
+        """The settings this checkpoint defaults to (its layout's)."""
+        return self.layout.preset
+
+    def model(self) -> SiamMaskNet:
+        """The network with these weights, in eval mode."""
+        model = SiamMaskNet()
+        load_into(model, self.state, source=f"checkpoint {self.path}")
+        return model.eval()
+
+
+def _show(key: object) -> str:
+    text = str(key)[:80]
+    return text if text.isprintable() else repr(text)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file into a flat state dict without running any code it may carry."""
+    """Read a checkpoint file into a flat state dict (``module.`` stripped) without running any
+    code it may carry; every value must be a dense, finite, real floating-point tensor (integer
+    ``num_batches_tracked`` counters aside)."""
     path = Path(path)
     if not path.is_file():
         raise SiamMaskError(f"checkpoint {path}: not a file")
@@ -32,7 +95,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise SiamMaskError(f"checkpoint {path}: empty file")
     try:
         # weights_only=True: the unpickler builds tensors and containers only, never objects
-        # with code, so a malicious checkpoint is refused instead of executed.
+        # with code, so a malicious checkpoint is refused instead of executed. It reads the
+        # legacy (non-zip) serialisation of 2019's checkpoints as well.
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": our error says it all
             warnings.simplefilter("ignore")
             obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -46,9 +110,37 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise SiamMaskError(f"checkpoint {path}: unreadable, not a PyTorch checkpoint ({type(exc).__name__})") from None
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if not isinstance(obj, Mapping):
         raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors")
-    return {(k[len(_PREFIX):] if k.startswith(_PREFIX) else k): v for k, v in obj.items()}
+    state: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            raise SiamMaskError(f"checkpoint {path}: key {_show(key)} ({type(key).__name__}) is not a string")
+        if not isinstance(value, torch.Tensor):
+            raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors ({_show(key)} holds a "
+                                f"{type(value).__name__})")
+        problem = _tensor_problem(key, value)
+        if problem:
+            raise SiamMaskError(f"checkpoint {path}: {_show(key)} {problem}")
+        state[key[len(_PREFIX):] if key.startswith(_PREFIX) else key] = value
+    return state
+
+
+def _tensor_problem(key: str, t: torch.Tensor) -> str | None:
+    """Why a tensor cannot be a weight (None if it can). Checked before any arithmetic uses it."""
+    if t.layout != torch.strided:
+        return f"is a sparse tensor ({t.layout}); weights are dense"
+    if t.is_quantized or t.is_meta:
+        return "is a quantized or data-less tensor; weights are plain float tensors"
+    if key.endswith(_COUNTER) and t.dtype != torch.bool and not t.is_complex():
+        counter_ok = not t.is_floating_point() or bool(torch.isfinite(t).all())
+        return None if counter_ok else "holds NaN or infinite values"
+    if t.is_complex() or not t.is_floating_point():
+        return f"has dtype {str(t.dtype).removeprefix('torch.')}; weights are real floating point"
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).sum())
+        return f"holds {bad} NaN or infinite value{'s' if bad != 1 else ''}"
+    return None
 
 
 def _unpickling_problem(text: str) -> str:
@@ -62,20 +154,17 @@ def _unpickling_problem(text: str) -> str:
 
 
 def _summary(keys: list[str], limit: int = 4) -> str:
-    shown = ", ".join(keys[:limit])
+    shown = ", ".join(_show(k) for k in keys[:limit])
     return f"{shown} (+{len(keys) - limit} more)" if len(keys) > limit else shown
 
 
-def load_into(model: SiamMaskNet, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
-    """Copy `state` into `model`; any missing, unexpected or mis-shaped key is an error."""
-    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    given = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
-    missing = [k for k in expected if k not in given]
+def _fit(expected: Mapping[str, torch.Size], given: Mapping[str, torch.Tensor]) -> tuple[int, list[str]]:
+    """How many keys of `given` fit `expected` (same name and shape), and what does not fit.
+    Counters are optional: absent from SiamMask_VOT.pth, present in SiamMask_DAVIS.pth and pysot's."""
+    missing = [k for k in expected if k not in given and not k.endswith(_COUNTER)]
     unexpected = [k for k in given if k not in expected]
-    misshaped = [
-        f"{k} {tuple(given[k].shape)} != {tuple(v.shape)}"
-        for k, v in expected.items() if k in given and tuple(given[k].shape) != tuple(v.shape)
-    ]
+    misshaped = [f"{k} {tuple(given[k].shape)} != {tuple(s)}" for k, s in expected.items()
+                 if k in given and tuple(given[k].shape) != tuple(s)]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing keys: {_summary(missing)}")
@@ -83,15 +172,68 @@ def load_into(model: SiamMaskNet, state: Mapping[str, torch.Tensor], source: str
         problems.append(f"{len(unexpected)} unexpected keys: {_summary(unexpected)}")
     if misshaped:
         problems.append(f"{len(misshaped)} mis-shaped keys: {_summary(misshaped)}")
+    fitting = sum(1 for k, s in expected.items() if k in given and tuple(given[k].shape) == tuple(s))
+    return fitting, problems
+
+
+@functools.cache  # building the network to read its shapes takes a noticeable fraction of a second
+def _expected_shapes() -> dict[str, torch.Size]:
+    return {k: v.shape for k, v in SiamMaskNet().state_dict().items()}
+
+
+def detect_layout(state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> Layout:
+    """The layout `state` (file names, ``module.`` stripped) fits exactly; otherwise refuse,
+    naming the nearest layout and the keys that differ from it."""
+    ours = _expected_shapes()
+    best: tuple[int, Layout, list[str]] | None = None
+    for layout in LAYOUTS:
+        expected = {layout.theirs(k): s for k, s in ours.items()}
+        fitting, problems = _fit(expected, state)
+        if not problems:
+            return layout
+        if best is None or fitting > best[0]:
+            best = (fitting, layout, problems)
+    assert best is not None
+    _, layout, problems = best
+    raise SiamMaskError(f"{source} does not fit SiamMask in any known layout; nearest is {layout.description}: "
+                        + "; ".join(problems))
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read, validate and name a checkpoint: its layout, and its tensors under our key names."""
+    path = Path(path)
+    raw = read_state_dict(path)
+    layout = detect_layout(raw, source=f"checkpoint {path}")
+    state = {layout.ours(k) or k: v for k, v in raw.items()}
+    return Checkpoint(path, layout, state, len(raw))
+
+
+def load_into(model: SiamMaskNet, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Copy `state` (our key names) into `model`; any missing, unexpected or mis-shaped key is an error."""
+    expected = model.state_dict()
+    _, problems = _fit({k: v.shape for k, v in expected.items()}, state)
     if problems:
         raise SiamMaskError(f"{source} does not fit SiamMask (VOT): " + "; ".join(problems))
     with torch.no_grad():
         for k, v in expected.items():
-            v.copy_(given[k].to(v.dtype))
+            if k in state:
+                v.copy_(state[k].to(v.dtype))
 
 
 def load_model(path: str | Path) -> SiamMaskNet:
-    """Build the network and load a SiamMask_VOT.pth-layout checkpoint into it (eval mode)."""
-    model = SiamMaskNet()
-    load_into(model, read_state_dict(path), source=f"checkpoint {path}")
-    return model.eval()
+    """Build the network and load a checkpoint of either layout into it (eval mode)."""
+    return read_checkpoint(path).model()
+
+
+def batchnorm_at_init(state: Mapping[str, torch.Tensor]) -> tuple[int, int]:
+    """(layers whose running statistics are still PyTorch's initial 0 and 1, batch-norm layers):
+    a network whose every layer is at init was never trained (or was saved before its first step)."""
+    layers = [k[: -len(".running_mean")] for k in state if k.endswith(".running_mean")]
+    at_init = 0
+    for layer in layers:
+        mean, var = state[f"{layer}.running_mean"], state.get(f"{layer}.running_var")
+        if var is not None and torch.allclose(mean.float(), torch.zeros(())) and torch.allclose(
+            var.float(), torch.ones(()), atol=1e-6
+        ):
+            at_init += 1
+    return at_init, len(layers)
