@@ -1,4 +1,5 @@
-"""`siammask report`: score baseline results on a VOT dataset (accuracy, robustness, EAO)."""
+"""`siammask report`: score baseline results on a VOT dataset (accuracy, robustness, EAO), or label
+maps on a DAVIS dataset (J, F: the official DAVIS measures)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,21 @@ examples:
   siammask report --dataset data/synth --results results/synth --eao-interval 20,50
       short sequences: score EAO over lengths 20..50 (both pysot's and vot-toolkit's)
 
-layout: RESULTS/<tracker>/baseline/<seq>/<seq>_001.txt, one line per frame: 1 init, 2 failure,
+  siammask report --dataset data/DAVIS --results results/DAVIS2017 --json vos.json --plots plots/
+      a DAVIS-layout dataset: J&F of every tracker in results/DAVIS2017/<tracker>/<seq>/<frame>.png
+      (DAVIS 2017 val; --year 2016 for DAVIS 2016, every object merged into one)
+
+layout (VOT): RESULTS/<tracker>/baseline/<seq>/<seq>_001.txt, one line per frame: 1 init, 2 failure,
 0 skipped, else the region's values (as the reference, pysot and vot-toolkit write them).
 
-figures: accuracy and robustness as pysot computes them (burn-in 10, failures per 100 frames);
+layout (DAVIS): RESULTS/<tracker>/<seq>/00000.png ..., palette or greyscale label maps, 0 background,
+k = object k (the DAVIS submission format, as the reference's --save_mask writes them).
+
+figures (DAVIS): J (region IoU) and F (boundary F-measure, tolerance 0.008 of the image diagonal) per
+object, first and last frames left out; mean, recall (> 0.5), decay; J&F-Mean; as the official
+davis2017-evaluation computes them.
+
+figures (VOT): accuracy and robustness as pysot computes them (burn-in 10, failures per 100 frames);
 EAO both as pysot computes it (interval [100, 356] for VOT2016) and as vot-toolkit 0.9 does
 (official interval [108, 371] for VOT2016); --eao-interval replaces both intervals.
 """
@@ -29,18 +41,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` subcommand to the CLI's subparsers."""
     parser = subparsers.add_parser(
         "report",
-        help="score baseline results on a VOT dataset: accuracy, robustness, EAO",
+        help="score results: VOT (accuracy, robustness, EAO) or DAVIS (J, F)",
         description=(
             "Read the supervised (baseline) result files of one or more trackers and score them on a "
             "VOT-layout dataset: accuracy, robustness and lost number as pysot computes them, EAO as pysot "
-            "and as vot-toolkit compute it, EAO per attribute tag, and per-sequence figures."
+            "and as vot-toolkit compute it, EAO per attribute tag, and per-sequence figures. On a DAVIS-layout "
+            "dataset, score label maps with the official DAVIS measures (J, F, J&F) per object."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dataset", required=True, metavar="DIR", help="VOT dataset folder (with list.txt)")
     parser.add_argument(
-        "--results", required=True, metavar="DIR", help="folder holding <tracker>/baseline/<seq>/<seq>_001.txt"
+        "--dataset", required=True, metavar="DIR", help="VOT dataset folder (with list.txt) or DAVIS folder"
+    )
+    parser.add_argument(
+        "--results",
+        required=True,
+        metavar="DIR",
+        help="folder holding <tracker>/baseline/<seq>/<seq>_001.txt (VOT) or <tracker>/<seq>/*.png (DAVIS)",
     )
     parser.add_argument(
         "--tracker",
@@ -49,16 +67,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="tracker to score (repeatable; default: every tracker in --results)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON (NaN as null)")
-    parser.add_argument("--plots", metavar="DIR", help="write expected-overlap and AR plots (PNG) here")
+    parser.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="write plots (PNG) here: EAO curves and AR (VOT); J and F per object, J over the frames (DAVIS)",
+    )
     parser.add_argument(
         "--eao-interval",
         metavar="LOW,HIGH",
         help="sequence-length interval for EAO, replacing both defaults (e.g. 108,371)",
     )
+    parser.add_argument(
+        "--year", type=int, choices=(2016, 2017), help="DAVIS only: ImageSets/YEAR/val.txt; 2016 merges objects (2017)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from siammask.evaluation.davis import is_davis_dataset
+
+    if is_davis_dataset(args.dataset):
+        return run_vos(args)
+    if args.year is not None:
+        from siammask.errors import SiamMaskError
+
+        raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import build_report, evaluate_folder, format_table, parse_interval, write_json
@@ -75,5 +108,26 @@ def run(args: argparse.Namespace) -> int:
         from siammask.evaluation.plots import write_plots
 
         for path in write_plots(metrics, args.plots):
+            print(f"plot written to {path}")
+    return 0
+
+
+def run_vos(args: argparse.Namespace) -> int:
+    """The DAVIS branch: J and F of each tracker's label maps."""
+    from siammask.errors import SiamMaskError
+    from siammask.evaluation.report import write_json
+    from siammask.evaluation.vos_report import format_vos_table, vos_report
+
+    if args.eao_interval:
+        raise SiamMaskError("--eao-interval applies to VOT datasets; this is a DAVIS dataset")
+    report = vos_report(args.dataset, args.results, year=args.year or 2017, trackers=args.tracker)
+    print(format_vos_table(report), end="")
+    if args.json:
+        write_json(report, args.json)
+        print(f"report written to {args.json}")
+    if args.plots:
+        from siammask.evaluation.vos_plots import write_vos_plots
+
+        for path in write_vos_plots(report, args.plots):
             print(f"plot written to {path}")
     return 0

@@ -106,6 +106,12 @@ def read_result(folder: Path, seq: DavisSequence, t: int, tracker: str) -> np.nd
         raise SiamMaskError(
             f"result {path} is {labels.shape[1]}x{labels.shape[0]}, the frames {seq.size[0]}x{seq.size[1]}"
         )
+    top = int(labels.max(initial=0))
+    if top > len(seq.object_ids):
+        hint = " (every object is merged into one in DAVIS 2016)" if seq.merge_objects else ""
+        raise SiamMaskError(
+            f"result {path} has object id {top}; sequence {seq.name} has {len(seq.object_ids)} objects{hint}"
+        )
     return labels
 
 
