@@ -22,8 +22,9 @@ from siammask import __version__
 from siammask.config import TrackerConfig
 from siammask.errors import SiamMaskError
 from siammask.files import file_sha256, staged_folder
-from siammask.model.checkpoint import load_model
+from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
+from siammask.presets import matching_preset, preset_config
 
 OPSET = 17
 MANIFEST = "manifest.json"
@@ -111,20 +112,25 @@ def _declare_shapes(path: Path, shapes: list[tuple[str, list[int]]]) -> None:
 
 def export(
     checkpoint: str | Path, output: str | Path, config: TrackerConfig | None = None, half: bool = False,
-    model: SiamMaskNet | None = None, force: bool = False,
+    model: SiamMaskNet | None = None, force: bool = False, preset: str | None = None,
 ) -> Path:
-    """Write template/search/refine ONNX graphs and manifest.json into `output` (atomically)."""
+    """Write template/search/refine ONNX graphs and manifest.json into `output` (atomically).
+
+    Settings: `config` if given, else the `preset`, else the checkpoint layout's default preset.
+    The manifest records the layout and the preset the settings equal ("custom" if none)."""
     import onnx
 
     checkpoint = Path(checkpoint)
     output = Path(output)
     if output.exists() and any(output.iterdir()) and not force:
         raise SiamMaskError(f"{output} exists and is not empty (use --force to replace it)")
-    net = model if model is not None else load_model(checkpoint)
-    net = net.eval()
+    loaded = read_checkpoint(checkpoint) if model is None else None
+    net = (model if loaded is None else loaded.model()).eval()
     if half:
         net = net.half()
-    config = config or TrackerConfig()
+    preset = preset or (loaded.preset if loaded is not None else "vot")
+    config = config or preset_config(preset)
+    recorded = matching_preset(config, prefer=preset) or "custom"
     with staged_folder(output) as staging:
         graphs: dict[str, Any] = {}
         for name, wrapper in (("template", _Template), ("search", _Search), ("refine", _Refine)):
@@ -148,8 +154,10 @@ def export(
             "package": "siammask",
             "package_version": __version__,
             "opset": OPSET,
-            "checkpoint": {"file": checkpoint.name, "sha256": file_sha256(checkpoint)},
+            "checkpoint": {"file": checkpoint.name, "sha256": file_sha256(checkpoint),
+                           "layout": loaded.layout.name if loaded is not None else "unknown"},
             "graphs": graphs,
+            "preset": recorded,
             "tracker_config": config.to_dict(),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -16,4 +16,5 @@ COMMAND_MODULES = [
     "compare",
     "bench",
     "trax",
+    "inspect",
 ]
