@@ -46,37 +46,45 @@ class SiamMask:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, backend: str | None = None, threads: int | None = None
+        cls, path: str | Path, backend: str | None = None, threads: int | None = None,
+        precision: str | None = None,
     ) -> SiamMask:
-        """A .pth checkpoint, run by PyTorch (needs the `torch` extra).
+        """A .pth checkpoint, run by PyTorch (needs the `torch` extra), in fp32.
 
-        `backend` may only be "torch" (or None): ONNX Runtime needs the graphs exported first
-        (`siammask export`), which `from_model` then loads.
+        `backend` may only be "torch", "auto" (or None): the other backends need the graphs
+        exported first (`siammask export`), which `from_model` then loads.
         """
-        engine, config = load_engine(checkpoint=path, backend=backend, threads=threads)
+        engine, config = load_engine(checkpoint=path, backend=backend, threads=threads, precision=precision)
         return cls(engine, config)
 
     @classmethod
     def from_model(
-        cls, folder: str | Path, threads: int | None = None, providers: str | list[str] | None = None
+        cls, folder: str | Path, threads: int | None = None, providers: str | list[str] | None = None,
+        backend: str | None = None, precision: str | None = None,
     ) -> SiamMask:
-        """An exported folder (manifest.json + ONNX graphs), run by ONNX Runtime without torch."""
-        engine, config = load_engine(model=folder, backend="onnxruntime", threads=threads, providers=providers)
+        """An exported folder (manifest.json + ONNX graphs), run without torch by `backend`:
+        "onnxruntime", "openvino", or None/"auto" (the fastest measured for the precision).
+        `precision` fp32|bf16|fp16|int8, None: what the folder holds (docs/engines.md)."""
+        engine, config = load_engine(model=folder, backend=backend, threads=threads, providers=providers,
+                                     precision=precision)
         return cls(engine, config)
 
     @classmethod
-    def load(cls, path: str | Path, threads: int | None = None) -> SiamMask:
+    def load(
+        cls, path: str | Path, threads: int | None = None, backend: str | None = None,
+        precision: str | None = None,
+    ) -> SiamMask:
         """A checkpoint file or an exported folder, whichever `path` is."""
         path = Path(path)
         if path.is_dir():
-            return cls.from_model(path, threads=threads)
+            return cls.from_model(path, threads=threads, backend=backend, precision=precision)
         if path.is_file():
-            return cls.from_checkpoint(path, threads=threads)
+            return cls.from_checkpoint(path, threads=threads, backend=backend, precision=precision)
         raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
 
     @property
     def precision(self) -> str:
-        """What the engine computes in: `fp32`, `fp16`, or `fp32+int8` for a quantized export."""
+        """What the engine computes in: `fp32`, `fp16`, `bf16`, or `fp32+int8` for a quantized export."""
         return str(getattr(self.engine, "precision", "fp32"))
 
     def __repr__(self) -> str:

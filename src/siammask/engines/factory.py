@@ -10,9 +10,12 @@ from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 # what a user may ask an engine to compute in; an exported folder says what its graphs hold
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+_HINTS = {"int8": "make an INT8 folder with `siammask quantize`",
+          "fp16": "export with `siammask export --fp16`",
+          "bf16": "bf16 runs an fp32 export on --backend openvino, where the CPU has bf16 units"}
 
 
 def check_precision(requested: str | None, backend: str, offered: str) -> None:
@@ -27,10 +30,75 @@ def check_precision(requested: str | None, backend: str, offered: str) -> None:
         raise SiamMaskError(f"unknown precision {requested!r} (choose from {', '.join(PRECISIONS)})")
     if requested in offered.split("+"):
         return
-    hint = {"int8": "make an INT8 folder with `siammask quantize`",
-            "fp16": "export with `siammask export --fp16`"}.get(requested, "")
+    hint = _HINTS.get(requested, "")
     raise SiamMaskError(f"the {backend} backend runs this model in {offered}, not {requested}"
                         + (f": {hint}" if hint else ""))
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The backend that will run, the precision asked of it (None: the model's own) and why."""
+
+    backend: str
+    precision: str | None
+    reason: str
+
+
+def choose_backend(
+    checkpoint: str | Path | None = None, model: str | Path | None = None, backend: str | None = None,
+    precision: str | None = None, providers: str | list[str] | None = None,
+) -> BackendChoice:
+    """Which backend runs, decided from the manifest and the CPU alone (no model is loaded), so a
+    bad combination is refused before any work. None and "auto" pick by the measured rule in
+    engines/auto.py; a named backend is checked against the precision asked of it."""
+    if (checkpoint is None) == (model is None):
+        raise SiamMaskError("give exactly one of --checkpoint FILE.pth or --model EXPORTED_DIR")
+    if backend not in (None, *BACKENDS):
+        raise SiamMaskError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+    if precision not in (None, *PRECISIONS):
+        raise SiamMaskError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    if checkpoint is not None:
+        if backend in ("onnxruntime", "openvino"):
+            raise SiamMaskError(f"the {backend} backend runs an exported folder: run `siammask export "
+                                "--checkpoint FILE --output DIR`, then pass --model DIR")
+        check_precision(precision, "torch", "fp32")
+        why = "given" if backend == "torch" else "auto: a .pth checkpoint runs on PyTorch (export it for the others)"
+        return BackendChoice("torch", precision, why)
+    if backend == "torch":
+        raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
+    offered = folder_precision(model)
+    if backend in (None, "auto"):
+        from siammask.engines.auto import pick_backend
+
+        backend, why = pick_backend(offered, precision)
+    else:
+        why = "given"
+    if backend == "onnxruntime":
+        check_precision(precision, "onnxruntime", offered)
+    else:
+        check_openvino(model, precision, providers)
+    return BackendChoice(backend, precision, why)
+
+
+def check_openvino(model: str | Path, precision: str | None, providers: str | list[str] | None) -> str:
+    """The precision OpenVINO will run the folder in; refuses what its device cannot give."""
+    from siammask.engines.onnx_engine import read_manifest
+
+    try:
+        import openvino as ov
+    except ModuleNotFoundError:
+        raise SiamMaskError("the openvino backend needs OpenVINO: pip install 'siammask[openvino]'") from None
+    from siammask.engines.openvino_engine import check_device, folder_kind, resolve_precision
+
+    core = ov.Core()
+    device = check_device(core, openvino_device(providers))
+    return resolve_precision(core, device, folder_kind(read_manifest(Path(model))), precision)
+
+
+def openvino_device(providers: str | list[str] | None) -> str:
+    """--providers names OpenVINO's device for that backend (cpu, gpu); auto and none: CPU."""
+    name = providers[0] if isinstance(providers, list) and providers else providers
+    return "CPU" if name in (None, "", "auto") else str(name).upper()
 
 
 def load_engine(
@@ -39,18 +107,13 @@ def load_engine(
 ) -> tuple[Engine, TrackerConfig]:
     """The engine and the tracker settings that go with it.
 
-    --checkpoint runs PyTorch by default; --model (an exported folder) runs ONNX Runtime and
-    never imports torch. `backend` forces one: onnxruntime with a checkpoint is refused, since
-    the graphs must be exported first; torch with a folder is refused likewise.
+    --checkpoint runs PyTorch; --model (an exported folder) runs ONNX Runtime or OpenVINO and
+    never imports torch. `backend` None or "auto" picks the fastest measured backend for the
+    precision (choose_backend says which and why); a named one is checked against it.
+    `precision` None runs what the model holds. For OpenVINO `providers` names the device.
     """
-    if (checkpoint is None) == (model is None):
-        raise SiamMaskError("give exactly one of --checkpoint FILE.pth or --model EXPORTED_DIR")
-    if backend not in (None, *BACKENDS):
-        raise SiamMaskError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
-    if checkpoint is not None:
-        if backend == "onnxruntime":
-            raise SiamMaskError("the onnxruntime backend runs an exported folder: run `siammask export "
-                                "--checkpoint FILE --output DIR`, then pass --model DIR")
+    choice = choose_backend(checkpoint, model, backend, precision, providers)
+    if choice.backend == "torch":
         try:
             from siammask.engines.torch_engine import TorchEngine
         except ModuleNotFoundError as exc:
@@ -58,13 +121,14 @@ def load_engine(
                 raise SiamMaskError("PyTorch is not installed: install siammask[torch] to read a .pth "
                                     "checkpoint, or pass an exported --model DIR") from None
             raise
-        check_precision(precision, "torch", "fp32")
         return TorchEngine.from_checkpoint(checkpoint, threads), TrackerConfig()
-    if backend == "torch":
-        raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
+    if choice.backend == "openvino":
+        from siammask.engines.openvino_engine import OpenVinoEngine
+
+        ov_engine = OpenVinoEngine(model, precision=precision, device=openvino_device(providers), threads=threads)
+        return ov_engine, ov_engine.tracker_config
     from siammask.engines.onnx_engine import OnnxEngine
 
-    check_precision(precision, "onnxruntime", folder_precision(model))
     engine = OnnxEngine(model, providers=providers, threads=threads)
     return engine, engine.tracker_config
 
@@ -102,11 +166,15 @@ class EngineSpec:
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SiamMaskError(f"--threads must be at least 1, got {self.threads}")
 
+    @property
+    def choice(self) -> BackendChoice:
+        """The backend that will run and why (reads the manifest, refuses what cannot run)."""
+        return choose_backend(self.checkpoint, self.model, self.backend, self.precision, self.providers)
+
     def check(self) -> None:
-        """What can be checked without loading the model: the folder's manifest and the requested
-        precision, the settings file. Commands call it before any long work."""
-        if self.model:
-            check_precision(self.precision, self.backend or "onnxruntime", folder_precision(self.model))
+        """What can be checked without loading the model: the folder's manifest, the backend and
+        the requested precision, the settings file. Commands call it before any long work."""
+        choose_backend(self.checkpoint, self.model, self.backend, self.precision, self.providers)
         if self.config:
             TrackerConfig.from_file(self.config)
 
@@ -119,13 +187,16 @@ class EngineSpec:
 
     @property
     def label(self) -> str:
-        return "torch" if self.checkpoint else "onnxruntime"
+        """The backend that will run (auto resolved)."""
+        return self.choice.backend
 
     @property
     def model_precision(self) -> str:
         """What the engine will compute in: `fp32` for a checkpoint, else the export's graph
         precisions as its engine names them (`fp32`, `fp16`, `fp32+int8`). Reads only the manifest,
-        so a bad folder is refused here, before any tracking."""
+        so a bad folder is refused here, before any tracking. bf16/fp16 asked of an fp32 export
+        (OpenVINO's precision hint) name the arithmetic instead."""
         if self.checkpoint or not self.model:
             return "fp32"
-        return folder_precision(self.model)
+        offered = folder_precision(self.model)
+        return self.precision if self.precision in ("bf16", "fp16") and offered == "fp32" else offered
