@@ -127,10 +127,14 @@ def test_overwrite_replaces_a_dataset_and_empty_dir_is_fine(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     synth.make_dataset(out, sequences=2, frames=3, size=(64, 64))  # empty directory: allowed
-    (out / "stale.txt").write_text("old")
+    (out / "notes.txt").write_text("mine")  # a file synth did not write: --force keeps its hands off
+    with pytest.raises(SiamMaskError, match="'notes.txt'"):
+        synth.make_dataset(out, sequences=1, frames=3, size=(64, 64), overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "synth01").is_dir()
+    (out / "notes.txt").unlink()
     synth.make_dataset(out, sequences=1, frames=3, size=(64, 64), overwrite=True)
     assert (out / "list.txt").read_text() == "synth00\n"
-    assert not (out / "stale.txt").exists() and not (out / "synth01").exists()
+    assert not (out / "synth01").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -170,7 +174,7 @@ def test_bad_arguments(tmp_path, kwargs, message):
 
 def test_output_is_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SiamMaskError, match="not a directory"):
+    with pytest.raises(SiamMaskError, match="not a folder"):
         synth.make_dataset(tmp_path / "file", **SMALL)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import write_text_atomically
 
 BACKENDS = ("torch", "onnxruntime")
 DEFAULT_FRAMES = 20
@@ -328,6 +329,12 @@ class BenchOptions:
     frame_size: tuple[int, int] = DEFAULT_FRAME_SIZE
     reference_no_grad: bool = True
     gemm_size: int = GEMM_SIZE
+
+    def __post_init__(self) -> None:
+        # the workers run in a scratch folder: a relative path would name another file there
+        absolute = lambda p: Path(os.path.abspath(p)) if p is not None else None  # noqa: E731
+        self.checkpoint, self.sequence, self.reference = map(absolute, (self.checkpoint, self.sequence, self.reference))
+        self.models = [Path(os.path.abspath(m)) for m in self.models]
 
 
 def run_worker(spec: dict[str, Any], workdir: Path, threads: int) -> dict[str, Any]:
@@ -731,11 +738,10 @@ def format_report(result: dict[str, Any]) -> str:
 
 def write_json(result: dict[str, Any], path: str | Path) -> None:
     """Write all figures (per-frame polygons included) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(path)
+    try:
+        write_text_atomically(Path(path), json.dumps(result, indent=2) + "\n")
+    except OSError as exc:
+        raise SiamMaskError(f"--json {path}: cannot be written ({exc.strerror or exc})") from None
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`siammask` command line: one parser, one subcommand per module of `siammask.commands`.
 
-Exit codes: 0 success, 1 bad input (a one-line message, no traceback), 2 usage.
+Exit codes: 0 success, 1 bad input (a one-line message, no traceback), 2 usage, 130 Ctrl-C,
+143 SIGTERM. SIAMMASK_DEBUG=1 shows the traceback behind a one-line error.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from siammask import __version__
 from siammask.commands import COMMAND_MODULES
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,24 +37,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # SIGTERM unwinds like Ctrl-C (outputs complete or absent); only the main thread may set it
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    debug = os.environ.get("SIAMMASK_DEBUG", "") not in ("", "0")
     try:
         result = args.func(args)
     except SiamMaskError as exc:
+        if debug:
+            raise
         print(f"siammask: error: {exc}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("siammask: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("siammask: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into a reader that stopped early (| head)
-        # point stdout at /dev/null so that the interpreter's final flush does not fail again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # output piped into a reader that stopped early (| head)
+            # point stdout at /dev/null so that the interpreter's final flush does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        if debug:
+            raise
+        # a write or read the commands did not name in their own words: disk full, a file-size
+        # limit, a read-only or vanished folder. Their writers have removed their temporary files.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"siammask: error: {exc.strerror or _first_line(exc)}{where}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return int(result or 0)
 
 

@@ -9,6 +9,7 @@ nothing about real objects; the parity and speed figures are real all the same.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, load_dataset
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
+from siammask.files import check_output_folder, write_text_atomically
 
 MARKER = ".siammask-demo"
 TRACKERS = {"torch": "SiamMask_torch", "onnxruntime": "SiamMask_onnxruntime",
@@ -40,14 +42,16 @@ class DemoOptions:
     int8: bool = True
     int8_frames: int = 32  # calibration search crops (siammask quantize --frames)
     threads: int | None = None
-    force: bool = False
 
 
-def prepare_output(folder: Path, force: bool) -> None:
-    """A demo folder is replaced only if an earlier demo made it (or with force)."""
-    if folder.exists() and any(folder.iterdir()):
-        if not (folder / MARKER).exists() and not force:
-            raise SiamMaskError(f"{folder} exists, is not empty and is not a demo folder (use --force)")
+def prepare_output(folder: Path) -> None:
+    """A demo folder is replaced only if an earlier demo made it (its marker file says so): a
+    folder of anything else is never deleted, and neither is the current, home or root folder."""
+    def owner_problem(path: Path) -> str | None:
+        return None if (path / MARKER).is_file() else f"no {MARKER} marker: not a demo folder"
+
+    # a demo folder is the demo's own to replace: no --force needed, and none can widen it
+    if check_output_folder(folder, True, owner_problem, option="--output"):
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text("made by siammask demo; replaced by the next demo run\n")
@@ -103,7 +107,34 @@ def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: 
     return gif, png
 
 
+class DemoStages:
+    """The stage the demo is in, so that a failure names it (and the summary says so)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say, self.name, self.output = say, "checking the inputs", None
+
+    def enter(self, name: str, text: str) -> None:
+        self.name = name
+        self.say(text)
+
+
 def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every stage; a stage that fails fails the demo: SiamMaskError naming the stage, and the
+    summary (when the output folder was made) says which stage failed and why — never "done"."""
+    stages = DemoStages(say)
+    try:
+        return _run_stages(options, stages)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # every stage's failure, with its own words; the traceback is not for users
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if stages.output is not None:
+            summary = stages.output / "summary.md"
+            summary.write_text(f"# siammask demo report\n\n**FAILED** at stage '{stages.name}': {detail}\n")
+        raise SiamMaskError(f"demo failed at stage '{stages.name}': {detail}") from exc
+
+
+def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     from tqdm import tqdm
 
     from siammask.bench import BenchOptions, format_report, run_bench
@@ -114,28 +145,32 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     from siammask.quantize import quantize_model
     from siammask.synth import make_dataset
 
-    out = Path(options.output)
+    # absolute: the bench runs its workers in another folder, where a relative path names nothing
+    out = Path(os.path.abspath(options.output))
     if options.checkpoint is not None and not Path(options.checkpoint).is_file():
         raise SiamMaskError(f"checkpoint {options.checkpoint}: not a file")
     if options.dataset is not None:
         load_dataset(options.dataset)  # refuse bad data before anything is written
-    prepare_output(out, options.force)
+    prepare_output(out)
+    stages.output = out
     seeded = options.checkpoint is None
     if seeded:
-        say("weights: seeded and UNTRAINED (no checkpoint given) - the boxes mean nothing about real objects;\n"
-            "         pass --checkpoint SiamMask_VOT.pth (the authors' weights) for real tracking")
+        stages.enter("seeded weights",
+                     "weights: seeded and UNTRAINED (no checkpoint given) - the boxes mean nothing about real "
+                     "objects;\n         pass --checkpoint SiamMask_VOT.pth (the authors' weights) for real tracking")
         checkpoint = write_checkpoint(out / "seeded.pth")
     else:
-        checkpoint = Path(options.checkpoint)
+        checkpoint = Path(os.path.abspath(options.checkpoint))
     if options.dataset is None:
-        say(f"dataset: synthetic, {options.sequences} sequences x {options.frames} frames")
+        stages.enter("synthetic dataset",
+                     f"dataset: synthetic, {options.sequences} sequences x {options.frames} frames")
         dataset_dir = make_dataset(out / "dataset", sequences=options.sequences, frames=options.frames, seed=0)
         interval: tuple[int, int] | None = (max(1, options.frames // 5), options.frames)
     else:
         dataset_dir, interval = Path(options.dataset), None
     dataset = load_dataset(dataset_dir)
 
-    say(f"exporting ONNX graphs from {checkpoint.name}")
+    stages.enter("export", f"exporting ONNX graphs from {checkpoint.name}")
     model_dir = export(checkpoint, out / "model")
 
     specs = {
@@ -144,7 +179,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     }
     models = [model_dir]
     if options.int8:
-        say(f"quantizing the search graph to INT8 (calibrated on {options.int8_frames} tracked crops of the dataset)")
+        stages.enter("quantize", f"quantizing the search graph to INT8 (calibrated on {options.int8_frames} "
+                                 "tracked crops of the dataset)")
         int8_dir = quantize_model(model_dir, dataset_dir, out / "model_int8", options.int8_frames,
                                   threads=options.threads)
         specs["onnxruntime_int8"] = EngineSpec(model=str(int8_dir), threads=options.threads)
@@ -154,6 +190,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     outcomes: dict[str, list[SequenceOutcome]] = {}
     total = sum(len(s) for s in dataset)
     for backend, spec in specs.items():
+        stages.name = f"track {backend}"
         with tqdm(total=total, unit="frame", desc=f"track {backend}", dynamic_ncols=True) as bar:
             def done(o: SequenceOutcome) -> None:
                 bar.update(len(dataset[o.name]))
@@ -161,6 +198,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
 
             outcomes[backend] = run_dataset(dataset, spec, results, TRACKERS[backend], force=True, on_done=done)
 
+    stages.name = "report"
     parity = compare_runs(dataset, results)
     int8 = compare_runs(dataset, results, "onnxruntime", "onnxruntime_int8") if options.int8 else None
     metrics = evaluate_folder(dataset, results, [TRACKERS[k] for k in specs], interval)
@@ -169,7 +207,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     plots = write_plots(metrics, out / "plots")
     table = format_table(report)
 
-    say("benchmarking (each backend in its own process)")
+    stages.enter("bench", "benchmarking (each backend in its own process)")
     first = next(iter(dataset))
     bench = run_bench(BenchOptions(
         checkpoint=checkpoint, models=models, sequence=first.frames[0].parent,
@@ -178,11 +216,17 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     (out / "bench.json").write_text(json.dumps(bench, indent=2, default=str) + "\n")
     bench_text = format_report(bench)
 
-    say("drawing the overlay")
+    stages.enter("overlay", "drawing the overlay")
     gif, png = write_overlay(specs["onnxruntime"], dataset, out, options.overlay_frames)
     summary = _summary(options, seeded, checkpoint, dataset, parity, int8, table, bench_text, outcomes, plots,
                        gif, png)
-    (out / "summary.md").write_text(summary)
+    problems = [f"bench: {p}" for p in bench["problems"]]
+    if problems:  # the summary keeps every figure that was measured, and says what failed first
+        summary = f"**FAILED** at stage 'bench': {'; '.join(problems)}\n\n" + summary
+    write_text_atomically(out / "summary.md", summary)
+    if problems:
+        stages.output = None  # the summary above already says it
+        raise SiamMaskError(f"demo failed at stage 'bench': {problems[0]}")
     return {"output": out, "parity": parity, "int8": int8, "report": report, "bench": bench}
 
 

@@ -3,3 +3,8 @@
 
 class SiamMaskError(Exception):
     """Bad input or an unusable file. The CLI prints the message on one line and exits 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that it unwinds as Ctrl-C does: writers abort or
+    commit, worker processes are stopped, and the CLI exits 143 with one line."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -27,8 +29,63 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def regular_destination(path: str | Path, what: str) -> Path:
+    """The file to write for `path`: siammask writes regular files only. A device node, FIFO or
+    socket at `path` is refused (a rename over /dev/null would replace the node); a symbolic link
+    to a regular file gives its target, so the rename replaces the file and keeps the link."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise SiamMaskError(f"{what} {path}: a broken symbolic link; remove it or name another file") from None
+        return path
+    except OSError as exc:
+        raise SiamMaskError(f"{what} {path}: cannot be checked ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SiamMaskError(f"{what} {path}: is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+        raise SiamMaskError(f"{what} {path}: is {kind}; siammask writes only regular files")
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden, unused name next to `path` with the same extension (writers pick the format by it)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+def commit_file(tmp: Path, path: Path, what: str) -> None:
+    """Rename a finished temporary file over `path`, checking once more that `path` is no device
+    (something may have appeared there while the run went on) and giving it the umask's mode."""
+    regular_destination(path, what)
+    os.chmod(tmp, 0o666 & ~current_umask())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_file(path: str | Path, what: str) -> Iterator[Path]:
+    """Yields a temporary path beside `path` for a writer that wants a file name (savefig,
+    torch.save); it becomes `path` when the block ends cleanly and is removed otherwise. A failed
+    write (disk full, a file-size limit, a read-only folder) becomes one SiamMaskError line."""
+    final = regular_destination(path, what)
+    tmp = temporary_sibling(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise SiamMaskError(f"{what} {path}: the writer wrote nothing")
+        commit_file(tmp, final, what)
+    except OSError as exc:
+        raise SiamMaskError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Path:
-    """Refuse an unsupported extension, a missing folder or a folder in the way, before any work."""
+    """Refuse an unsupported extension, a missing folder, a folder or a non-regular file in the way,
+    before any work."""
     path = Path(path)
     extensions = list(extensions)
     if path.suffix.lower() not in extensions:
@@ -37,8 +94,7 @@ def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Pa
         )
     if not path.parent.is_dir():
         raise SiamMaskError(f"{what} {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise SiamMaskError(f"{what} {path}: is a folder")
+    regular_destination(path, what)
     return path
 
 
@@ -46,32 +102,115 @@ def write_text_atomically(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`: a reader (or a
     resumed run) sees the old file or the whole new one, never half. OSErrors reach the caller,
     who names the file in its own words; the temporary file is removed whatever happens."""
+    path = regular_destination(path, "file")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        os.replace(tmp, path)
+        commit_file(Path(tmp), path, "file")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def protected_folder(folder: str | Path) -> str | None:
+    """Why `folder` may never be replaced whatever the flags say: the file system's root, the home
+    folder, the current folder or one of its parents (deleting it would delete the user's work).
+    None when it may be replaced."""
+    target = Path(os.path.realpath(folder))
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if target == Path(target.anchor):
+        return "the root folder"
+    if target == Path(os.path.realpath(Path.home())):
+        return "the home folder"
+    if target == cwd:
+        return "the current folder"
+    if target in cwd.parents:
+        return "a parent of the current folder"
+    return None
+
+
+def check_output_folder(
+    folder: str | Path, force: bool, owner_problem: Callable[[Path], str | None], option: str = "--output",
+) -> bool:
+    """May the command write `folder`? True when an existing folder will be replaced.
+
+    A missing or empty folder is fine. A non-empty one needs `force`, and even then is replaced
+    only when siammask wrote it (`owner_problem` returns None): --force never deletes files that
+    another program or the user put there, nor the root, home, current or a parent folder.
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SiamMaskError(f"{option} {folder}: exists and is not a folder")
+    if not folder.exists():
+        return False
+    problem = protected_folder(folder)
+    if problem:
+        raise SiamMaskError(f"{option} {folder}: refusing to replace {problem}; name a new folder")
+    try:
+        empty = not any(folder.iterdir())
+    except OSError as exc:
+        raise SiamMaskError(f"{option} {folder}: cannot be read ({exc.strerror or exc})") from None
+    if empty:
+        return True
+    if not force:
+        raise SiamMaskError(f"{option} {folder}: exists and is not empty (use --force to replace it)")
+    owner = owner_problem(folder)
+    if owner:
+        raise SiamMaskError(f"{option} {folder}: not replaced even with --force, siammask did not write it "
+                            f"({owner})")
+    return True
+
+
+def unexpected_entries(folder: Path, expected: Iterable[str]) -> str | None:
+    """None when `folder` holds only the `expected` names, else a phrase naming the first other one."""
+    allowed = set(expected)
+    others = sorted(p.name for p in folder.iterdir() if p.name not in allowed)
+    if others:
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        return f"it holds {others[0]!r}{more}, which siammask does not write there"
+    return None
+
+
 @contextmanager
 def staged_folder(output: str | Path) -> Iterator[Path]:
     """A hidden folder beside `output` to fill; it replaces `output` only when the block ends
-    without an error, so an interrupted export or quantization never leaves half a model."""
+    without an error, so an interrupted export or quantization never leaves half a model.
+
+    The caller has decided with `check_output_folder` that an existing `output` may go; it is moved
+    aside first and deleted only once the new folder is in place (a failed rename puts it back).
+    """
     output = Path(output)
+    if output.exists() and (problem := protected_folder(output)):  # a last guard, whatever the caller did
+        raise SiamMaskError(f"{output}: refusing to replace {problem}")
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         yield staging
-        if output.exists():
-            shutil.rmtree(output)
-        staging.replace(output)
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; a folder respects the umask
+        if not output.exists():
+            staging.replace(output)
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
+        os.rmdir(old)
+        os.rename(output, old)
+        try:
+            os.rename(staging, output)
+        except OSError:
+            os.rename(old, output)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting and restoring it: POSIX has no plain getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 

@@ -31,9 +31,16 @@ from typing import Any
 import numpy as np
 
 from siammask.engines.base import SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import GRAPH_NAMES, MANIFEST, OnnxEngine, cut_windows, read_manifest
+from siammask.engines.onnx_engine import (
+    GRAPH_NAMES,
+    MANIFEST,
+    OnnxEngine,
+    cut_windows,
+    export_owner_problem,
+    read_manifest,
+)
 from siammask.errors import SiamMaskError
-from siammask.files import file_sha256, staged_folder
+from siammask.files import check_output_folder, file_sha256, staged_folder
 
 DEFAULT_FRAMES = 64
 DEFAULT_GRAPHS = ("search",)
@@ -407,10 +414,9 @@ def quantize_model(
     unknown = [g for g in graphs if g not in GRAPH_NAMES]
     if unknown or not graphs:
         raise SiamMaskError(f"graphs to quantize must be among {', '.join(GRAPH_NAMES)}, got {', '.join(unknown)}")
-    if output.exists() and any(output.iterdir()) and not force:
-        raise SiamMaskError(f"{output} exists and is not empty (use --force to replace it)")
     if output.resolve() == model.resolve():
         raise SiamMaskError("--output must differ from --model: the fp32 export stays as it is")
+    check_output_folder(output, force, export_owner_problem)
     # checked before minutes of calibration tracking; None: the measured default (docs/int8.md)
     keep_fp32 = check_layers(model, manifest, graphs, None if keep_fp32 is None else list(dict.fromkeys(keep_fp32)))
     say = log or (lambda _msg: None)

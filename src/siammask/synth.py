@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import check_output_folder, unexpected_entries
 
 __all__ = ["TAG_NAMES", "make_dataset"]
 
@@ -142,17 +143,16 @@ def _check_output(out: Path, overwrite: bool) -> bool:
     """Refuse unusable outputs before any work; return whether an existing directory is replaced."""
     if not out.name or out.name in (".", ".."):
         raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    if not out.exists():
-        return False
-    if not out.is_dir():
-        raise SiamMaskError(f"output {out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return True
-    if not overwrite:
-        raise SiamMaskError(f"output {out} exists and is not empty (use --force / overwrite=True to replace)")
-    if not (out / "list.txt").is_file():
-        raise SiamMaskError(f"refusing to replace {out}: it has no list.txt, so it is not a dataset")
-    return True
+    return check_output_folder(out, overwrite, _dataset_owner_problem, option="output")
+
+
+def _dataset_owner_problem(folder: Path) -> str | None:
+    """None for a dataset synth could have written: list.txt and the sequences it lists, only."""
+    try:
+        names = (folder / "list.txt").read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        return "no list.txt: not a dataset"
+    return unexpected_entries(folder, ["list.txt", *names])
 
 
 def _move_into_place(tmp: Path, out: Path, replace_existing: bool) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -24,10 +23,9 @@ from typing import IO, Any
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import CommitOnSuccess, check_new_file
+from siammask.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
 from siammask.geometry import box_corners
 from siammask.tracker import TrackResult, parse_box
-from siammask.visualize import temporary_sibling
 
 OUTPUT_FORMATS = (".txt", ".csv", ".json")
 CSV_HEADER = "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score"
@@ -143,7 +141,7 @@ class ResultWriter(CommitOnSuccess):
             for handle in self._handles:
                 handle.close()
             for tmp, final in zip(self._tmps, self.files):
-                os.replace(tmp, final)
+                commit_file(tmp, final, "output")
         except OSError as exc:
             self.abort()
             raise SiamMaskError(f"output {self.path}: cannot be written ({exc.strerror or exc})") from None

@@ -9,8 +9,6 @@ looks complete.
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import CommitOnSuccess, check_new_file
+from siammask.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
 from siammask.frames import as_bgr
 from siammask.tracker import TrackResult
 
@@ -124,11 +122,6 @@ def check_video_path(path: str | Path) -> Path:
     return check_new_file(path, "video", VIDEO_FORMATS)
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden name next to `path` with the same extension (writers pick the format by it)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
-
-
 class OverlayWriter(CommitOnSuccess):
     """Writes frames to .mp4 (mp4v), .avi (MJPG) or .gif, atomically.
 
@@ -201,7 +194,7 @@ class OverlayWriter(CommitOnSuccess):
                 self._writer = None
             if not self._tmp.is_file() or self._tmp.stat().st_size == 0:
                 raise SiamMaskError(f"video {self.path}: the encoder wrote nothing")
-            os.replace(self._tmp, self.path)
+            commit_file(self._tmp, self.path, "video")
         except BaseException:
             self.abort()
             raise

@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, Terminated
     from siammask.sources import open_source
     from siammask.track_output import ResultWriter, check_output_path, init_result
     from siammask.tracker import MultiTracker
@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             if overlay is not None:
                 overlay.write(draw_overlay(frame, results))
 
-        count, track_seconds, interrupted = 1, 0.0, False
+        count, track_seconds, interrupted = 1, 0.0, None
         progress = stack.enter_context(
             tqdm(total=total, unit="frame", desc="tracking", disable=True if args.no_progress else None,
                  dynamic_ncols=True, file=sys.stderr)
@@ -240,8 +240,8 @@ def run(args: argparse.Namespace) -> int:
                 emit(count, frame, results, init=False)
                 count += 1
                 progress.update(1)
-        except KeyboardInterrupt:  # stop and keep what was tracked (how a camera run ends)
-            interrupted = True
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: stop and keep what was tracked, whole
+            interrupted = stop
         progress.close()
         written = [f for w in writers for f in w.close()]
         if overlay is not None:
@@ -250,9 +250,12 @@ def run(args: argparse.Namespace) -> int:
     fps = (count - 1) / track_seconds if track_seconds > 0 else math.nan
     fps_text = f"{fps:.1f} fps" if math.isfinite(fps) else "no frame tracked"
     where = ", ".join(str(p) for p in written) if written else "nothing written (use --output/--video)"
-    stopped = " (stopped by Ctrl-C)" if interrupted else ""
+    terminated = isinstance(interrupted, Terminated)
+    stopped = " (stopped by SIGTERM)" if terminated else " (stopped by Ctrl-C)" if interrupted else ""
     print(
         f"tracked {_plural(count, 'frame')}{stopped}, {_plural(len(boxes), 'target')}, {fps_text} "
         f"({engine.name} {engine.precision}); {where}"
     )
+    if terminated:
+        return 143
     return 130 if interrupted and source.kind != "camera" else 0

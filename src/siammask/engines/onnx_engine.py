@@ -17,7 +17,7 @@ from siammask import __version__
 from siammask.config import TrackerConfig
 from siammask.engines.base import SearchResult, TemplateKernels
 from siammask.errors import SiamMaskError
-from siammask.files import file_sha256
+from siammask.files import file_sha256, unexpected_entries
 
 MANIFEST = "manifest.json"
 SUPPORTED_OPSETS = (17,)
@@ -63,6 +63,20 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         if absent:
             raise SiamMaskError(f"{path}: the {name} graph's entry lacks {', '.join(absent)}")
     return manifest
+
+
+def export_owner_problem(folder: Path) -> str | None:
+    """None when `folder` is an export siammask wrote and holds nothing else (so `--force` may
+    replace it), else why not."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return f"no readable {MANIFEST}"
+    if not isinstance(manifest, dict) or manifest.get("package") != "siammask":
+        return f"its {MANIFEST} is not siammask's"
+    graphs = manifest.get("graphs") if isinstance(manifest.get("graphs"), dict) else {}
+    files = [str(g.get("file")) for g in graphs.values() if isinstance(g, dict)]
+    return unexpected_entries(folder, [MANIFEST, *files])
 
 
 def _graph_opset(path: Path) -> str:

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from siammask.evaluation.metrics import TrackerMetrics
+from siammask.files import atomic_file
 
 
 def write_plots(metrics: dict[str, TrackerMetrics], folder: str | os.PathLike[str]) -> list[Path]:
@@ -68,8 +69,10 @@ def ar_figure(metrics: dict[str, TrackerMetrics]) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Atomically: a failed write (disk full) leaves no 0-byte PNG that looks like a plot."""
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
+    with atomic_file(path, "plot") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     return path
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -115,7 +117,35 @@ _worker_engine: tuple | None = None
 
 def _init_worker(spec: EngineSpec) -> None:
     global _worker_engine
+    end_with_parent()
     _worker_engine = spec.build()
+
+
+def end_with_parent() -> None:
+    """Linux: the kernel sends this process SIGTERM when its parent dies, even by SIGKILL, so that
+    no worker goes on tracking and writing results for a run that was stopped."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # no prctl: the parent's own clean-up still stops the workers
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes now. shutdown() alone would wait for the sequences being
+    tracked to finish (and let them write their results) after the user stopped the run; Python
+    3.11's executor has no public way to end its processes, hence the private attribute."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.join(timeout=5)
 
 
 def _worker_track(sequence: Sequence, out: str) -> SequenceOutcome:
@@ -162,14 +192,19 @@ def run_dataset(
     threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
     worker_spec = dataclasses.replace(spec, threads=threads)
     # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(worker_spec,)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(worker_spec,))
+    try:
         futures = [pool.submit(_worker_track, seq, str(out)) for seq, out in todo]
         for future in as_completed(futures):
             outcome = future.result()
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no worker outlives the run
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return outcomes
 
 

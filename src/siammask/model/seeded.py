@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from siammask.files import atomic_file
+
 SEED = 20261124
 
 
@@ -75,8 +77,6 @@ def write_checkpoint(out: str | Path, seed: int = SEED, calibration: str | Path 
 
     weights = seeded_state_dict(seed, calibration)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    torch.save({"state_dict": {"module." + k: torch.from_numpy(v) for k, v in weights.items()}}, tmp)
-    tmp.replace(out)
+    with atomic_file(out, "checkpoint") as tmp:
+        torch.save({"state_dict": {"module." + k: torch.from_numpy(v) for k, v in weights.items()}}, tmp)
     return out
