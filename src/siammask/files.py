@@ -52,8 +52,47 @@ def regular_destination(path: str | Path, what: str) -> Path:
 
 
 def temporary_sibling(path: Path) -> Path:
-    """A hidden, unused name next to `path` with the same extension (writers pick the format by it)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    """A hidden, unused name next to `path` with the same extension (writers pick the format by it).
+    A name that is not valid UTF-8 is not repeated in it: native libraries crash on such names."""
+    stem = path.name if encodable(path.name) else "output"
+    return path.with_name(f".{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+def encodable(path: str | Path) -> bool:
+    """Whether a path is valid UTF-8: Linux allows any bytes in a name, Python keeps the others as
+    surrogates, and OpenCV's native code crashes (a segmentation fault) on such a string."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@contextmanager
+def native_path(path: str | Path, writing: bool = False) -> Iterator[str]:
+    """A name for `path` that native code (OpenCV, FFmpeg) can take while the block runs.
+
+    A valid UTF-8 path is given as it is. Any other is reached through /proc/self/fd, an ASCII name
+    for the same file (reading) or for the same folder (writing: the file's own name must then be
+    valid UTF-8, as temporary_sibling's names are). Where /proc is absent it is refused by name.
+    """
+    path = Path(path)
+    if encodable(path):
+        yield str(path)
+        return
+    target = path.parent if writing else path
+    if writing and not encodable(path.name):
+        raise SiamMaskError(f"{os.fsencode(path)!r}: a file name that is not valid UTF-8 cannot be written")
+    if not Path("/proc/self/fd").is_dir():
+        raise SiamMaskError(f"{os.fsencode(path)!r}: the path is not valid UTF-8; rename it")
+    try:
+        fd = os.open(target, os.O_RDONLY | (os.O_DIRECTORY if writing else os.O_NONBLOCK))
+    except OSError as exc:
+        raise SiamMaskError(f"{os.fsencode(path)!r}: cannot be opened ({exc.strerror or exc})") from None
+    try:
+        yield f"/proc/self/fd/{fd}" + (f"/{path.name}" if writing else "")
+    finally:
+        os.close(fd)
 
 
 def commit_file(tmp: Path, path: Path, what: str) -> None:
@@ -81,6 +120,56 @@ def atomic_file(path: str | Path, what: str) -> Iterator[Path]:
         raise SiamMaskError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# What an input file may weigh before it is read at all: far above any real frame, ground truth,
+# result or meta file, far below what would exhaust memory (a link to /dev/zero has no end).
+MAX_IMAGE_BYTES = 1 << 30
+MAX_TEXT_BYTES = 256 << 20
+
+
+def check_input_file(path: str | Path, what: str, limit: int | None = None) -> os.stat_result:
+    """Refuse by type before any read: a FIFO (which would block), a device (which may never end),
+    a socket or a folder is not an input file; nor is one over `limit` bytes. `what` names the
+    file in the message ("meta file ds/VOT2016.json")."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise SiamMaskError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+        raise SiamMaskError(f"{what}: is {kind}, not a regular file")
+    if limit is not None and info.st_size > limit:
+        raise SiamMaskError(f"{what}: {info.st_size} bytes, more than the {limit >> 20} MiB an input may have")
+    return info
+
+
+def read_input(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of an input file, checked by `check_input_file` first. At most `limit` bytes are
+    read, so a file that grows while it is read cannot exhaust memory either."""
+    path = Path(path)
+    check_input_file(path, what, limit)
+    try:
+        # O_NONBLOCK: should the file be swapped for a FIFO after the check, open does not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise SiamMaskError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:
+        raise SiamMaskError(f"{what}: more than the {limit >> 20} MiB an input may have")
+    return data
+
+
+def read_input_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """An input text file (UTF-8, a BOM tolerated), checked as `read_input` checks."""
+    data = read_input(path, what, limit)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SiamMaskError(f"{what}: not UTF-8 text (byte {exc.start})") from None
 
 
 def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Path:

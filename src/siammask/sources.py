@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import MAX_IMAGE_BYTES, check_input_file, native_path, read_input
 from siammask.frames import as_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -130,10 +131,7 @@ def read_image(path: str | Path, label: str | None = None) -> np.ndarray:
     """One image file as BGR uint8; unreadable, truncated or non-image files are refused by name."""
     path = Path(path)
     where = f"image {path}" + (f" ({label})" if label else "")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SiamMaskError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    data = read_input(path, where, MAX_IMAGE_BYTES)
     if not data:
         raise SiamMaskError(f"{where}: empty file")
     if data[:2] == b"\xff\xd8" and _JPEG_EOI not in data[-_JPEG_TAIL:]:
@@ -206,15 +204,18 @@ class VideoFile(FrameSource):
 
     kind = "video"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, strict: bool = False) -> None:
         self.path = Path(path)
+        self.strict = strict
+        check_input_file(self.path, f"video {self.path}")  # a FIFO or a device would block or never end
         self._capture: cv2.VideoCapture | None = self._open()
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        super().__init__(str(self.path), count if count > 0 else None, _capture_fps(self._capture))
+        self.declared = count if count > 0 else None
+        super().__init__(str(self.path), self.declared, _capture_fps(self._capture))
 
     def _open(self) -> cv2.VideoCapture:
-        with _opencv_quiet(), _native_stderr_quiet():
-            capture = cv2.VideoCapture(str(self.path))
+        with _opencv_quiet(), _native_stderr_quiet(), native_path(self.path) as name:
+            capture = cv2.VideoCapture(name)
         if not capture.isOpened():
             capture.release()
             raise SiamMaskError(f"video {self.path}: cannot be opened (not a video, or an unsupported codec)")
@@ -225,15 +226,26 @@ class VideoFile(FrameSource):
         try:
             index = 0
             while True:
-                ok, frame = capture.read()
+                with _native_stderr_quiet():  # FFmpeg's own lines about a damaged stream: ours says it
+                    ok, frame = capture.read()
                 if not ok or frame is None:
                     break
                 yield frame, f"frame {index}"
                 index += 1
             if index == 0:
                 raise SiamMaskError(f"video {self.path}: no frame could be decoded")
+            if self.declared is not None and index < self.declared:
+                self._short(index)
         finally:
             capture.release()
+
+    def _short(self, decoded: int) -> None:
+        """Fewer frames decoded than the container declares: a truncated or damaged file. Said on
+        stderr (the run keeps what it tracked), or refused with strict."""
+        text = f"video {self.path}: only {decoded} of the {self.declared} frames it declares could be decoded"
+        if self.strict:
+            raise SiamMaskError(text + " (--strict)")
+        print(f"siammask: warning: {text} (truncated or damaged?)", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._capture is not None:
@@ -270,7 +282,7 @@ class Camera(FrameSource):
         self._capture.release()
 
 
-def open_source(source: str | Path | int | Sequence[str | Path]) -> FrameSource:
+def open_source(source: str | Path | int | Sequence[str | Path], strict: bool = False) -> FrameSource:
     """A frame source from what a user typed: a folder, a video file, or a camera index.
 
     An integer, or a string of digits that names no existing file, is a camera index ("0" is the
@@ -292,4 +304,4 @@ def open_source(source: str | Path | int | Sequence[str | Path]) -> FrameSource:
         return ImageFolder(path)
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         raise SiamMaskError(f"{path} is a single image: pass the folder that holds the sequence's frames")
-    return VideoFile(path)
+    return VideoFile(path, strict=strict)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
+from siammask.files import CommitOnSuccess, check_new_file, commit_file, native_path, temporary_sibling
 from siammask.frames import as_bgr
 from siammask.tracker import TrackResult
 
@@ -168,7 +168,8 @@ class OverlayWriter(CommitOnSuccess):
     def _start(self, size: tuple[int, int]) -> None:
         if self.fourcc is None:
             return
-        writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
+        with native_path(self._tmp, writing=True) as name:  # a non-UTF-8 folder name crashes OpenCV
+            writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
         if not writer.isOpened():
             writer.release()
             self._tmp.unlink(missing_ok=True)

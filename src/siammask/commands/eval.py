@@ -92,6 +92,6 @@ def run(args: argparse.Namespace) -> int:
             run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
     report_args = argparse.Namespace(
         dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
-        eao_interval=args.eao_interval,
+        eao_interval=args.eao_interval, year=None,
     )
     return report_command.run(report_args)

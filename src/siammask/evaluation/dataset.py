@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.files import read_input_text
 
 TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -145,10 +146,7 @@ def read_groundtruth(path: Path) -> np.ndarray:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiamMaskError(f"cannot read {path}: {exc}") from None
+    return read_input_text(path, str(path)).splitlines()
 
 
 def _frames(folder: Path) -> list[Path]:
@@ -220,10 +218,13 @@ def _meta_file(root: Path) -> Path | None:
 
 
 def _read_meta(path: Path) -> dict:
+    text = read_input_text(path, f"meta file {path}")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise SiamMaskError(f"cannot read meta file {path}: {exc}") from None
+    except (ValueError, RecursionError):  # 5,000-digit integers, nesting 100,000 deep: no meta file
+        raise SiamMaskError(f"meta file {path}: values or nesting beyond what a meta file holds") from None
     if not isinstance(meta, dict):
         raise SiamMaskError(f"meta file {path}: expected an object of sequences")
     return meta

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import write_text_atomically
+from siammask.files import read_input_text, write_text_atomically
 
 SKIP, INIT, FAILURE = 0, 1, 2
 CODES = (SKIP, INIT, FAILURE)
@@ -65,10 +65,7 @@ def parse_region(text: str, where: str) -> Region:
 def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
     """All lines of one result file."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiamMaskError(f"cannot read result file {path}: {exc}") from None
+    lines = read_input_text(path, f"cannot read result file {path}").splitlines()
     if not lines:
         raise SiamMaskError(f"{path}: empty result file")
     return [parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]

@@ -25,6 +25,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
 from siammask.evaluation.results import parse_region, read_trajectory, result_path, write_trajectory
+from siammask.files import read_input_text
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,13 @@ def existing_result(path: Path, frames: int) -> bool:
     if not path.exists():
         return False
     advice = "move it away or pass --force to replace it"
-    if not path.is_file():
+    if path.is_dir():
         raise SiamMaskError(f"{path}: not a result file but a folder; {advice}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiamMaskError(f"{path}: not a readable result file ({exc}); {advice}") from None
+        text = read_input_text(path, "result")
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"{path}: not a readable result file ({str(exc).removeprefix('result: ')}); "
+                            f"{advice}") from None
     lines = text.splitlines()
     regions = []
     for i, line in enumerate(lines, start=1):
