@@ -8,10 +8,13 @@ seen) at a fraction of the cost for large frames.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from siammask.errors import SiamMaskError
 
 # OpenCV's warpAffine fixed point: coordinates in 1/1024 px, interpolation table of 32 steps.
 _AB_BITS = 10
@@ -126,3 +129,30 @@ def rotated_box(pasted: PastedMask, threshold: float, min_area: float) -> tuple[
         return None, pixels
     corners = cv2.boxPoints(cv2.minAreaRect(contours[best].reshape(-1, 2)))
     return corners.astype(np.float64), pixels
+
+
+def label_map(
+    masks: Sequence[PastedMask], labels: Sequence[int], threshold: float, image_size: tuple[int, int]
+) -> np.ndarray:
+    """The label map of several targets' masks (uint8 h x w): per pixel the label of the mask with
+    the highest probability where that probability exceeds `threshold`, else 0; a tie goes to the
+    earlier mask. This is the reference's `(argmax + 1) * (max > seg_thr)` of --save_mask, compared
+    in float64 as it compares (its prediction array is float64), and computed over each mask's
+    rectangle only instead of K whole frames."""
+    if len(masks) != len(labels):
+        raise SiamMaskError(f"{len(masks)} masks for {len(labels)} labels")
+    if any(not 0 < int(v) < 256 for v in labels):
+        raise SiamMaskError("labels of a label map must lie in 1..255")
+    width, height = image_size
+    best = np.full((height, width), float(threshold), dtype=np.float64)
+    out = np.zeros((height, width), dtype=np.uint8)
+    for mask, label in zip(masks, labels):
+        x, y, w, h = mask.roi
+        if w == 0 or h == 0:
+            continue
+        region = best[y : y + h, x : x + w]
+        values = mask.values.astype(np.float64)
+        wins = values > region  # strict: an equal later mask does not take the pixel (argmax order)
+        region[wins] = values[wins]
+        out[y : y + h, x : x + w][wins] = int(label)
+    return out

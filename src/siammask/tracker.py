@@ -43,15 +43,24 @@ class TrackResult:
     mask: PastedMask | None  # mask probabilities in image coordinates
     mask_pixels: int  # pixels above the segmentation threshold
     from_mask: bool  # False when the mask was too small and `polygon` is the box
+    seg_thr: float = 0.3  # the tracker's segmentation threshold (what `mask_pixels` counts above)
 
     @property
     def center(self) -> np.ndarray:
         return self.box[:2] + self.box[2:] / 2
 
-    def binary_mask(self, threshold: float = 0.3) -> np.ndarray:
+    def binary_mask(self, threshold: float | None = None) -> np.ndarray:
+        """Whole-frame uint8 mask, 1 above `threshold` (default: the tracker's seg_thr)."""
         if self.mask is None:
             raise SiamMaskError("this result has no mask")
-        return self.mask.binary(threshold)
+        return self.mask.binary(self.seg_thr if threshold is None else threshold)
+
+    def probabilities(self) -> np.ndarray:
+        """Whole-frame float32 mask probabilities, -1 where the mask cannot reach (the reference's
+        `state['mask']`, what its VOS protocol takes the argmax over)."""
+        if self.mask is None:
+            raise SiamMaskError("this result has no mask")
+        return self.mask.full()
 
 
 def parse_box(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, float]:
@@ -161,7 +170,7 @@ class MultiTracker:
         size[0] = max(cfg.min_size, min(width, size[0]))
         size[1] = max(cfg.min_size, min(height, size[1]))
         target.pos, target.size = pos, size
-        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask)
+        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask, cfg.seg_thr)
 
 
 class Tracker:
