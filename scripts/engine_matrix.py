@@ -62,9 +62,12 @@ def stage_latencies(engines: dict[str, Any], repeats: int) -> dict[str, dict[str
     return {n: {s: statistics.median(v) for s, v in st.items()} for n, st in times.items()}
 
 
-def open_loop(engines: dict[str, Any], configs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def open_loop(
+    engines: dict[str, Any], configs: dict[str, Any], per_sequence: int | None = None,
+) -> dict[str, dict[str, Any]]:
     """Replay every tracked frame of the golden records from its recorded input state: the
-    whole-frame time (crop, engine calls, decode, mask, box) and the polygon of each engine."""
+    whole-frame time (crop, engine calls, decode, mask, box) and the polygon of each engine.
+    `per_sequence`: only the first N tracked frames of each sequence (a quick look)."""
     records = json.loads((GOLDEN / "tracking_records.json").read_text())
     polygons: dict[str, list[np.ndarray]] = {n: [] for n in engines}
     times: dict[str, list[float]] = {n: [] for n in engines}
@@ -74,7 +77,10 @@ def open_loop(engines: dict[str, Any], configs: dict[str, Any]) -> dict[str, dic
         paths = sorted(str(p) for p in folder.glob("*.jpg"))
         gt = np.loadtxt(folder / "groundtruth.txt", delimiter=",")
         trackers = {n: Tracker(e, configs[n]) for n, e in engines.items()}
+        tracked = 0
         for rec in recs:
+            if per_sequence is not None and tracked >= per_sequence:
+                break
             f = rec["frame"]
             if rec["event"] == "init":
                 image = cv2.imread(paths[f])
@@ -83,6 +89,7 @@ def open_loop(engines: dict[str, Any], configs: dict[str, Any]) -> dict[str, dic
             elif rec["event"] in ("track", "lost"):
                 image = cv2.imread(paths[f])
                 reference.append(np.array(rec["polygon"], dtype=np.float64))
+                tracked += 1
                 for n, t in trackers.items():
                     t.state.pos, t.state.size = np.array(rec["pos_in"]), np.array(rec["sz_in"])
                     tic = time.perf_counter()
@@ -113,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--per-sequence", type=int, metavar="N",
+                        help="replay only the first N tracked frames of each sequence (default: all)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     folders = {"fp32": args.fp32, **({"int8": args.int8} if args.int8 else {})}
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loaded {config} in {time.perf_counter() - tic:.2f} s", file=sys.stderr)
     load_before = os.getloadavg()
     stages = stage_latencies(engines, args.repeats)
-    replay = open_loop(engines, configs)
+    replay = open_loop(engines, configs, args.per_sequence)
     figures = {"threads": args.threads, "load_average_before": load_before, "load_average_after": os.getloadavg(),
                "configs": {n: {**stages[n], **replay[n]} for n in engines}}
     print(f"load average {load_before[0]:.2f} before, {figures['load_average_after'][0]:.2f} after")

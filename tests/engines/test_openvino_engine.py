@@ -3,8 +3,9 @@ batches, bf16 where the CPU has bf16 units, the model cache, precisions refused,
 
 fp32 tolerance as the ONNX Runtime engine's: max |ours - reference| / max |reference| <= 1e-4.
 bf16 (measured on the AVX512-BF16 Xeon, docs/engines.md): raw scores within 5e-2 of fp32
-relative to their range, and the polygons of the first golden sequence's open-loop replay within
-1 px of the reference's on at least 70% of its frames (ONNX Runtime INT8's level on all frames).
+relative to their range; in the open-loop replay of the first 10 tracked frames of each golden
+sequence, polygons within 1 px of the reference's on at least 85% of the frames (measured 29 of
+30; 88.3% over all 282 golden frames).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siammask.engines import auto
+from siammask.engines.auto import pick_backend
 from siammask.engines.factory import choose_backend, load_engine
 from siammask.errors import SiamMaskError
 from siammask.tracker import Tracker
@@ -27,7 +28,8 @@ from siammask.engines.openvino_engine import OpenVinoEngine, device_precisions  
 
 REL_TOL = 1e-4
 BF16_REL_TOL = 5e-2
-BF16_WITHIN_1PX = 0.70
+BF16_WITHIN_1PX = 0.85
+BF16_FRAMES_PER_SEQUENCE = 10
 HAS_BF16 = "bf16" in device_precisions(ov.Core(), "CPU")
 needs_bf16 = pytest.mark.skipif(not HAS_BF16, reason="this CPU lists no BF16 in OpenVINO's capabilities")
 
@@ -105,18 +107,22 @@ def test_bf16_raw_outputs_close_to_fp32(bf16_engine, ov_engine):
 
 @needs_bf16
 def test_bf16_open_loop_polygons_within_1px(bf16_engine):
-    seq, records = "synth00", golden_records()["synth00"]
-    paths, gt = sequence_frames(seq), sequence_groundtruth(seq)
-    tracker, errors = Tracker(bf16_engine, bf16_engine.tracker_config), []
-    for rec in records:
-        f = rec["frame"]
-        if rec["event"] == "init":
-            tracker.init(cv2.imread(paths[f]), gt[f])
-        elif rec["event"] in ("track", "lost"):
-            tracker.state.pos, tracker.state.size = np.array(rec["pos_in"]), np.array(rec["sz_in"])
-            result = tracker.track(cv2.imread(paths[f]))
-            errors.append(np.abs(result.polygon.ravel() - np.array(rec["polygon"])).max())
-    assert len(errors) > 20
+    errors = []
+    for seq, records in golden_records().items():
+        paths, gt = sequence_frames(seq), sequence_groundtruth(seq)
+        tracker, tracked = Tracker(bf16_engine, bf16_engine.tracker_config), 0
+        for rec in records:
+            f = rec["frame"]
+            if rec["event"] == "init":
+                tracker.init(cv2.imread(paths[f]), gt[f])
+            elif rec["event"] in ("track", "lost") and tracked < BF16_FRAMES_PER_SEQUENCE:
+                tracker.state.pos, tracker.state.size = np.array(rec["pos_in"]), np.array(rec["sz_in"])
+                result = tracker.track(cv2.imread(paths[f]))
+                errors.append(np.abs(result.polygon.ravel() - np.array(rec["polygon"])).max())
+                tracked += 1
+            if tracked == BF16_FRAMES_PER_SEQUENCE:
+                break
+    assert len(errors) == 3 * BF16_FRAMES_PER_SEQUENCE
     assert np.mean(np.array(errors) <= 1.0) >= BF16_WITHIN_1PX
 
 
@@ -188,18 +194,17 @@ def test_precision_must_fit_the_folder(exported_model, int8_manifest_copy):
         lambda: choose_backend(model=exported_model, backend="onnxruntime", precision="bf16"))
 
 
-def test_auto_follows_the_rule(exported_model, seeded_checkpoint, int8_manifest_copy, monkeypatch):
+def test_auto_follows_the_rule(exported_model, seeded_checkpoint, int8_manifest_copy):
     assert choose_backend(checkpoint=seeded_checkpoint).backend == "torch"
     choice = choose_backend(model=exported_model)
     assert choice.backend == "onnxruntime" and choice.reason.startswith("auto: fp32")
     assert choose_backend(model=exported_model, backend="openvino").reason == "given"
-    monkeypatch.setattr(auto, "cpu_flags", lambda: frozenset({"avx2", "avx512_vnni"}))
-    assert choose_backend(model=int8_manifest_copy).backend == "openvino"
-    monkeypatch.setattr(auto, "cpu_flags", lambda: frozenset({"avx2"}))
     choice = choose_backend(model=int8_manifest_copy, backend="auto")
-    assert choice.backend == "onnxruntime" and "no VNNI" in choice.reason
+    assert choice.backend == "onnxruntime" and choice.reason.startswith("auto: int8")
+    assert pick_backend("fp32", "fp16")[0] == "openvino" and pick_backend("fp16", None)[0] == "onnxruntime"
     if HAS_BF16:
-        assert choose_backend(model=exported_model, precision="bf16").backend == "openvino"
+        choice = choose_backend(model=exported_model, precision="bf16")
+        assert choice.backend == "openvino" and choice.precision == "bf16"
 
 
 @needs_bf16
