@@ -6,6 +6,8 @@
        per frame; score empty on the initialisation frame).
 .json  {"source", "image_size", "fps", "targets", "frames": [{"frame", "init", "targets":
        [{"target", "polygon", "box", "score", "from_mask"}]}]}; score null on the init frame.
+       With `rle`, each target also carries "mask": its mask above seg_thr as COCO RLE
+       ({"size": [h, w], "counts": str}, pycocotools' compressed form; the given region on frame 0).
 
 Frames and targets are numbered from 0; frame 0 is the frame the tracker was initialised on and
 carries the given box. Rows are streamed to hidden temporary files that are renamed into place
@@ -71,9 +73,13 @@ class ResultWriter(CommitOnSuccess):
 
     def __init__(
         self, path: str | Path, targets: int, source: str | None = None,
-        image_size: tuple[int, int] | None = None, fps: float | None = None,
+        image_size: tuple[int, int] | None = None, fps: float | None = None, rle: bool = False,
     ) -> None:
         self.path = check_output_path(path)
+        if rle and image_size is None:
+            raise SiamMaskError("masks as RLE need the image size")
+        self.rle = rle and self.path.suffix.lower() == ".json"  # only JSON has a place for them
+        self.image_size = image_size
         if targets < 1:
             raise SiamMaskError("at least one target is needed")
         self.targets = targets
@@ -120,16 +126,21 @@ class ResultWriter(CommitOnSuccess):
             self._handles[0].write(("," if self.frames_written else "") + "\n  " + json.dumps(item))
         self.frames_written += 1
 
-    @staticmethod
-    def _json_target(k: int, result: TrackResult, init: bool) -> dict[str, Any]:
+    def _json_target(self, k: int, result: TrackResult, init: bool) -> dict[str, Any]:
         score = None if init or not math.isfinite(result.score) else _num(result.score)
-        return {
+        item = {
             "target": k,
             "polygon": [_num(v) for v in np.ravel(result.polygon)],
             "box": [_num(v) for v in np.ravel(result.box)],
             "score": score,
             "from_mask": bool(result.from_mask),
         }
+        if self.rle:
+            from siammask.mask_output import region_mask, rle
+
+            assert self.image_size is not None
+            item["mask"] = rle(region_mask(result, self.image_size))
+        return item
 
     def close(self) -> list[Path]:
         """Finish the files and move them into place; returns their paths."""

@@ -44,10 +44,11 @@ def run_davis(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, name: str) -> int:
-    """The DAVIS measures of the run just made (evaluation/vos_report.py)."""
-    from siammask.evaluation.vos_report import vos_report
+    """The DAVIS measures of the run just made, as `siammask report` gives them (table, JSON, plots)."""
+    from siammask.commands.report import run_vos
 
-    result = vos_report(args.dataset, args.results, args.year, trackers=[name])
-    if isinstance(result, int):
-        return result
-    return 0
+    report_args = argparse.Namespace(
+        dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
+        eao_interval=None, year=args.year,
+    )
+    return run_vos(report_args)

@@ -41,8 +41,10 @@ x1,y1,x2,y2,x3,y3,x4,y4 of a rotated rectangle. Targets are numbered from 0 in -
 
 outputs (by extension): .txt one line per frame with the 8 polygon values (several targets:
 STEM_0.txt, STEM_1.txt, ...); .csv frame,target,x1,y1,...,x4,y4,box_x,box_y,box_w,box_h,score;
-.json the frames with each target's polygon, box and score. Frame 0 is the first frame and
-carries the given box. Files appear only when the run completes (or is stopped by Ctrl-C).
+.json the frames with each target's polygon, box and score (with --rle also its mask, COCO RLE).
+--masks DIR: one label map per frame, DIR/00000.png ..., palette PNGs, target k as k+1 (0 background).
+Frame 0 is the first frame and carries the given box. Files appear only when the run completes (or
+is stopped by Ctrl-C).
 """
 
 _GUI_RE = re.compile(r"^\s*GUI:\s*(\S+)", re.MULTILINE)
@@ -83,6 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--video", metavar="FILE",
         help="overlay video: .mp4 (mp4v), .avi (MJPG) or .gif; at the source's frame rate, else 25 fps",
     )
+    parser.add_argument(
+        "--masks", metavar="DIR",
+        help="label maps: DIR/00000.png ... one palette PNG per frame, target k as k+1 (DAVIS format)",
+    )
+    parser.add_argument("--rle", action="store_true", help="JSON outputs carry each target's mask as COCO RLE")
     parser.add_argument(
         "--max-frames", type=positive_int, metavar="N", help="stop after N frames (the first frame included)"
     )
@@ -167,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.errors import SiamMaskError, Terminated
+    from siammask.mask_output import LabelMapWriter, check_masks_folder
     from siammask.sources import open_source
     from siammask.track_output import ResultWriter, check_output_path, init_result
     from siammask.tracker import MultiTracker
@@ -187,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
     destinations = [p.resolve() for p in outputs] + ([video.resolve()] if video else [])
     if len(set(destinations)) != len(destinations):
         raise SiamMaskError("the same file is given twice among --output/--video")
+    if args.rle and not any(p.suffix.lower() == ".json" for p in outputs):
+        raise SiamMaskError("--rle puts masks into JSON results: add --output FILE.json")
+    masks_dir = check_masks_folder(args.masks) if args.masks else None
     if args.select and (problem := display_problem()):
         raise SiamMaskError(f"--select needs a window: {problem}; give the targets with --box x,y,w,h")
     spec = engine_spec(args)
@@ -211,9 +222,11 @@ def run(args: argparse.Namespace) -> int:
         tracker.init(first, boxes)
 
         writers = [
-            stack.enter_context(ResultWriter(p, len(boxes), source.description, image_size, source.fps))
+            stack.enter_context(ResultWriter(p, len(boxes), source.description, image_size, source.fps, rle=args.rle))
             for p in outputs
         ]
+        if masks_dir is not None:
+            writers.append(stack.enter_context(LabelMapWriter(masks_dir, image_size)))
         overlay = stack.enter_context(OverlayWriter(video, source.fps)) if video else None
         total = source.length
         if args.max_frames is not None:
