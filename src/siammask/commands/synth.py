@@ -19,8 +19,13 @@ examples:
   siammask synth data/synth --force
       replace a dataset written before (a directory without list.txt is never replaced)
 
+  siammask synth data/davis-synth --layout davis --sequences 2 --frames 20 --objects 3
+      a DAVIS 2017-layout dataset: objects of several shapes occluding each other, every frame annotated
+
 layout: OUT/list.txt, OUT/synthNN/00000001.jpg..., OUT/synthNN/groundtruth.txt (8 values per line:
 the target's rotated rectangle) and OUT/synthNN/<attribute>.tag (one 0/1 per frame).
+--layout davis: OUT/JPEGImages/480p/davisNN/00000.jpg..., OUT/Annotations/480p/davisNN/00000.png...
+(palette PNGs, 0 background, k the k-th object) and OUT/ImageSets/2016|2017/val.txt.
 """
 
 _SIZE_RE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
@@ -59,6 +64,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(
+        "--layout", choices=("vot", "davis"), default="vot",
+        help="vot: one target a sequence, VOT2016 layout (default); davis: several objects with label maps, "
+             "DAVIS 2017 layout",
+    )
+    parser.add_argument(
+        "--objects", type=int, default=3, metavar="K",
+        help="davis layout: objects in even sequences (odd ones hold one fewer; default 3)",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="replace OUT if it already holds a dataset (has list.txt)"
     )
     parser.set_defaults(func=run)
@@ -66,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the dataset and print one line saying what was written."""
+    if args.layout == "davis":
+        return _run_davis(args)
     from siammask.synth import make_dataset
 
     out = make_dataset(
@@ -81,4 +97,15 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {args.sequences} sequence(s) x {args.frames} frames, {width}x{height}, "
         f"seed {args.seed} to {out}"
     )
+    return 0
+
+
+def _run_davis(args: argparse.Namespace) -> int:
+    from siammask.synth_davis import make_davis_dataset
+
+    out = make_davis_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
+                             objects=args.objects, seed=args.seed, overwrite=args.force)
+    width, height = args.size
+    print(f"wrote {args.sequences} DAVIS-layout sequence(s) x {args.frames} frames, up to {args.objects} "
+          f"objects, {width}x{height}, seed {args.seed} to {out}")
     return 0
