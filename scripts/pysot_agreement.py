@@ -91,6 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pysot", type=Path, required=True, help="a checkout of STVIR/pysot")
     parser.add_argument("--preset", default="pysot", choices=PRESETS, help="our settings (default pysot)")
+    parser.add_argument("--sequences", nargs="+", help="golden sequences to run (default: all of list.txt)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     import torch
@@ -107,7 +108,7 @@ def main() -> int:
         ours = Tracker(TorchEngine(loaded.model()), preset_config(args.preset))
         theirs = pysot_tracker(args.pysot, path)
     report: dict[str, Any] = {"preset": args.preset, "sequences": {}}
-    for seq in (DATASET / "list.txt").read_text().split():
+    for seq in args.sequences or (DATASET / "list.txt").read_text().split():
         frames = sorted(str(p) for p in (DATASET / seq).glob("*.jpg"))
         gt = np.loadtxt(DATASET / seq / "groundtruth.txt", delimiter=",")
         with torch.no_grad():
