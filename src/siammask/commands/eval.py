@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
                    help="spread sequences over a Ray cluster (default: start or join a local one)")
-    p.add_argument("--year", type=int, choices=(2016, 2017), default=2017,
+    p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
 
@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
         from siammask.commands.eval_vos import run_davis
 
         return run_davis(args)
+    if args.year is not None:
+        from siammask.errors import SiamMaskError
+
+        raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
 
     from tqdm import tqdm
 

@@ -26,6 +26,7 @@ def run_davis(args: argparse.Namespace) -> int:
     for option, folder in (("--results", args.results), ("--plots", args.plots)):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
+    args.year = args.year or 2017
     dataset = load_davis(args.dataset, args.year)
     spec = engine_spec(args)
     name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
