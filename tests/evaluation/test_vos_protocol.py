@@ -103,6 +103,11 @@ def test_open_loop_matches_reference(torch_engine, mode, seq):
     open_loop(torch_engine, mode, seq, FAST_FRAMES)
 
 
+def test_open_loop_matches_reference_onnx(onnx_engine):
+    """The exported graphs (ONNX Runtime), 3 objects batched, at the same tolerances."""
+    open_loop(onnx_engine, "davis2017", "vos00", (1, 39))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["davis2017", "davis2016"])
 @pytest.mark.parametrize("seq", SEQUENCES)
