@@ -20,8 +20,8 @@ from torch import nn
 
 from siammask import __version__
 from siammask.config import TrackerConfig
-from siammask.errors import SiamMaskError
-from siammask.files import file_sha256, staged_folder
+from siammask.engines.onnx_engine import export_owner_problem
+from siammask.files import check_output_folder, file_sha256, staged_folder
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
 from siammask.presets import matching_preset, preset_config
@@ -122,8 +122,7 @@ def export(
 
     checkpoint = Path(checkpoint)
     output = Path(output)
-    if output.exists() and any(output.iterdir()) and not force:
-        raise SiamMaskError(f"{output} exists and is not empty (use --force to replace it)")
+    check_output_folder(output, force, export_owner_problem)
     loaded = read_checkpoint(checkpoint) if model is None else None
     net = (model if loaded is None else loaded.model()).eval()
     if half:
