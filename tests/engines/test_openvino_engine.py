@@ -2,7 +2,7 @@
 batches, bf16 where the CPU has bf16 units, the model cache, precisions refused, and --backend auto.
 
 fp32 tolerance as the ONNX Runtime engine's: max |ours - reference| / max |reference| <= 1e-4.
-bf16 (measured on the AVX512-BF16 Xeon, docs/engines.md): raw scores within 5e-2 of fp32
+bf16 (measured on an AMD EPYC Zen 4 with AVX512-BF16, docs/engines.md): raw scores within 5e-2 of fp32
 relative to their range; in the open-loop replay of the first 10 tracked frames of each golden
 sequence, polygons within 1 px of the reference's on at least 85% of the frames (measured 29 of
 30; 88.3% over all 282 golden frames).

@@ -1,15 +1,18 @@
 """`--backend auto`: the fastest backend for the precision asked, by a rule backed by measurement.
 
 Measured with scripts/engine_matrix.py (docs/engines.md has the commands and the whole tables):
-Intel Xeon, 2 cores, AVX-512 with AVX512-BF16 and AVX512-VNNI, 2 threads, seeded weights, batch 1,
+AMD EPYC (Zen 4: family 25 model 17), 2 cores, AVX-512 with AVX512-BF16 and AVX512-VNNI, no AMX,
+2 threads, seeded weights, batch 1,
 open-loop replay of the golden records, whole-frame median ms (crop + engine + decode + mask),
 engines interleaved in one process. The machine was shared (load average 3-11), so the
 absolute figures are several times an idle machine's; the ratios are what the rule uses.
 
-  fp32  onnxruntime 887, openvino 941 (282 frames)             -> onnxruntime
-  bf16  openvino 583 (ONNX Runtime has no bf16 path on CPU)    -> openvino
-  int8  onnxruntime 290, openvino 408 on the same QDQ folder   -> onnxruntime
-        (282 frames; 213 vs 301 in a second run of 90 frames)
+  run (282 frames)     1 (load 2.6-11.3)   2 (load 5.3-7.1)
+  fp32  onnxruntime         887                 727        -> onnxruntime
+        openvino            941                 751
+  bf16  openvino            583                 423        -> openvino (no bf16 in ONNX Runtime on CPU)
+  int8  onnxruntime         290                 218        -> onnxruntime (same QDQ folder on both)
+        openvino            408                 271
 
 So auto changes nothing for fp32 and INT8 users on any CPU: ONNX Runtime stays their engine
 (and the one every parity figure of this project was taken on); OpenVINO serves the
@@ -31,6 +34,6 @@ def pick_backend(offered: str, requested: str | None) -> tuple[str, str]:
     if wanted == "fp16":
         return "onnxruntime", "auto: an fp16 export runs on onnxruntime (CUDA/TensorRT where present)"
     if wanted == "int8":
-        return "onnxruntime", ("auto: int8 on onnxruntime (measured 1.4x faster than openvino on the same "
-                               "QDQ graphs; docs/engines.md)")
+        return "onnxruntime", ("auto: int8 on onnxruntime (measured 1.2-1.4x faster a frame than openvino on "
+                               "the same QDQ graphs; docs/engines.md)")
     return "onnxruntime", "auto: fp32 on onnxruntime (openvino measured no faster in fp32; docs/engines.md)"
