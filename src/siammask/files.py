@@ -29,6 +29,19 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def check_name(name: str, what: str) -> str:
+    """A name that becomes one path component (a tracker, a sequence): it must stay inside its
+    folder and name one thing, so no separators, no '.' or '..', no control characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise SiamMaskError(f"{what} {name!r}: empty")
+    if name in (".", "..") or any(c in name for c in "/\\") or not name.isprintable() or not encodable(name):
+        raise SiamMaskError(f"{what} {name!r}: must be a plain name (no '/', '\\', '.' or '..', no control "
+                            "characters), it names one folder")
+    if len(name.encode("utf-8")) > 200:
+        raise SiamMaskError(f"{what} {name[:40]!r}...: longer than 200 bytes")
+    return name
+
+
 def regular_destination(path: str | Path, what: str) -> Path:
     """The file to write for `path`: siammask writes regular files only. A device node, FIFO or
     socket at `path` is refused (a rename over /dev/null would replace the node); a symbolic link
@@ -98,9 +111,9 @@ def native_path(path: str | Path, writing: bool = False) -> Iterator[str]:
 def commit_file(tmp: Path, path: Path, what: str) -> None:
     """Rename a finished temporary file over `path`, checking once more that `path` is no device
     (something may have appeared there while the run went on) and giving it the umask's mode."""
-    regular_destination(path, what)
+    destination = regular_destination(path, what)
     os.chmod(tmp, 0o666 & ~current_umask())
-    os.replace(tmp, path)
+    os.replace(tmp, destination)
 
 
 @contextmanager
@@ -183,8 +196,8 @@ def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Pa
         )
     if not path.parent.is_dir():
         raise SiamMaskError(f"{what} {path}: folder {path.parent} does not exist")
-    regular_destination(path, what)
-    return path
+    # a link to a regular file gives its target: the temporary file must sit beside what is replaced
+    return regular_destination(path, what)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

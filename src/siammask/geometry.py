@@ -43,3 +43,24 @@ def box_corners(xywh: Sequence[float]) -> np.ndarray:
     """The 4 corners (4x2) of an axis-aligned x,y,w,h box, clockwise from top-left."""
     x, y, w, h = xywh
     return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
+
+
+# A target's box may reach beyond the frame (an object entering it), but not absurdly so: the
+# exemplar crop grows with the box, and a box 1e300 wide overflows the crop's arithmetic.
+MAX_BOX_TO_IMAGE = 10.0
+MIN_BOX_SIDE = 1.0  # pixels: under one pixel there is nothing to crop
+
+
+def check_start_box(box: tuple[float, float, float, float], image_size: tuple[int, int]) -> tuple[float, ...]:
+    """A (cx, cy, w, h) box to start a target from: at least a pixel a side, at most ten times the
+    image's larger side, and overlapping the image. Refused with a SiamMaskError otherwise."""
+    cx, cy, w, h = box
+    width, height = image_size
+    if min(w, h) < MIN_BOX_SIDE:
+        raise SiamMaskError(f"box {w:.4g}x{h:.4g} is smaller than {MIN_BOX_SIDE:g} pixel a side")
+    if max(w, h) > MAX_BOX_TO_IMAGE * max(width, height):
+        raise SiamMaskError(f"box {w:.4g}x{h:.4g} is over {MAX_BOX_TO_IMAGE:g} times the {width}x{height} image")
+    if not (min(cx + w / 2, width) > max(cx - w / 2, 0) and min(cy + h / 2, height) > max(cy - h / 2, 0)):
+        raise SiamMaskError(f"box at ({cx - w / 2:.4g}, {cy - h / 2:.4g}) size {w:.4g}x{h:.4g} lies outside the "
+                            f"{width}x{height} image")
+    return box

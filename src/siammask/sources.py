@@ -28,7 +28,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 # A complete JPEG ends with the EOI marker; entropy-coded data never holds FF D9, so its absence
 # from the file's tail means the file was cut short (OpenCV would decode the rest as grey).
 _JPEG_EOI = b"\xff\xd9"
-_JPEG_TAIL = 4096
 _CAMERA_RE = re.compile(r"\d+")
 _DIGITS_RE = re.compile(r"(\d+)")
 
@@ -134,13 +133,37 @@ def read_image(path: str | Path, label: str | None = None) -> np.ndarray:
     data = read_input(path, where, MAX_IMAGE_BYTES)
     if not data:
         raise SiamMaskError(f"{where}: empty file")
-    if data[:2] == b"\xff\xd8" and _JPEG_EOI not in data[-_JPEG_TAIL:]:
+    if data[:2] == b"\xff\xd8" and not jpeg_complete(data):
         raise SiamMaskError(f"{where}: truncated JPEG (no end-of-image marker)")
     with _opencv_quiet():
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise SiamMaskError(f"{where}: unreadable or truncated image")
     return image
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG's image data reach their end-of-image marker. OpenCV decodes a truncated JPEG
+    as grey without a word, so the marker is looked for — after the first start-of-scan, found by
+    walking the header segments (an EXIF thumbnail carries an end marker of its own), and anywhere
+    after it: bytes after the end (a Motion Photo's video, a camera's trailer) are allowed."""
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False  # not a marker where one must be: a damaged header
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the entropy-coded data follow
+            return data.find(_JPEG_EOI, pos + 2) >= 0
+        if marker == 0xD9:
+            return False  # an end before any scan: no image data at all
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return False
 
 
 class ImageFiles(FrameSource):
@@ -161,8 +184,9 @@ class ImageFiles(FrameSource):
 
 
 def _is_image_entry(path: Path) -> bool:
-    """An image file by its name; a broken link counts, so that its frame is named when read, not skipped."""
-    return path.suffix.lower() in IMAGE_EXTENSIONS and (path.is_file() or path.is_symlink())
+    """An image by its name, whatever it is: a broken link, a FIFO or a device named like a frame
+    counts, so that its frame is refused by name when read instead of silently skipped."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
 
 
 def list_images(folder: str | Path) -> list[Path]:

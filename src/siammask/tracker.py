@@ -19,7 +19,7 @@ from siammask.decode import Decision, cosine_window, decide, generate_anchors
 from siammask.engines.base import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.frames import as_bgr
-from siammask.geometry import axis_aligned_box, box_corners, cxcywh_to_xywh
+from siammask.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh
 from siammask.mask import PastedMask, mask_to_image, rotated_box
 
 
@@ -113,7 +113,8 @@ class MultiTracker:
         frame = self._check_frame(frame)
         if len(boxes) == 0:
             raise SiamMaskError("no box given")
-        parsed = [parse_box(b) for b in boxes]
+        image_size = (int(frame.shape[1]), int(frame.shape[0]))
+        parsed = [check_start_box(parse_box(b), image_size) for b in boxes]
         fill = np.mean(frame, axis=(0, 1))
         crops, states = [], []
         for cx, cy, w, h in parsed:

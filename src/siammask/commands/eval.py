@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     precision = spec.model_precision
     # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
     suffix = "" if precision == "fp32" else "_" + precision.split("+")[-1]
-    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}{suffix}"
-    print(f"eval {name}: {spec.label} {precision}, {len(dataset)} sequences", flush=True)
+    name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"
+    print(f"eval {name}: {spec.label} {precision}, {_plural(len(dataset), 'sequence')}", flush=True)
     total = sum(len(s) for s in dataset)
     # disable=None: no bar off a terminal, so logs and errors stay one clean line each
     with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
@@ -90,12 +90,21 @@ def run(args: argparse.Namespace) -> int:
         if args.ray:
             from siammask.evaluation.distributed import run_dataset_ray
 
-            run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force, on_done=done,
-                            workers=args.workers if args.workers > 1 else None)
+            outcomes = run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
+                                       on_done=done, workers=args.workers if args.workers > 1 else None)
         else:
-            run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
+            outcomes = run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force,
+                                   on_done=done)
+    kept = sum(1 for o in outcomes if o.skipped)
+    if kept:
+        print(f"kept {kept} of {_plural(len(dataset), 'sequence')} from an earlier run of the same model "
+              "(--force redoes them)", flush=True)
     report_args = argparse.Namespace(
         dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
         eao_interval=args.eao_interval, year=None,
     )
     return report_command.run(report_args)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -27,7 +27,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = Fa
     source.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
     source.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (ONNX graphs)")
     parser.add_argument("--backend", choices=BACKENDS,
-                        help="engine (default: torch for --checkpoint, onnxruntime for --model)")
+                        help="engine (default auto: torch for --checkpoint; for --model the fastest measured "
+                             "for the precision, see docs/engines.md)")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="what the engine computes in (default: what the model was exported in)")
     parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")

@@ -42,6 +42,8 @@ x1,y1,x2,y2,x3,y3,x4,y4 of a rotated rectangle. Targets are numbered from 0 in -
 outputs (by extension): .txt one line per frame with the 8 polygon values (several targets:
 STEM_0.txt, STEM_1.txt, ...); .csv frame,target,x1,y1,...,x4,y4,box_x,box_y,box_w,box_h,score;
 .json the frames with each target's polygon, box and score (with --rle also its mask, COCO RLE).
+`box` (box_x..box_h) is the tracker's state, the axis-aligned x,y,w,h whose centre and size
+it carries to the next frame (the reference's target_pos/target_sz), not the bounds of the polygon.
 --masks DIR: one label map per frame, DIR/00000.png ..., palette PNGs, target k as k+1 (0 background).
 Frame 0 is the first frame and carries the given box. Files appear only when the run completes (or
 is stopped by Ctrl-C).
@@ -93,6 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-frames", type=positive_int, metavar="N", help="stop after N frames (the first frame included)"
     )
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a video that decodes fewer frames than it declares (default: warn)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (it shows on terminals only)")
     parser.set_defaults(func=run)
 
@@ -204,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     spec.check()  # a bad model folder or settings file is refused before the video is opened
 
     with ExitStack() as stack:
-        source = stack.enter_context(open_source(args.source))
+        source = stack.enter_context(open_source(args.source, strict=args.strict))
         frames = iter(source)
         if args.max_frames is not None:
             frames = islice(frames, args.max_frames)

@@ -185,6 +185,25 @@ class EngineSpec:
             config = TrackerConfig.from_file(self.config)
         return engine, config
 
+    def identity(self) -> dict[str, object]:
+        """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
+        export's manifest, which holds every graph's), the backend, the precision and the settings
+        file's values. Recorded beside results, so that a resumed run never mixes two models."""
+        from siammask.files import file_sha256
+
+        source = self.checkpoint or str(Path(self.model or "") / "manifest.json")
+        try:
+            digest = file_sha256(source)
+        except OSError as exc:
+            raise SiamMaskError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+        return {
+            "model": "checkpoint" if self.checkpoint else "export",
+            "sha256": digest,
+            "backend": self.label,
+            "precision": self.model_precision,
+            "settings": TrackerConfig.from_file(self.config).to_dict() if self.config else "the model's own",
+        }
+
     @property
     def label(self) -> str:
         """The backend that will run (auto resolved)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import read_input_text
+from siammask.files import check_name, read_input_text
 
 TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -87,9 +87,14 @@ def load_dataset(root: str | os.PathLike[str]) -> Dataset:
         raise SiamMaskError(f"{listing} not found: a VOT dataset folder lists its sequences in list.txt")
     names = []
     for i, line in enumerate(_read_lines(listing), start=1):
-        name = line.strip()
-        if not name:
+        # 'bag/' names the folder 'bag': normalised, so that it cannot count twice in a report
+        name = line.strip().rstrip("/")
+        if not line.strip():
             continue
+        try:
+            check_name(name, "sequence")
+        except SiamMaskError as exc:
+            raise SiamMaskError(f"{listing}:{i}: {exc}") from None
         if name in names:
             raise SiamMaskError(f"{listing}:{i}: sequence {name!r} listed twice")
         names.append(name)
@@ -154,7 +159,7 @@ def _frames(folder: Path) -> list[Path]:
         if place.is_dir():
             # broken links are listed too, so that they are named below instead of silently skipped
             frames = sorted(
-                p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and (p.is_file() or p.is_symlink())
+                p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir()
             )
             if frames:
                 _check_frame_files(place, frames)
@@ -214,7 +219,8 @@ def _read_tag(path: Path, length: int) -> np.ndarray:
 
 def _meta_file(root: Path) -> Path | None:
     candidates = [root / f"{root.resolve().name}.json", *sorted(root.glob("VOT*.json"))]
-    return next((p for p in candidates if p.is_file()), None)
+    # anything but a folder: a FIFO or a device by that name is refused when read, not ignored
+    return next((p for p in candidates if (p.exists() or p.is_symlink()) and not p.is_dir()), None)
 
 
 def _read_meta(path: Path) -> dict:

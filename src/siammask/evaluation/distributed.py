@@ -32,6 +32,7 @@ from siammask.evaluation.runner import (
     EngineSpec,
     SequenceOutcome,
     check_results_folder,
+    claim_results,
     existing_result,
     remove_stale_temporaries,
 )
@@ -100,6 +101,7 @@ def run_dataset_ray(
     if threads < 1:
         raise SiamMaskError(f"--threads must be at least 1, got {threads}")
     check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[SequenceOutcome] = []
     todo: list[tuple[Sequence, Path]] = []
     kept: list[tuple[Sequence, Path]] = []

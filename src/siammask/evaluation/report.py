@@ -103,7 +103,7 @@ def format_table(report: dict[str, Any]) -> str:
     eao_head = "EAO pysot {} / vot {}".format(*(_span(first["eao"][k]) for k in ("interval_pysot", "interval_vot")))
     width = max(12, *(len(n) for n in trackers))
     lines = [
-        f"Dataset {report['dataset']['name']}: {report['dataset']['sequences']} sequences, "
+        f"Dataset {report['dataset']['name']}: {_count(report['dataset']['sequences'], 'sequence')}, "
         f"{report['dataset']['frames']} frames ({eao_head})",
         f"{'Tracker':<{width}}  {'Accuracy':>8}  {'Robustness':>10}  {'Lost':>6}  {'EAO pysot':>9}  {'EAO vot':>8}",
     ]
@@ -112,6 +112,10 @@ def format_table(report: dict[str, Any]) -> str:
             f"{name:<{width}}  {_num(t['accuracy'], 8, 3)}  {_num(t['robustness'], 10, 3)}  "
             f"{_num(t['lost_number'], 6, 1)}  {_num(t['eao']['pysot'], 9, 4)}  {_num(t['eao']['vot'], 8, 4)}"
         )
+    no_eao = [n for n, t in trackers.items() if _missing(t["eao"]["pysot"]) or _missing(t["eao"]["vot"])]
+    if no_eao:  # "-" alone reads as a failure; it is the interval, longer than these sequences
+        lines.append(f"EAO '-': the sequences are shorter than the EAO interval {eao_head.split(' ', 1)[1]}; "
+                     "pass --eao-interval LOW,HIGH within their length")
     seq_names = list(first["sequences"])
     seq_width = max(8, *(len(s) for s in seq_names))
     # whole names: two trackers differing only past a cut (SiamMask_onnxruntime, ..._int8) stay apart
@@ -148,10 +152,18 @@ def _null_nan(value: Any) -> Any:
     return value
 
 
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _num(value: float | None, width: int, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return f"{'-':>{width}}"
     return f"{value:>{width}.{digits}f}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _span(interval: Sequence[int]) -> str:

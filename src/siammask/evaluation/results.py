@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import read_input_text, write_text_atomically
+from siammask.files import check_name, read_input_text, write_text_atomically
 
 SKIP, INIT, FAILURE = 0, 1, 2
 CODES = (SKIP, INIT, FAILURE)
@@ -82,7 +82,10 @@ def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Seque
 
 
 def result_path(results_dir: str | os.PathLike[str], tracker: str, sequence: str, repetition: int = 1) -> Path:
-    """Where the reference (and vot-toolkit) put a sequence's baseline result."""
+    """Where the reference (and vot-toolkit) put a sequence's baseline result. Both names must be
+    plain folder names: a tracker named '../x' would write outside the results folder."""
+    check_name(tracker, "tracker name")
+    check_name(sequence, "sequence name")
     return Path(results_dir) / tracker / "baseline" / sequence / f"{sequence}_{repetition:03d}.txt"
 
 

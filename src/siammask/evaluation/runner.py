@@ -10,6 +10,7 @@ processes, each building its engine once.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
 from siammask.evaluation.results import parse_region, read_trajectory, result_path, write_trajectory
-from siammask.files import read_input_text
+from siammask.files import check_name, read_input_text, write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,48 @@ def check_results_folder(results_dir: str | Path) -> None:
         raise SiamMaskError(f"results folder {folder}: {existing} is not writable")
 
 
+PROVENANCE = "siammask-run.json"
+
+
+def claim_results(results_dir: str | Path, tracker_name: str, spec: EngineSpec, force: bool) -> None:
+    """Record what makes this tracker's results (RESULTS/NAME/siammask-run.json) and refuse to
+    resume results that another model, backend, precision or settings made: keyed by name alone,
+    a rerun with another model would report the first model's results as its own.
+
+    Result files with no record (the reference's, pysot's, an older siammask's) are not resumed
+    either: nothing says what made them. --force redoes every sequence and takes the folder over.
+    """
+    folder = Path(results_dir) / check_name(tracker_name, "tracker name")
+    identity = spec.identity()
+    record = folder / PROVENANCE
+    if not force:
+        if record.exists():
+            try:
+                earlier = json.loads(read_input_text(record, f"run record {record}"))
+            except (ValueError, RecursionError):
+                earlier = None
+            if earlier != identity:
+                raise SiamMaskError(f"{folder} holds results of another run ({_difference(earlier, identity)}); "
+                                    "pass another --tracker-name, or --force to redo them")
+        elif (folder / "baseline").is_dir() and any((folder / "baseline").rglob("*.txt")):
+            raise SiamMaskError(f"{folder} holds results with no record of what made them ({PROVENANCE} missing); "
+                                "pass another --tracker-name, or --force to redo them with this model")
+    try:
+        write_text_atomically(record, json.dumps(identity, indent=2) + "\n")
+    except OSError as exc:
+        raise SiamMaskError(f"{record}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _difference(earlier: object, now: dict[str, object]) -> str:
+    if not isinstance(earlier, dict):
+        return f"its {PROVENANCE} is unreadable"
+    keys = [k for k in now if earlier.get(k) != now[k]] or ["record"]
+    def short(value: object) -> str:
+        text = str(value)
+        return text[:12] if len(text) == 64 else text[:40]
+    return "; ".join(f"{k} was {short(earlier.get(k))}, now {short(now[k])}" for k in keys)
+
+
 def track_sequence(engine: object, config: TrackerConfig, sequence: Sequence, out: Path) -> SequenceOutcome:
     from siammask.tracker import Tracker
 
@@ -143,10 +186,11 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     """End a pool's worker processes now. shutdown() alone would wait for the sequences being
     tracked to finish (and let them write their results) after the user stopped the run; Python
     3.11's executor has no public way to end its processes, hence the private attribute."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    for process in processes:
         process.terminate()
-    for process in list(getattr(pool, "_processes", {}).values()):
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         process.join(timeout=5)
 
 
@@ -165,6 +209,7 @@ def run_dataset(
     if workers < 1:
         raise SiamMaskError(f"--workers must be at least 1, got {workers}")
     check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[SequenceOutcome] = []
     todo: list[tuple[Sequence, Path]] = []
     kept: list[tuple[Sequence, Path]] = []
