@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import write_text_atomically
+from siammask.files import json_text, write_text_atomically
 
 BACKENDS = ("torch", "onnxruntime")
 DEFAULT_FRAMES = 20
@@ -739,7 +739,7 @@ def format_report(result: dict[str, Any]) -> str:
 def write_json(result: dict[str, Any], path: str | Path) -> None:
     """Write all figures (per-frame polygons included) atomically."""
     try:
-        write_text_atomically(Path(path), json.dumps(result, indent=2) + "\n")
+        write_text_atomically(Path(path), json_text(result))
     except OSError as exc:
         raise SiamMaskError(f"--json {path}: cannot be written ({exc.strerror or exc})") from None
 

@@ -8,7 +8,6 @@ nothing about real objects; the parity and speed figures are real all the same.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, load_dataset
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
-from siammask.files import check_output_folder, write_text_atomically
+from siammask.files import check_output_folder, json_text, write_text_atomically
 
 MARKER = ".siammask-demo"
 TRACKERS = {"torch": "SiamMask_torch", "onnxruntime": "SiamMask_onnxruntime",
@@ -213,7 +212,7 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
         checkpoint=checkpoint, models=models, sequence=first.frames[0].parent,
         frames=min(options.bench_frames, len(first) - 1), threads=options.threads,
     ), say=lambda text: None)
-    (out / "bench.json").write_text(json.dumps(bench, indent=2, default=str) + "\n")
+    write_text_atomically(out / "bench.json", json_text(bench))
     bench_text = format_report(bench)
 
     stages.enter("overlay", "drawing the overlay")

@@ -6,6 +6,8 @@ Kept free of torch and onnx so that the torch-free runtime can use every one of 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import shutil
 import stat
@@ -18,6 +20,26 @@ from types import TracebackType
 from typing import Any, Self
 
 from siammask.errors import SiamMaskError
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """JSON as every reader takes it: NaN and infinities (a figure that could not be computed)
+    become null, never the bare NaN that strict parsers refuse; numpy scalars become numbers."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)  # paths and the like, as json.dumps(default=str) would
 
 
 def file_sha256(path: str | Path) -> str:

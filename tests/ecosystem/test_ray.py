@@ -80,7 +80,7 @@ def test_missing_ray_is_a_clear_error(monkeypatch, small_dataset, tmp_path):
         run_dataset_ray(small_dataset, EngineSpec(model="unused"), tmp_path, "T")
 
 
-def test_existing_files_judged_as_run_dataset_does(small_dataset, tmp_path):
+def test_existing_files_judged_as_run_dataset_does(small_dataset, tmp_path, exported_model):
     """A file that is not a result of the sequence is refused before any cluster is contacted."""
     from siammask.evaluation.distributed import run_dataset_ray
 
@@ -88,5 +88,5 @@ def test_existing_files_judged_as_run_dataset_does(small_dataset, tmp_path):
     foreign.parent.mkdir(parents=True)
     foreign.write_text("not a result\n")
     with pytest.raises(SiamMaskError, match="--force"):
-        run_dataset_ray(small_dataset, EngineSpec(model="unused"), tmp_path, "T", address="127.0.0.1:1")
+        run_dataset_ray(small_dataset, EngineSpec(model=exported_model), tmp_path, "T", address="127.0.0.1:1")
     assert foreign.read_text() == "not a result\n"

@@ -243,8 +243,11 @@ def run(args: argparse.Namespace) -> int:
     print(format_comparison(comparison), end="")
     if args.json:
         from siammask.evaluation.report import to_json
+        from siammask.files import write_text_atomically
 
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(to_json(comparison.to_dict()))
+        try:
+            write_text_atomically(Path(args.json), to_json(comparison.to_dict()))
+        except OSError as exc:
+            raise SiamMaskError(f"--json {args.json}: cannot be written ({exc.strerror or exc})") from None
         print(f"figures written to {args.json}")
     return 0

@@ -101,6 +101,7 @@ def run_dataset_ray(
     if threads < 1:
         raise SiamMaskError(f"--threads must be at least 1, got {threads}")
     check_results_folder(results_dir)
+    ray = import_ray()  # a missing Ray is said before anything is claimed or judged
     claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[SequenceOutcome] = []
     todo: list[tuple[Sequence, Path]] = []
@@ -116,7 +117,6 @@ def run_dataset_ray(
     if not todo:
         return outcomes
 
-    ray = import_ray()
     owned = _connect(ray, address)
     actors: list = []
     try:

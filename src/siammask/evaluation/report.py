@@ -11,7 +11,6 @@ Report layout (NaN becomes JSON null)::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset
 from siammask.evaluation.metrics import TrackerMetrics, evaluate
 from siammask.evaluation.results import find_trackers, read_tracker
-from siammask.files import write_text_atomically
+from siammask.files import json_text, write_text_atomically
 
 
 def parse_interval(text: str) -> tuple[int, int]:
@@ -82,7 +81,7 @@ def build_report(dataset: Dataset, metrics: dict[str, TrackerMetrics]) -> dict[s
 
 
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(_null_nan(report), indent=1, allow_nan=False) + "\n"
+    return json_text(report, indent=1)
 
 
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -140,16 +139,6 @@ def _check_sequences(dataset: Dataset, baseline: Path, tracker: str) -> None:
             f"tracker {tracker!r} has results for sequences not in dataset {dataset.name} "
             f"({', '.join(extra[:5])}): results of another dataset?"
         )
-
-
-def _null_nan(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _null_nan(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_null_nan(v) for v in value]
-    return value
 
 
 def _missing(value: float | None) -> bool:
