@@ -16,5 +16,6 @@ COMMAND_MODULES = [
     "compare",
     "bench",
     "trax",
+    "serve",
     "inspect",
 ]

@@ -1,0 +1,200 @@
+"""A tracking run started from the page: the writers of `siammask track`, frame by frame, in a thread.
+
+The files are written by the same classes `siammask track` uses (ResultWriter, LabelMapWriter,
+OverlayWriter over draw_overlay), fed the same way, so a download equals what track writes for the
+same video and boxes. Each tracked frame is also kept as a JPEG for the page's live view; a
+target whose score stays low is labelled "lost" there (the files keep the tracker's own output).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zipfile
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from siammask.config import TrackerConfig
+from siammask.engines.base import Engine
+from siammask.errors import SiamMaskError
+from siammask.serve.videos import Video
+
+log = logging.getLogger("siammask.serve")
+
+LOST_SCORE = 0.5  # below this score ...
+LOST_FRAMES = 3  # ... for this many frames in a row, a target is shown as lost
+JPEG_QUALITY = 90
+
+
+class Job:
+    """One run over one video with K boxes; `start()` runs it in a thread once the session's
+    previous job has finished (the session lock), `pause`/`resume`/`stop` steer it."""
+
+    def __init__(
+        self, job_id: str, folder: Path, video: Video, boxes: Sequence[Sequence[float]], engine: Engine,
+        config: TrackerConfig, session_lock: threading.Lock,
+    ) -> None:
+        self.id = job_id
+        self.folder = folder
+        self.video = video
+        self.boxes = [list(map(float, b)) for b in boxes]
+        self.engine = engine
+        self.config = config
+        self.state = "queued"  # queued, running, paused, done, stopped, failed
+        self.message = "waiting for this page's previous run to finish"
+        self.frames_done = 0
+        self.total = video.frames
+        self.track_seconds = 0.0
+        self.lost = [False] * len(self.boxes)
+        self.files: dict[str, Path] = {}
+        self.seq = 0  # bumps with every new live-view frame
+        self._jpeg = b""
+        self._lock = threading.Lock()
+        self._session_lock = session_lock
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._thread = threading.Thread(target=self._run, name=f"siammask-job-{job_id[:6]}", daemon=True)
+
+    # --- steering -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self._running.clear()
+            self.state = "paused"
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.state = "running"
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "stopped", "failed")
+
+    # --- what the page reads ------------------------------------------------------------------
+    def frame(self) -> tuple[int, bytes]:
+        with self._lock:
+            return self.seq, self._jpeg
+
+    def snapshot(self) -> dict[str, Any]:
+        fps = (self.frames_done - 1) / self.track_seconds if self.track_seconds > 0 else None
+        left = None
+        if fps and self.total is not None:
+            left = max(0, self.total - self.frames_done) / fps
+        return {
+            "id": self.id, "state": self.state, "message": self.message, "frames": self.frames_done,
+            "total": self.total, "fps": fps, "seconds_left": left, "lost": list(self.lost),
+            "files": sorted(self.files), "seq": self.seq,
+        }
+
+    # --- the run ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        with self._session_lock:
+            if self._stop.is_set():
+                self.state, self.message = "stopped", "stopped before it started"
+                return
+            self.state, self.message = "running", "tracking"
+            try:
+                self._track()
+            except SiamMaskError as exc:
+                self.state, self.message = "failed", f"failed: {exc}"
+                log.warning("job %s failed: %s", self.id[:6], exc)
+            except Exception as exc:  # a bug, not bad input: one line here, never a traceback on the page
+                self.state, self.message = "failed", "failed: internal error (see the server log)"
+                log.error("job %s failed: %s: %s", self.id[:6], type(exc).__name__, exc)
+
+    def _track(self) -> None:
+        from siammask.mask_output import LabelMapWriter
+        from siammask.sources import open_source
+        from siammask.track_output import ResultWriter, init_result
+        from siammask.tracker import MultiTracker
+        from siammask.visualize import OverlayWriter, draw_overlay
+
+        targets = len(self.boxes)
+        with ExitStack() as stack:
+            source = stack.enter_context(open_source(self.video.path))
+            frames = iter(source)
+            first = next(frames, None)
+            if first is None:
+                raise SiamMaskError(f"{self.video.name}: no frames")
+            image_size = (int(first.shape[1]), int(first.shape[0]))
+            tracker = MultiTracker(self.engine, self.config)
+            tracker.init(first, self.boxes)
+            writers = [
+                stack.enter_context(ResultWriter(self.folder / name, targets, self.video.name, image_size, source.fps))
+                for name in ("results.json", "results.csv", "results.txt")
+            ]
+            writers.append(stack.enter_context(LabelMapWriter(self.folder / "masks", image_size)))
+            overlay = stack.enter_context(OverlayWriter(self.folder / "overlay.mp4", source.fps))
+            low = [0] * targets
+
+            def emit(index: int, frame: np.ndarray, results: list, init: bool) -> None:
+                for writer in writers:
+                    writer.write(index, results, init=init)
+                drawn = draw_overlay(frame, results)
+                overlay.write(drawn)
+                for k, result in enumerate(results):
+                    low[k] = 0 if init or result.score >= LOST_SCORE else low[k] + 1
+                self.lost = [n >= LOST_FRAMES for n in low]
+                if any(self.lost):  # the live view says so; the video keeps track's own labels
+                    labels = [f"{k}: lost" if lost else f"{k}: {r.score:.2f}"
+                              for k, (r, lost) in enumerate(zip(results, self.lost))]
+                    drawn = draw_overlay(frame, results, labels=labels)
+                self._publish(drawn)
+                self.frames_done = index + 1
+
+            emit(0, first, [init_result(b) for b in self.boxes], init=True)
+            for index, frame in enumerate(frames, start=1):
+                self._running.wait()
+                if self._stop.is_set():
+                    break
+                start = time.perf_counter()
+                results = tracker.track(frame)
+                self.track_seconds += time.perf_counter() - start
+                emit(index, frame, results, init=False)
+            written = [f for w in writers for f in w.close()] + [overlay.close()]
+        stopped = self._stop.is_set()
+        self._collect(written)
+        fps = self.snapshot()["fps"]
+        rate = f", {fps:.1f} frames/s" if fps else ""
+        self.message = (f"stopped after {self.frames_done} frames{rate} (files kept)" if stopped
+                        else f"done: {self.frames_done} frames{rate}")
+        self.state = "stopped" if stopped else "done"
+
+    def _publish(self, image: np.ndarray) -> None:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if ok:
+            with self._lock:
+                self._jpeg = data.tobytes()
+                self.seq += 1
+
+    def _collect(self, written: list[Path]) -> None:
+        """The downloads: each result file as written, the label maps as one zip."""
+        files: dict[str, Path] = {}
+        for path in written:
+            if path.is_dir():  # the label maps
+                archive = self.folder / "masks.zip"
+                with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
+                    for png in sorted(path.glob("*.png")):
+                        zf.write(png, png.name)
+                files[archive.name] = archive
+            else:
+                files[path.name] = path
+        self.files = files
