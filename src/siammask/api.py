@@ -72,15 +72,22 @@ class SiamMask:
     @classmethod
     def load(
         cls, path: str | Path, threads: int | None = None, backend: str | None = None,
-        precision: str | None = None,
+        precision: str | None = None, preset: str | None = None,
     ) -> SiamMask:
-        """A checkpoint file or an exported folder, whichever `path` is."""
+        """A checkpoint file or an exported folder, whichever `path` is. `preset` (vot, vot18, davis,
+        pysot: siammask.presets) replaces the model's own tracker settings."""
         path = Path(path)
         if path.is_dir():
-            return cls.from_model(path, threads=threads, backend=backend, precision=precision)
-        if path.is_file():
-            return cls.from_checkpoint(path, threads=threads, backend=backend, precision=precision)
-        raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
+            model = cls.from_model(path, threads=threads, backend=backend, precision=precision)
+        elif path.is_file():
+            model = cls.from_checkpoint(path, threads=threads, backend=backend, precision=precision)
+        else:
+            raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
+        if preset is not None:
+            from siammask.presets import preset_config
+
+            model = cls(model.engine, preset_config(preset))
+        return model
 
     @property
     def precision(self) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from siammask.presets import PRESETS
+
 EXAMPLES = """examples:
   siammask export --checkpoint SiamMask_VOT.pth --output models/siammask_vot
   siammask export --checkpoint SiamMask_VOT.pth --output models/siammask_vot_fp16 --fp16
@@ -20,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--checkpoint", help="SiamMask_VOT.pth (or any checkpoint of that layout)")
     src.add_argument("--seeded", action="store_true", help="use the seeded, untrained weights")
     p.add_argument("--output", required=True, help="folder to write (created; refused if not empty)")
-    p.add_argument("--config", help="tracker settings JSON to record in the manifest")
+    p.add_argument("--preset", choices=PRESETS,
+                   help="settings to record by name (default: the checkpoint layout's: vot, or pysot)")
+    p.add_argument("--config", help="tracker settings file (JSON or pysot YAML) to record; overrides --preset")
     p.add_argument("--fp16", action="store_true", help="half-precision graphs (for GPUs)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.set_defaults(func=run)
@@ -43,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
     config = TrackerConfig.from_file(args.config) if args.config else None
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(args.checkpoint) if args.checkpoint else write_checkpoint(Path(tmp) / "seeded.pth")
-        out = export(checkpoint, args.output, config=config, half=args.fp16, force=args.force)
+        out = export(checkpoint, args.output, config=config, half=args.fp16, force=args.force, preset=args.preset)
     print(f"exported template, search and refine graphs to {out} ({'fp16' if args.fp16 else 'fp32'})")
     return 0

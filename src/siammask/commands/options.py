@@ -20,8 +20,9 @@ def positive_int(text: str) -> int:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """--checkpoint | --model, --backend, --precision, --threads, --providers, --config."""
+    """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config."""
     from siammask.engines.factory import BACKENDS, PRECISIONS
+    from siammask.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)
     source.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
@@ -34,7 +35,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = Fa
     parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")
     parser.add_argument("--providers", metavar="NAME",
                         help="ONNX Runtime execution provider: auto, tensorrt, cuda, cpu")
-    parser.add_argument("--config", metavar="FILE", help="tracker settings file overriding the model's")
+    parser.add_argument("--preset", choices=PRESETS,
+                        help="the authors' settings by name: vot (SiamMask_VOT.pth), vot18 (SiamMask_VOT_LD.pth), "
+                             "davis (SiamMask_DAVIS.pth), pysot (pysot's model.pth); default: the model's own "
+                             "(an export's recorded settings; a checkpoint's by its layout)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="tracker settings file (JSON as config_vot.json, or pysot's YAML); overrides --preset")
 
 
 def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
@@ -42,6 +48,6 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
     from siammask.engines.factory import EngineSpec
 
     fields = {name: getattr(args, name, None)
-              for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config")}
+              for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config", "preset")}
     fields.update(overrides)
     return EngineSpec(**fields)

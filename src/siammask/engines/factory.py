@@ -121,7 +121,11 @@ def load_engine(
                 raise SiamMaskError("PyTorch is not installed: install siammask[torch] to read a .pth "
                                     "checkpoint, or pass an exported --model DIR") from None
             raise
-        return TorchEngine.from_checkpoint(checkpoint, threads), TrackerConfig()
+        from siammask.model.checkpoint import read_checkpoint
+        from siammask.presets import preset_config
+
+        loaded = read_checkpoint(checkpoint)  # its layout decides its default settings (pysot's: pysot)
+        return TorchEngine(loaded.model(), threads), preset_config(loaded.preset)
     if choice.backend == "openvino":
         from siammask.engines.openvino_engine import OpenVinoEngine
 
@@ -157,6 +161,7 @@ class EngineSpec:
     providers: str | None = None
     config: str | None = None  # tracker settings file overriding the engine's
     precision: str | None = None  # requested; None: what the model holds
+    preset: str | None = None  # named settings (siammask.presets); a settings file overrides them
 
     def __post_init__(self) -> None:
         for name in ("checkpoint", "model", "config"):
@@ -175,15 +180,22 @@ class EngineSpec:
         """What can be checked without loading the model: the folder's manifest, the backend and
         the requested precision, the settings file. Commands call it before any long work."""
         choose_backend(self.checkpoint, self.model, self.backend, self.precision, self.providers)
+        self.settings()
+
+    def settings(self) -> TrackerConfig | None:
+        """The settings the user chose (--config file, else --preset), None: the model's own."""
         if self.config:
-            TrackerConfig.from_file(self.config)
+            return TrackerConfig.from_file(self.config)
+        if self.preset:
+            from siammask.presets import preset_config
+
+            return preset_config(self.preset)
+        return None
 
     def build(self) -> tuple[Engine, TrackerConfig]:
         engine, config = load_engine(self.checkpoint, self.model, self.backend, self.threads, self.providers,
                                      self.precision)
-        if self.config:
-            config = TrackerConfig.from_file(self.config)
-        return engine, config
+        return engine, self.settings() or config
 
     def identity(self) -> dict[str, object]:
         """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
@@ -201,7 +213,7 @@ class EngineSpec:
             "sha256": digest,
             "backend": self.label,
             "precision": self.model_precision,
-            "settings": TrackerConfig.from_file(self.config).to_dict() if self.config else "the model's own",
+            "settings": chosen.to_dict() if (chosen := self.settings()) else "the model's own",
         }
 
     @property
