@@ -1,0 +1,189 @@
+"""The page in a real browser: headless Chromium (Debian's chromium + chromium-driver) via Selenium.
+
+Open, upload, drag a box, track, wait for "done", download the JSON and compare it with
+`siammask track` on the same video and box; the screenshot shows the mask's tint; two sessions at
+once; a bad upload gets a message.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.serve.conftest import SIZE, clip_box, clip_frames
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def server(engine_and_config, tmp_path_factory):
+    import uvicorn
+
+    from siammask.serve.app import ServeSettings, create_app
+
+    engine, config = engine_and_config
+    settings = ServeSettings(engine, config, "seeded.pth", True, temp_root=tmp_path_factory.mktemp("serve"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def _browser():
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1100,800", "--force-device-scale-factor=1"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture(scope="module")
+def browsers():
+    made = []
+
+    def make():
+        made.append(_browser())
+        return made[-1]
+
+    yield make
+    for driver in made:
+        driver.quit()
+
+
+def _open(driver, url: str, video: Path) -> None:
+    driver.get(url)
+    driver.find_element(By.ID, "video-file").send_keys(str(video))
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "frame").get_attribute("width") == str(SIZE[0]))
+    assert driver.find_element(By.ID, "frame").get_attribute("height") == str(SIZE[1])
+
+
+def _drag(driver, box: list[int]) -> list[int]:
+    """Drag `box` (video pixels) on the canvas; returns the box the page took (from its target list)."""
+    canvas = driver.find_element(By.ID, "frame")
+    rect = canvas.rect
+    scale = rect["width"] / SIZE[0]
+    x, y, w, h = box
+
+    def offset(px: float, py: float) -> tuple[int, int]:  # Selenium offsets are from the element's centre
+        return round(px * scale - rect["width"] / 2), round(py * scale - rect["height"] / 2)
+
+    actions = ActionChains(driver)
+    actions.move_to_element_with_offset(canvas, *offset(x, y)).click_and_hold()
+    actions.move_to_element_with_offset(canvas, *offset(x + w / 2, y + h / 2))
+    actions.move_to_element_with_offset(canvas, *offset(x + w, y + h)).release().perform()
+    text = driver.find_element(By.ID, "targets").text
+    found = re.search(r"0: (\d+),(\d+) (\d+)×(\d+)", text)
+    assert found, f"no target listed: {text!r}"
+    drawn = [int(v) for v in found.groups()]
+    assert all(abs(a - b) <= 2 for a, b in zip(drawn, box)), (drawn, box)
+    return drawn
+
+
+def _track(driver) -> None:
+    driver.find_element(By.ID, "track").click()
+    WebDriverWait(driver, TIMEOUT).until(lambda d: "done" in d.find_element(By.ID, "progress").text)
+
+
+def _fetch(driver, link: str) -> bytes:
+    href = driver.find_element(By.ID, link).get_attribute("href")
+    assert href, f"#{link} has no link"
+    with urllib.request.urlopen(href, timeout=30) as response:
+        return response.read()
+
+
+def _cli_json(video: Path, box: list[int], checkpoint: Path, folder: Path, monkeypatch) -> bytes:
+    from siammask.cli import main
+
+    folder.mkdir()
+    shutil.copy(video, folder / video.name)
+    monkeypatch.chdir(folder)
+    assert main(["track", video.name, "--box", ",".join(map(str, box)), "--checkpoint", str(checkpoint),
+                 "--output", "cli.json", "--no-progress"]) == 0
+    return (folder / "cli.json").read_bytes()
+
+
+def _tinted_pixels(shot: np.ndarray, frame: np.ndarray, alpha: float = 0.45) -> int:
+    """Pixels whose colour is the frame's blended with target 0's red as draw_overlay tints a mask.
+    G > 40 leaves out the pure red outline and label (their green is 0, not 0.55 G)."""
+    expected = frame.astype(np.float32) * (1 - alpha)
+    expected[..., 2] += 255 * alpha  # BGR: red is the last channel
+    close = np.abs(shot.astype(np.float32) - expected).max(axis=2) <= 10  # JPEG of the live view
+    return int((close & (frame[..., 1] > 40)).sum())
+
+
+def test_upload_draw_track_download(server, browsers, clip, seeded_checkpoint, tmp_path, monkeypatch):
+    driver = browsers()
+    _open(driver, server, clip)
+    assert "untrained" in driver.find_element(By.ID, "untrained").text
+    box = _drag(driver, clip_box())
+    _track(driver)
+    assert f"done: {len(clip_frames())} frames" in driver.find_element(By.ID, "progress").text
+    served = _fetch(driver, "download-json")
+    assert served == _cli_json(clip, box, seeded_checkpoint, tmp_path / "cli", monkeypatch)
+    for link in ("download-csv", "download-masks", "download-video"):
+        assert _fetch(driver, link)
+    shot = cv2.imdecode(np.frombuffer(driver.find_element(By.ID, "frame").screenshot_as_png, np.uint8),
+                        cv2.IMREAD_COLOR)
+    shot = cv2.resize(shot, SIZE, interpolation=cv2.INTER_NEAREST) if shot.shape[1::-1] != SIZE else shot
+    last = clip_frames()[-1]
+    assert _tinted_pixels(shot, last) >= 50, "no mask tint in the screenshot of the last frame"
+    assert _tinted_pixels(last, last) == 0  # the check itself finds no tint in the untouched frame
+
+
+def test_two_sessions_at_once(server, browsers, clip):
+    one, two = browsers(), browsers()
+    for driver in (one, two):
+        _open(driver, server, clip)
+    boxes = [_drag(one, clip_box()), _drag(two, clip_box())]
+    for driver in (one, two):
+        driver.find_element(By.ID, "track").click()
+    for driver in (one, two):
+        WebDriverWait(driver, TIMEOUT).until(lambda d: "done" in d.find_element(By.ID, "progress").text)
+    links = [d.find_element(By.ID, "download-json").get_attribute("href") for d in (one, two)]
+    assert links[0] != links[1]  # each session its own files
+    if boxes[0] == boxes[1]:
+        assert _fetch(one, "download-json") == _fetch(two, "download-json")
+
+
+def test_a_bad_upload_shows_a_message(server, browsers, tmp_path):
+    driver = browsers()
+    driver.get(server)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video " * 1000)
+    driver.find_element(By.ID, "video-file").send_keys(str(bad))
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "message").text)
+    message = driver.find_element(By.ID, "message").text
+    assert "bad.mp4" in message and "Traceback" not in message
+    with urllib.request.urlopen(server + "/api/info", timeout=10) as response:  # still up
+        assert response.status == 200
