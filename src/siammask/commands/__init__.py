@@ -18,4 +18,5 @@ COMMAND_MODULES = [
     "trax",
     "serve",
     "inspect",
+    "train",
 ]

@@ -1,0 +1,185 @@
+"""`siammask train`: fine-tune SiamMask on a VOT- or DAVIS-layout dataset, then score the input and
+the trained model on held-out sequences with the tracker itself."""
+
+from __future__ import annotations
+
+import argparse
+
+from siammask.commands.options import positive_int
+
+EPILOG = """\
+examples:
+  siammask train --dataset data/mine --checkpoint SiamMask_VOT.pth --output mine.pth --minutes 30
+  siammask train --dataset data/synth --seeded --output trained.pth --steps 600 --train mask --bf16
+  siammask train --dataset data/synth --seeded --output trained.pth --steps 1200 --train mask --bf16 --resume
+
+The output is a checkpoint in the authors' layout (the keys of SiamMask_VOT.pth), which every other
+command takes. Every --save-every steps it is rewritten, beside OUTPUT.train (the trained tensors
+and Adam's state); --resume continues from that file to --steps in all, computing what an
+uninterrupted run computes. --steps counts every step since the start, resumed ones included.
+"""
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune SiamMask on a dataset (heads, mask or all)", description=__doc__,
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout (list.txt) or DAVIS-layout dataset")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="FILE", help="the model to start from (.pth)")
+    source.add_argument("--seeded", action="store_true", help="start from the embedded seeded weights")
+    p.add_argument("--output", required=True, metavar="FILE", help="trained checkpoint (.pth)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int, metavar="N", help="steps in all (default 600)")
+    length.add_argument("--minutes", type=positive_float, metavar="M", help="train for M minutes instead")
+    p.add_argument("--train", choices=("heads", "mask", "all"), default="heads",
+                   help="heads: adjust + RPN; mask: also the mask branch and refine; all: the backbone too")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT.train")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="data and augmentation seed (default 0)")
+    p.add_argument("--batch", type=positive_int, default=8, metavar="B", help="pairs a step (default 8)")
+    p.add_argument("--lr", type=positive_float, default=1e-4, metavar="LR", help="Adam's step size (default 1e-4)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster where the CPU has bf16)")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
+    p.add_argument("--save-every", type=positive_int, default=100, metavar="N", help="checkpoint interval (100)")
+    p.add_argument("--max-gap", type=positive_int, default=14, metavar="N", help="frames between a pair's two (14)")
+    p.add_argument("--holdout", type=int, metavar="K",
+                   help="last K sequences held out and scored before/after (default 1 when there are >= 3)")
+    p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval of the held-out report (VOT)")
+    p.add_argument("--year", type=int, choices=(2016, 2017), default=2017, help="DAVIS: ImageSets/YEAR")
+    p.add_argument("--split", metavar="NAME", help="DAVIS: ImageSets/YEAR/NAME.txt (default train, else val)")
+    p.add_argument("--json", metavar="FILE", help="write the run's figures and held-out reports as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import torch
+    from tqdm import tqdm
+
+    from siammask.errors import SiamMaskError
+    from siammask.files import file_sha256, json_text, write_text_atomically
+    from siammask.model.checkpoint import load_into, read_checkpoint
+    from siammask.model.network import SiamMaskNet
+    from siammask.training import holdout
+    from siammask.training.loop import Diverged, Settings, Trainer, write_model
+
+    output = Path(args.output)
+    if output.is_dir():
+        raise SiamMaskError(f"--output {output}: is a folder")
+    if args.checkpoint:
+        if not Path(args.checkpoint).is_file():
+            raise SiamMaskError(f"--checkpoint {args.checkpoint}: not a file")
+        if output.exists() and os.path.samefile(output, args.checkpoint) or \
+                os.path.abspath(output) == os.path.abspath(args.checkpoint):
+            raise SiamMaskError(f"--output {output} is the input checkpoint: write the trained model elsewhere")
+    interval = None
+    if args.eao_interval:
+        from siammask.evaluation.report import parse_interval
+
+        interval = parse_interval(args.eao_interval)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = Settings(train=args.train, seed=args.seed, batch=args.batch, lr=args.lr, bf16=args.bf16,
+                        max_gap=args.max_gap)
+    dataset, tracks, held = _load(args)
+    state_path = output.with_name(output.name + ".train")
+
+    model = SiamMaskNet()
+    if args.checkpoint:
+        load_into(model, read_checkpoint(args.checkpoint).state, source=f"checkpoint {args.checkpoint}")
+        origin = "sha256:" + file_sha256(args.checkpoint)
+    else:
+        from siammask.model.seeded import SEED, seeded_state_dict
+
+        load_into(model, {k: torch.from_numpy(v) for k, v in seeded_state_dict().items()}, source="seeded")
+        origin = f"seeded:{SEED}"
+    source = f"{origin} {Path(args.dataset).resolve()} {','.join(t.name for t in tracks)}"
+    trainer = Trainer(model, settings, tracks)
+    if args.resume:
+        trainer.restore(state_path, source)
+    steps = None if args.minutes else (args.steps or 600)
+    print(f"train {args.train} from {'seeded weights' if args.seeded else args.checkpoint}: {len(tracks)} "
+          f"tracks, held out {len(held)}; step {trainer.step}" + (f" of {steps}" if steps else ""), flush=True)
+    saved = {"step": trainer.step if args.resume else None}
+
+    def save() -> None:
+        write_model(model, output)
+        trainer.save_state(state_path, source)
+        saved["step"] = trainer.step
+
+    start_step, start = trainer.step, time.monotonic()
+    smooth: list[float] = []
+    with tqdm(total=steps, initial=trainer.step, unit="step", desc="train", dynamic_ncols=True, disable=None) as bar:
+        def progress(values: dict[str, float]) -> None:
+            smooth.append(values["total"])
+            rate = (trainer.step - start_step) * settings.batch / max(time.monotonic() - start, 1e-9)
+            bar.update(1)
+            bar.set_postfix_str(f"loss {sum(smooth[-20:]) / len(smooth[-20:]):.3f}, {rate:.2f} pairs/s")
+
+        try:
+            trainer.run(steps, args.minutes * 60 if args.minutes else None, args.save_every, save, progress)
+        except Diverged as exc:
+            kept = (f"the checkpoint of step {saved['step']} ({output}) is kept" if saved["step"] is not None
+                    else "no checkpoint was written")
+            raise SiamMaskError(f"{exc}: training stopped; {kept}; try a lower --lr") from None
+    seconds = time.monotonic() - start
+    pairs = (trainer.step - start_step) * settings.batch
+    print(f"trained {trainer.step - start_step} steps ({pairs} pairs) in {seconds:.0f} s: "
+          f"{seconds / max(pairs, 1):.3f} s a pair; wrote {output}", flush=True)
+    summary = {"steps": trainer.step, "steps_this_run": trainer.step - start_step, "pairs": pairs,
+               "seconds": seconds, "seconds_per_pair": seconds / max(pairs, 1), "settings": settings.fingerprint(),
+               "threads": torch.get_num_threads(), "loss_first": trainer.history[:10],
+               "loss_last": trainer.history[-10:]}
+    if held:
+        with tempfile.TemporaryDirectory(prefix="siammask-train-") as tmp:
+            before = Path(args.checkpoint) if args.checkpoint else _seeded_file(Path(tmp))
+            report, table = holdout.evaluate(dataset, held, {"before": before, "after": output}, args.threads,
+                                             interval)
+        print(f"held-out sequences ({', '.join(held)}): before = the input model, after = {output}")
+        print(table, end="", flush=True)
+        summary["holdout"] = report
+    if args.json:
+        write_text_atomically(Path(args.json), json_text(summary))
+    return 0
+
+
+def _seeded_file(folder: object) -> object:
+    from siammask.model.seeded import write_checkpoint
+
+    return write_checkpoint(folder / "seeded.pth")  # type: ignore[operator]
+
+
+def _load(args: argparse.Namespace) -> tuple[object, list, list[str]]:
+    """The dataset, the training tracks and the held-out sequence names."""
+    from siammask.evaluation.davis import is_davis_dataset, load_davis
+    from siammask.training.data import check_pairable, davis_tracks, vot_tracks
+    from siammask.training.holdout import split_holdout
+
+    if is_davis_dataset(args.dataset):
+        from pathlib import Path
+
+        split = args.split or ("train" if (Path(args.dataset) / "ImageSets" / str(args.year) / "train.txt").is_file()
+                               else "val")
+        dataset = load_davis(args.dataset, args.year, split)
+        train, held = split_holdout(dataset.names, args.holdout)
+        tracks = davis_tracks([dataset[n] for n in train])
+    else:
+        from siammask.evaluation.dataset import load_dataset
+
+        dataset = load_dataset(args.dataset)
+        train, held = split_holdout(dataset.names, args.holdout)
+        tracks = vot_tracks([dataset[n] for n in train])
+    return dataset, check_pairable(tracks), held

@@ -1,0 +1,188 @@
+"""Training pairs: two frames of one target, cropped as the tracker crops them, with their labels.
+
+A *track* is one target through one sequence: a VOT sequence (its region each frame: box or
+polygon) or one object of a DAVIS sequence (its label map, on the annotated frames where it is
+present). A pair is a template frame and a search frame at most `max_gap` apart; the exemplar
+(127) is cut around the template box and the search crop (255) around the search box after a
+random shift and scale, with `siammask.crop.crop_subwindow`, so the network sees what it sees when
+tracking. Every draw comes from the generator passed in, so a pair depends only on its seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from siammask.crop import crop_subwindow
+from siammask.errors import SiamMaskError
+from siammask.geometry import axis_aligned_box
+from siammask.model.network import SEARCH_SIZE, TEMPLATE_SIZE
+
+CONTEXT = 0.5  # the tracker's context_amount
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Jitter of the crops (fractions of the crop) and of the pixels; the authors' magnitudes."""
+
+    template_shift: float = 4.0  # exemplar-crop pixels
+    template_scale: float = 0.05
+    search_shift: float = 64.0  # search-crop pixels: the target need not sit at the centre
+    search_scale: float = 0.18
+    blur: float = 0.18  # probability of a Gaussian blur of the search crop
+    colour: float = 0.1  # std of the per-channel gain
+
+
+@dataclass(frozen=True)
+class Track:
+    """One target in one sequence. `boxes[t]` is (cx, cy, w, h), NaN where the target is absent."""
+
+    name: str
+    frames: tuple[Path, ...]
+    boxes: np.ndarray
+    regions: np.ndarray | None = None  # VOT regions (T, 4 or 8): the mask is the filled region
+    labels: tuple[Path | None, ...] | None = None  # DAVIS label maps; the mask is labels == object
+    object_id: int = 1
+
+    @property
+    def usable(self) -> np.ndarray:
+        return np.flatnonzero(np.isfinite(self.boxes[:, 0]))
+
+    def mask(self, t: int) -> np.ndarray | None:
+        """Frame t's label-map mask (uint8 0/1), or None for VOT tracks (drawn in the crop)."""
+        if self.labels is None:
+            return None
+        from siammask.evaluation.davis import read_palette_png
+
+        return object_mask(read_palette_png(self.labels[t]), self.object_id)  # type: ignore[arg-type]
+
+
+def object_mask(labels: np.ndarray, object_id: int) -> np.ndarray:
+    """uint8 0/1 mask of one object (object_id < 0: every object, DAVIS 2016); void is background."""
+    from siammask.evaluation.davis import VOID_LABEL
+
+    hit = (labels > 0) if object_id < 0 else (labels == object_id)
+    return (hit & (labels != VOID_LABEL)).astype(np.uint8)
+
+
+@dataclass
+class Pair:
+    """Network inputs and the target in the search crop."""
+
+    exemplar: np.ndarray  # 127x127x3 float32 BGR, 0-255 (after colour jitter)
+    search: np.ndarray  # 255x255x3 float32
+    box: np.ndarray  # target cx, cy, w, h in search-crop pixels, relative to the crop centre
+    mask: np.ndarray  # 255x255 uint8 0/1: the target in the search crop
+
+
+def vot_tracks(dataset: object) -> list[Track]:
+    """Tracks of a VOT dataset (siammask.evaluation.dataset.Dataset), boxes checked against the frames."""
+    tracks = []
+    for seq in dataset:  # type: ignore[attr-defined]
+        width, height = seq.size
+        boxes = np.array([axis_aligned_box(r) for r in seq.groundtruth], dtype=np.float64)
+        x0, y0 = boxes[:, 0] - boxes[:, 2] / 2, boxes[:, 1] - boxes[:, 3] / 2
+        outside = (x0 >= width) | (y0 >= height) | (x0 + boxes[:, 2] <= 0) | (y0 + boxes[:, 3] <= 0)
+        if outside.any():
+            line = int(np.flatnonzero(outside)[0]) + 1
+            raise SiamMaskError(f"sequence {seq.name}: groundtruth.txt line {line} lies outside the "
+                                f"{width}x{height} frame")
+        tracks.append(Track(seq.name, tuple(seq.frames), boxes, regions=seq.groundtruth))
+    return tracks
+
+
+def davis_tracks(dataset: object) -> list[Track]:
+    """One track per object of each DAVIS sequence; boxes are the masks' bounding boxes."""
+    from siammask.evaluation.davis import read_palette_png
+
+    tracks = []
+    for seq in dataset:  # type: ignore[attr-defined]
+        maps = {t: read_palette_png(p) for t, p in enumerate(seq.annotations) if p is not None}
+        for obj in seq.object_ids:
+            boxes = np.full((len(seq), 4), np.nan)
+            for t, labels in maps.items():
+                ys, xs = np.nonzero(object_mask(labels, -1 if seq.merge_objects else obj))
+                if len(xs):
+                    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+                    boxes[t] = ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
+            tracks.append(Track(f"{seq.name}/{obj}", seq.frames, boxes, labels=seq.annotations,
+                                object_id=-1 if seq.merge_objects else obj))
+    if not any(len(t.usable) for t in tracks):
+        raise SiamMaskError("the DAVIS dataset's label maps hold no object to train on")
+    return tracks
+
+
+def check_pairable(tracks: list[Track]) -> list[Track]:
+    """The tracks with two frames to pair; none at all is an error."""
+    good = [t for t in tracks if len(t.usable) >= 2]
+    if not good:
+        raise SiamMaskError("no sequence of the training set has two frames with the target: "
+                            "a training pair needs two")
+    return good
+
+
+def exemplar_side(w: float, h: float) -> float:
+    """The tracker's exemplar crop side in frame pixels (context around the box)."""
+    context = CONTEXT * (w + h)
+    return float(np.sqrt((w + context) * (h + context)))
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SiamMaskError(f"cannot read frame {path}")
+    return image
+
+
+def _crop_map(center: np.ndarray, side: float, out: int) -> tuple[float, float, float]:
+    """(x0, y0, k): frame pixel x -> crop pixel (x - x0 + 0.5) * k - 0.5, as crop_subwindow cuts."""
+    size = int(side)
+    half = (side + 1) / 2
+    return float(int(round(center[0] - half))), float(int(round(center[1] - half))), out / size
+
+
+def _jitter_colour(crop: np.ndarray, rng: np.random.Generator, std: float) -> np.ndarray:
+    gain = 1.0 + std * rng.standard_normal(3)
+    return np.clip(crop.astype(np.float32) * gain.astype(np.float32), 0, 255)
+
+
+def make_pair(track: Track, rng: np.random.Generator, max_gap: int, aug: Augment) -> Pair:
+    """One augmented pair from `track` (every random draw from `rng`)."""
+    usable = track.usable
+    t = int(usable[rng.integers(len(usable))])
+    near = usable[(np.abs(usable - t) <= max_gap) & (usable != t)]
+    s = int(near[rng.integers(len(near))]) if len(near) else t
+    z_frame, x_frame = _read(track.frames[t]), _read(track.frames[s])
+    # exemplar: the template box, barely jittered (the tracker's init box is exact)
+    cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * exemplar_side(*track.boxes[t, 2:]) / TEMPLATE_SIZE
+    side_z = exemplar_side(*track.boxes[t, 2:]) * (1 + rng.uniform(-1, 1) * aug.template_scale)
+    exemplar = crop_subwindow(z_frame, cz, TEMPLATE_SIZE, side_z, np.mean(z_frame, axis=(0, 1)))
+    # search: crop centred off the target, at a jittered scale, as a moving target is searched for
+    cx, cy, w, h = track.boxes[s]
+    side_x = exemplar_side(w, h) * SEARCH_SIZE / TEMPLATE_SIZE * (1 + rng.uniform(-1, 1) * aug.search_scale)
+    centre = np.array([cx, cy]) - rng.uniform(-1, 1, 2) * aug.search_shift * side_x / SEARCH_SIZE
+    fill = np.mean(x_frame, axis=(0, 1))
+    search = crop_subwindow(x_frame, centre, SEARCH_SIZE, side_x, fill)
+    x0, y0, k = _crop_map(centre, side_x, SEARCH_SIZE)
+    mid = (SEARCH_SIZE - 1) / 2
+    box = np.array([(cx - x0 + 0.5) * k - 0.5 - mid, (cy - y0 + 0.5) * k - 0.5 - mid, w * k, h * k])
+    frame_mask = track.mask(s)
+    if frame_mask is not None:
+        mask = crop_subwindow(frame_mask[..., None], centre, SEARCH_SIZE, side_x, np.zeros(1))
+        mask = mask.reshape(SEARCH_SIZE, SEARCH_SIZE)
+    else:  # VOT: the region (polygon or box) filled in crop pixels, 1/16-pixel precise
+        region = track.regions[s]  # type: ignore[index]
+        if len(region) == 4:
+            rx, ry, rw, rh = region
+            region = np.array([rx, ry, rx + rw, ry, rx + rw, ry + rh, rx, ry + rh])
+        pts = np.stack([(region[0::2] - x0 + 0.5) * k - 0.5, (region[1::2] - y0 + 0.5) * k - 0.5], axis=1)
+        mask = np.zeros((SEARCH_SIZE, SEARCH_SIZE), np.uint8)
+        cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    if rng.random() < aug.blur:
+        sigma = rng.uniform(0.5, 1.5)
+        search = cv2.GaussianBlur(search, (0, 0), sigma)
+    return Pair(_jitter_colour(exemplar, rng, aug.colour), _jitter_colour(search, rng, aug.colour), box,
+                (mask > 0).astype(np.uint8))
