@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from siammask.bench_matrix import BENCH_BACKENDS
 from siammask.errors import SiamMaskError
 from siammask.files import json_text, write_text_atomically
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = BENCH_BACKENDS  # torch, onnxruntime, openvino; each with its precisions (bench_matrix.plan)
 DEFAULT_FRAMES = 20
 DEFAULT_REPEATS = 10
 DEFAULT_WARMUP = 2
@@ -205,9 +206,11 @@ def measure_engine(
     tic = time.perf_counter()
     tracker.init(first, box)
     init_s = time.perf_counter() - tic
-    frame_s, host_s, polygons = [], [], []
+    frame_s, host_s, polygons, states = [], [], [], []
     for path in _progress(frames[1:], f"{label} track"):
         frame = _read_frame(path)
+        # the input state of each frame: a reduced precision replays them (open-loop agreement)
+        states.append([float(v) for v in (*tracker.state.pos, *tracker.state.size)])
         before = timing.engine_seconds
         tic = time.perf_counter()
         out = tracker.track(frame)
@@ -215,7 +218,9 @@ def measure_engine(
         frame_s.append(elapsed)
         host_s.append(elapsed - (timing.engine_seconds - before))
         polygons.append([float(v) for v in np.asarray(out.polygon).ravel()])
-    return timing_figures(template_s, search_s, refine_s, host_s, frame_s, init_s, first.shape, polygons)
+    out = timing_figures(template_s, search_s, refine_s, host_s, frame_s, init_s, first.shape, polygons)
+    out["states"] = states
+    return out
 
 
 def timing_figures(
@@ -238,8 +243,10 @@ def timing_figures(
 
 
 def run_engine_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """Worker body for one backend: load the engine, measure, report peak RSS and torch's presence."""
+    """Worker body for one backend x precision: load the engine, measure, and (given the fp32
+    run's states) replay them for the open-loop agreement with fp32."""
     threads = spec.get("threads")
+    precision = spec.get("precision")
     if spec["backend"] == "torch":
         from siammask.config import TrackerConfig
         from siammask.engines.torch_engine import TorchEngine
@@ -247,33 +254,56 @@ def run_engine_worker(spec: dict[str, Any]) -> dict[str, Any]:
         engine: Any = TorchEngine.from_checkpoint(spec["checkpoint"], threads)
         config = TrackerConfig()
     else:
-        from siammask.engines.onnx_engine import OnnxEngine
+        from siammask.engines.factory import load_engine
 
-        engine = OnnxEngine(spec["model"], providers=spec.get("providers") or "cpu", threads=threads)
-        config = engine.tracker_config
+        # the same path as track/eval (the precision checked the same way); ONNX Runtime on the
+        # CPU provider, OpenVINO on its CPU device
+        providers = (spec.get("providers") or "cpu") if spec["backend"] == "onnxruntime" else None
+        engine, config = load_engine(model=spec["model"], backend=spec["backend"], threads=threads,
+                                     providers=providers, precision=precision)
     out = measure_engine(engine, config, spec["frames"], spec["box"], spec["repeats"], spec["warmup"],
                          spec["label"])
-    out.update(backend=spec["backend"], precision=engine.precision, threads=threads)
+    out.update(backend=spec["backend"], precision=engine.precision, requested_precision=precision, threads=threads)
     if spec["backend"] == "onnxruntime":
         out["providers"] = list(getattr(engine, "providers", []))
+    base = spec.get("replay")
+    if base:
+        from siammask.bench_matrix import replay_agreement
+
+        out["agreement"] = {"vs": base["label"], **replay_agreement(
+            engine, config, spec["frames"], spec["box"], base["states"], base["polygons"], _read_frame)}
     return out
 
 
 def run_gemm_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """fp32 GEMM rate of numpy's BLAS (its threads set by the worker's environment): the best of a
-    few n x n matmuls, i.e. what this machine's cores can sustain on the convolutions' core kernel."""
+    few n x n matmuls, i.e. what this machine's cores can sustain on the convolutions' core kernel.
+    With "precisions": torch's matmul at each (bf16, int8) as well, the floors of reduced rows."""
     n = int(spec.get("size", GEMM_SIZE))
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
     times = _time_calls(lambda: a @ b, int(spec.get("repeats", 5)), 1, "fp32 GEMM")
     flop = 2.0 * n**3
-    return {
+    out: dict[str, Any] = {
         "size": n,
         "threads": spec.get("threads"),
         "gflops_best": flop / min(times) / 1e9,
         "gflops_median": flop / statistics.median(times) / 1e9,
     }
+    if spec.get("precisions"):
+        from siammask.bench_matrix import cpu_bf16_units, gemm_probe
+
+        if spec.get("threads"):
+            try:
+                import torch
+
+                torch.set_num_threads(int(spec["threads"]))
+            except ModuleNotFoundError:
+                pass
+        out["bf16_units"], out["bf16_units_source"] = cpu_bf16_units()
+        out["precisions"] = {p: gemm_probe(p) for p in spec["precisions"]}
+    return out
 
 
 def _worker_main(argv: Sequence[str]) -> int:
@@ -323,7 +353,8 @@ class BenchOptions:
     frames: int = DEFAULT_FRAMES
     threads: int | None = None
     reference: Path | None = None
-    backends: tuple[str, ...] = BACKENDS
+    # BACKEND or BACKEND:PRECISION entries; None: every combination this machine can run
+    backends: tuple[str, ...] | None = None
     repeats: int = DEFAULT_REPEATS
     warmup: int = DEFAULT_WARMUP
     frame_size: tuple[int, int] = DEFAULT_FRAME_SIZE
@@ -457,6 +488,11 @@ def _sequence_from(folder: Path, frames: int) -> tuple[list[str], list[float]]:
     return [str(p) for p in seq.frames[:count]], box_polygon(seq.groundtruth[0])
 
 
+def backend_names(entries: Sequence[str] | None) -> set[str]:
+    """The backends named by --backends entries (BACKEND[:PRECISION]); None: all of them."""
+    return set(BACKENDS) if entries is None else {e.partition(":")[0] for e in entries}
+
+
 def prepare(options: BenchOptions, workdir: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """Frames, initial box, checkpoint and model folders: whatever was not given is made here."""
     if options.sequence is not None:
@@ -473,8 +509,9 @@ def prepare(options: BenchOptions, workdir: Path, say: Callable[[str], None]) ->
 
     checkpoint = options.checkpoint
     models = list(options.models)
-    needs_checkpoint = ("torch" in options.backends or options.reference is not None
-                       or ("onnxruntime" in options.backends and not models))
+    names = backend_names(options.backends)
+    exported = bool(names & {"onnxruntime", "openvino"})
+    needs_checkpoint = "torch" in names or options.reference is not None or (exported and not models)
     seeded = False
     if checkpoint is None and needs_checkpoint:
         try:
@@ -485,7 +522,7 @@ def prepare(options: BenchOptions, workdir: Path, say: Callable[[str], None]) ->
         say("writing the seeded checkpoint (untrained weights: timings only)")
         checkpoint = write_checkpoint(workdir / "seeded.pth")
         seeded = True
-    if "onnxruntime" in options.backends and not models:
+    if exported and not models:
         assert checkpoint is not None
         from siammask.export import export
 
@@ -504,10 +541,11 @@ def _speedups(rows: list[dict[str, Any]], reference: dict[str, Any] | None) -> N
 def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Prepare, run every worker, and gather all figures in one JSON-ready dict."""
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-    for name in options.backends:
-        if name not in BACKENDS:
-            raise SiamMaskError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
-    if not options.backends and options.reference is None:
+    from siammask.bench_matrix import parse_backends
+
+    if options.backends is not None:
+        parse_backends(",".join(options.backends))  # unknown names: one line, before any work
+    if options.backends is not None and not options.backends and options.reference is None:
         raise SiamMaskError("nothing to run: no backend and no --reference")
     if options.frames < 1 or options.repeats < 1 or options.warmup < 0:
         raise SiamMaskError("--frames and --repeats must be at least 1, --warmup at least 0")
@@ -519,8 +557,8 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
     for model in options.models:
         if not Path(model).is_dir():
             raise SiamMaskError(f"model folder {model}: not a directory")
-    if options.models and "onnxruntime" not in options.backends:
-        raise SiamMaskError("--model folders run on the onnxruntime backend: add it to --backends")
+    if options.models and not backend_names(options.backends) & {"onnxruntime", "openvino"}:
+        raise SiamMaskError("--model folders run on the onnxruntime and openvino backends: add one to --backends")
     reference = None
     if options.reference is not None:
         from siammask.reference_runner import check_checkout
@@ -533,21 +571,10 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
         prep = prepare(options, workdir, say)
         common = {"frames": prep["frames"], "box": prep["box"], "repeats": options.repeats,
                   "warmup": options.warmup, "threads": threads}
-        say(f"measuring fp32 GEMM ({options.gemm_size}x{options.gemm_size}, {threads} threads)")
-        gemm = run_worker({"kind": "gemm", "label": "gemm", "size": options.gemm_size, "threads": threads},
-                          workdir, threads)
-        rows: list[dict[str, Any]] = []
-        if "torch" in options.backends:
-            say("torch backend")
-            rows.append(run_worker({**common, "kind": "engine", "backend": "torch", "label": "torch",
-                                    "checkpoint": str(prep["checkpoint"])}, workdir, threads))
-        if "onnxruntime" in options.backends:
-            for model in prep["models"]:
-                say(f"onnxruntime backend: {model}")
-                row = run_worker({**common, "kind": "engine", "backend": "onnxruntime", "label": "onnxruntime",
-                                  "model": str(model)}, workdir, threads)
-                row["model"] = str(model) if options.models else f"(exported from {prep['checkpoint'].name})"
-                rows.append(row)
+        say(f"measuring GEMM rates (fp32 {options.gemm_size}x{options.gemm_size}; bf16, int8; {threads} threads)")
+        gemm = run_worker({"kind": "gemm", "label": "gemm", "size": options.gemm_size, "threads": threads,
+                           "precisions": ["bf16", "int8"]}, workdir, threads)
+        rows, combos = _run_matrix(options, prep, common, workdir, threads, say)
         ref_rows: list[dict[str, Any]] = []
         if reference is not None:
             modes = [False, True] if options.reference_no_grad else [False]
@@ -558,15 +585,23 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
                                             "checkpoint": str(prep["checkpoint"]), "no_grad": no_grad},
                                            workdir, threads))
         flops = count_gflops()
+        # inside the scratch folder's life: a folder exported here is read for its manifest
+        from siammask.bench_matrix import auto_picks
+
+        auto = auto_picks([str(m) for m in prep["models"]], str(prep["checkpoint"]) if prep["checkpoint"] else None)
 
     _label_rows(rows)
+    from siammask.bench_matrix import floors
+
+    ran = [r for r in rows if not r.get("refused")]
     main_ref = ref_rows[0] if ref_rows else None
-    _speedups(rows + ref_rows, main_ref)
-    for row in rows + ref_rows:  # each row also against the reference run under no_grad
+    _speedups(ran + ref_rows, main_ref)
+    for row in ran + ref_rows:  # each row also against the reference run under no_grad
         other = ref_rows[1] if len(ref_rows) > 1 else None
         ok = other and not other.get("error") and not row.get("error")
         row["speedup_vs_reference_no_grad"] = row["fps"] / other["fps"] if ok else None
-    floor = _floor(flops, gemm, rows)
+    floor = _floor(flops, gemm, ran)
+    rates = {"fp32": gemm, **(gemm.get("precisions") or {})} if not gemm.get("error") else {}
     problems = [f"{r['label']}: {r['error']}" for r in rows + ref_rows if r.get("error")]
     if gemm.get("error"):
         problems.append(f"gemm: {gemm['error']}")
@@ -587,24 +622,74 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
         "flops": flops,
         "gemm": gemm,
         "floor": floor,
+        "floors": floors(flops, rates, ran),
+        "combinations": [{"backend": c.backend, "precision": c.precision, "model": c.model, "refused": c.refused}
+                         for c in combos],
+        "auto": auto,
         "backends": rows,
         "reference": ref_rows,
-        "parity": _parity(rows, ref_rows),
+        "parity": _parity(ran, ref_rows),
         "decode_target_ms": DECODE_TARGET_MS,
         "problems": problems,
     }
 
 
 def _label_rows(rows: list[dict[str, Any]]) -> None:
-    """'torch fp32', 'onnxruntime fp32', 'onnxruntime int8'...; folder names added on clashes."""
+    """'torch fp32', 'openvino bf16', 'onnxruntime int8'... (the combination asked: an INT8
+    folder's engine says fp32+int8); folder names added on clashes."""
     for row in rows:
-        row["label"] = f"{row.get('backend', row.get('label'))} {row.get('precision', '?')}"
+        precision = row.get("requested_precision") or row.get("precision", "?")
+        row["label"] = f"{row.get('backend', row.get('label'))} {precision}"
     seen: dict[str, int] = {}
     for row in rows:
         seen[row["label"]] = seen.get(row["label"], 0) + 1
     for row in rows:
         if seen[row["label"]] > 1 and row.get("model"):
             row["label"] += f" ({Path(row['model']).name})"
+
+
+def _run_matrix(options: BenchOptions, prep: dict[str, Any], common: dict[str, Any], workdir: Path, threads: int,
+                say: Callable[[str], None]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """One worker per combination this machine can run, fp32 first: each reduced precision then
+    replays the fp32 run's states (same folder's fp32 row where there is one, else the first)."""
+    from siammask.bench_matrix import plan
+
+    checkpoint = str(prep["checkpoint"]) if prep["checkpoint"] else None
+    combos = plan(options.backends, [str(m) for m in prep["models"]], checkpoint)
+    combos.sort(key=lambda c: c.precision != "fp32")  # stable: the asked order within each group
+    rows: list[dict[str, Any]] = []
+    for combo in combos:
+        shown = combo.model if options.models else (f"(exported from {prep['checkpoint'].name})" if combo.model
+                                                    else None)
+        if combo.refused:
+            say(f"{combo.label}: not run here ({combo.refused})")
+            rows.append({"backend": combo.backend, "requested_precision": combo.precision, "model": shown,
+                         "refused": combo.refused})
+            continue
+        spec: dict[str, Any] = {**common, "kind": "engine", "backend": combo.backend, "precision": combo.precision,
+                                "label": combo.label}
+        if combo.backend == "torch":
+            spec["checkpoint"] = checkpoint
+        else:
+            spec["model"] = combo.model
+        if combo.precision != "fp32":
+            fp32 = [r for r in rows if r.get("requested_precision") == "fp32" and r.get("states")
+                    and not r.get("error")]
+            same = [r for r in fp32 if r.get("_folder") == combo.model]
+            base = (same or fp32 or [None])[0]
+            if base is not None:
+                spec["replay"] = {"label": f"{base['backend']} fp32", "states": base["states"],
+                                  "polygons": base["polygons"]}
+        say(f"{combo.label}" + (f": {combo.model}" if combo.model else ""))
+        row = run_worker(spec, workdir, threads)
+        row.setdefault("backend", combo.backend)
+        row.setdefault("requested_precision", combo.precision)
+        row["_folder"] = combo.model
+        row["model"] = shown
+        rows.append(row)
+    for row in rows:
+        row.pop("_folder", None)
+    return rows, combos
 
 
 def _floor(flops: dict[str, float] | None, gemm: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -669,23 +754,41 @@ def format_report(result: dict[str, Any]) -> str:
         f"(batch 1) after {s['warmup']} warm-up; weights: {s['checkpoint']}",
         "",
     ]
+    for pick in result.get("auto") or []:
+        if pick.get("backend"):
+            where = f" ({Path(pick['model']).name})" if pick.get("model") else ""
+            lines.append(f"--backend auto, {pick['precision']}: {pick['backend']}{where}: {pick['reason']}")
+        else:
+            lines.append(f"--backend auto, {pick['precision']}: cannot run here: {pick.get('refused')}")
+    if result.get("auto"):
+        lines.append("")
     header = ["backend", "template ms", "search ms", "refine ms", "decode+mask ms", "frame ms", "FPS",
-              "peak RSS MB", "speed-up"]
+              "peak RSS MB", "speed-up", "search x floor", "<=1px of fp32", "median err px"]
+    vs_floor = (result.get("floors") or {}).get("search_vs_floor", {})
     table = [header]
     for row in result["reference"] + result["backends"]:
+        if row.get("refused"):
+            table.append([row["label"], f"not run here: {row['refused']}"] + [""] * (len(header) - 2))
+            continue
         if row.get("error"):
             table.append([row["label"], f"failed: {row['error']}"[:100]] + [""] * (len(header) - 2))
             continue
         speed = row.get("speedup_vs_reference")
+        multiple = (vs_floor.get(row["label"]) or {}).get("multiple")
+        agree = row.get("agreement") or {}
         table.append([
             row["label"], _num(_med(row, "template_ms")), _num(_med(row, "search_ms")), _num(_med(row, "refine_ms")),
             _num(_med(row, "decode_mask_ms"), ".2f"), _num(_med(row, "frame_ms")), _num(row.get("fps"), ".2f"),
             _num(row.get("peak_rss_mb"), ".0f"), "-" if speed is None else f"{speed:.2f}x",
+            "-" if multiple is None else f"{multiple:.2f}x",
+            "-" if agree.get("within_1px") is None else f"{100 * agree['within_1px']:.1f}%",
+            _num(agree.get("median_error_px"), ".2f"),
         ])
-    widths = [max(len(r[i]) if len(r) > i else 0 for r in table if not r[1].startswith("failed"))
+    one_line = ("failed", "not run here")
+    widths = [max(len(r[i]) if len(r) > i else 0 for r in table if not r[1].startswith(one_line))
               for i in range(len(header))]
     for i, row in enumerate(table):
-        if row[1].startswith("failed"):
+        if row[1].startswith(one_line):
             lines.append(f"{row[0]:<{widths[0]}}  {row[1]}")
             continue
         lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]))
@@ -693,6 +796,12 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     if result["reference"]:
         lines.append("speed-up: end-to-end FPS / the reference's (tools/test.py as the authors run it, autograd on)")
+    agreed = [r for r in result["backends"] if r.get("agreement")]
+    if agreed:
+        base = agreed[0]["agreement"]["vs"]
+        lines.append(f"<=1px of fp32, median err: open-loop, each frame replayed from the {base} run's input "
+                     "state; error = largest polygon-coordinate difference from fp32's")
+    lines.append("search x floor: search median / its precision's floor (GFLOP at the GEMM rate of that precision)")
     flops, gemm, floor = result["flops"], result["gemm"], result["floor"]
     lines.append("")
     if flops:
@@ -713,8 +822,20 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append(f"  {label}: search {ratio['search']:.2f}x the floor "
                          f"({ratio['achieved_gflops_search']:.1f} GFLOP/s achieved), refine {ratio['refine']:.2f}x, "
                          f"search+refine {ratio['engine_frame']:.2f}x")
+    precision_floors = (result.get("floors") or {}).get("precisions", {})
+    for precision, probe in ((result.get("gemm") or {}).get("precisions") or {}).items():
+        if probe.get("skipped"):
+            lines.append(f"{precision} GEMM: not measured: {probe['skipped']}")
+        else:
+            floor_ms = precision_floors.get(precision, {}).get("search_ms")
+            lines.append(f"{precision} GEMM ({probe['op']}, {probe['size']}x{probe['size']}): "
+                         f"{probe['gflops_best']:.1f} GFLOP/s best"
+                         + (f", search floor {floor_ms:.1f} ms" if floor_ms is not None else ""))
+    if (result.get("gemm") or {}).get("bf16_units_source"):
+        lines.append(f"bf16 units: {'yes' if result['gemm']['bf16_units'] else 'no'} "
+                     f"({result['gemm']['bf16_units_source']})")
     for row in result["backends"]:
-        if row.get("error"):
+        if row.get("error") or row.get("refused"):
             continue
         host = row["decode_mask_ms"]
         w, h = row["frame_size"]
@@ -722,11 +843,11 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(f"decode+mask at {w}x{h}, {row['label']}: median {host['median']:.2f} ms, mean "
                      f"{host['mean']:.2f} ms ({verdict} the {result['decode_target_ms']:.0f} ms target)")
     for row in result["backends"]:
-        if row.get("backend") == "onnxruntime" and not row.get("error"):
+        if row.get("backend") == "onnxruntime" and not row.get("error") and not row.get("refused"):
             lines.append(f"{row['label']} worker: torch imported: {'YES' if row['torch_imported'] else 'no'}")
     if result["parity"]:
         pairs = ", ".join(f"{pair} {diff:.3g} px" for pair, diff in result["parity"].items())
-        lines.append(f"largest polygon difference (same frames and weights; int8 may differ): {pairs}")
+        lines.append(f"largest polygon difference (same frames and weights; bf16/int8 may differ): {pairs}")
     load = (result.get("load_average") or {}).get("max")
     if load is not None and load > m["usable_cores"] + 0.5:  # our own run alone stays near `threads`
         lines.append(f"NOTE: the machine was busy (1-min load average up to {load:.1f} on {m['usable_cores']} cores "

@@ -13,7 +13,12 @@ EPILOG = """\
 examples:
   siammask bench
       seeded weights, exported to ONNX on the spot; a synthetic 1280x720 sequence of 20 tracked
-      frames; torch and onnxruntime side by side
+      frames; torch fp32, onnxruntime fp32, openvino fp32 and openvino bf16 (where the CPU has bf16
+      units; elsewhere a row saying why) side by side
+
+  siammask bench --model /tmp/b/fp32 /tmp/b/int8 --threads 2
+      adds onnxruntime int8 and openvino int8 (the `siammask quantize` folder); each reduced
+      precision also replays the fp32 run's frames: polygons within 1 px of fp32's, open loop
 
   siammask bench --checkpoint SiamMask_VOT.pth --model exported/ --model exported-int8/ --threads 4
 
@@ -24,18 +29,19 @@ examples:
 columns (medians): template/search/refine ms: one engine call, batch 1, repeated; decode+mask ms:
 the tracker's own per-frame work (crops, decoding, mask paste, rotated box); frame ms and FPS:
 tracking the sequence (init included in FPS, frame reading excluded); peak RSS: of the backend's
-own subprocess. Timings depend on the machine and its load; nothing is judged pass/fail.
+own subprocess; search x floor: search latency / the floor at the row's precision (GFLOP at that
+precision's GEMM rate). Timings depend on the machine and its load; nothing is judged pass/fail.
 """
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    from siammask.bench import BACKENDS
+    from siammask.bench_matrix import parse_backends
+    from siammask.errors import SiamMaskError
 
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in BACKENDS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown backend {unknown[0]!r} (choose from {', '.join(BACKENDS)})")
-    return names
+    try:
+        return parse_backends(text)
+    except SiamMaskError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "bench",
-        help="time torch, ONNX Runtime (fp32/int8) and the reference code side by side",
+        help="time every backend x precision (torch, ONNX Runtime, OpenVINO) and the reference side by side",
         description=(
             "Time each backend in a fresh subprocess: template/search/refine latency, the tracker's own "
             "per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this machine's "
@@ -73,8 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="checkout of the authors' code (foolwood/SiamMask) to time beside ours")
     parser.add_argument("--no-reference-no-grad", dest="reference_no_grad", action="store_false",
                         help="time the reference only as tools/test.py runs it (skip the autograd-off run)")
-    parser.add_argument("--backends", type=_backends, default=("torch", "onnxruntime"), metavar="LIST",
-                        help="comma-separated: torch,onnxruntime (default both)")
+    parser.add_argument("--backends", type=_backends, default=None, metavar="LIST",
+                        help="comma-separated BACKEND[:PRECISION] (torch, onnxruntime, openvino; fp32, bf16, fp16, "
+                             "int8), e.g. onnxruntime,openvino:bf16; a backend alone: each precision it offers for "
+                             "the folders (default: every combination; those this machine cannot run are rows "
+                             "saying why)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure and the machine as JSON")
     parser.set_defaults(func=run)
 
