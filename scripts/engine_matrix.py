@@ -1,5 +1,7 @@
 """Backends x precisions on this machine: per-stage latency, whole-frame open-loop replay of the
 golden records, and each reduced precision's polygon agreement with fp32 (docs/engines.md).
+The replay and the agreement are siammask.bench_matrix's (the ones `siammask bench` runs on its
+own frames), so there is one copy of each.
 
 Every engine is loaded in this one process and the measurements interleave them (one call of
 each in turn, repeated), so a neighbour's load on a shared machine hits all of them alike.
@@ -24,8 +26,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from siammask.bench_matrix import Step, agreement
+from siammask.bench_matrix import open_loop as replay
 from siammask.engines.factory import load_engine
-from siammask.tracker import Tracker
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
 BACKEND_NAMES = {"ort": "onnxruntime", "ov": "openvino"}
@@ -62,51 +65,51 @@ def stage_latencies(engines: dict[str, Any], repeats: int) -> dict[str, dict[str
     return {n: {s: statistics.median(v) for s, v in st.items()} for n, st in times.items()}
 
 
-def open_loop(
-    engines: dict[str, Any], configs: dict[str, Any], per_sequence: int | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Replay every tracked frame of the golden records from its recorded input state: the
-    whole-frame time (crop, engine calls, decode, mask, box) and the polygon of each engine.
+def golden_steps(per_sequence: int | None = None) -> tuple[list[Step], list[np.ndarray]]:
+    """The golden records as replay steps (init at the ground truth, then every tracked frame from
+    its recorded input state), and the reference's polygon for each tracked frame.
     `per_sequence`: only the first N tracked frames of each sequence (a quick look)."""
     records = json.loads((GOLDEN / "tracking_records.json").read_text())
-    polygons: dict[str, list[np.ndarray]] = {n: [] for n in engines}
-    times: dict[str, list[float]] = {n: [] for n in engines}
+    steps: list[Step] = []
     reference: list[np.ndarray] = []
     for seq, recs in records.items():
         folder = GOLDEN / "dataset" / seq
         paths = sorted(str(p) for p in folder.glob("*.jpg"))
         gt = np.loadtxt(folder / "groundtruth.txt", delimiter=",")
-        trackers = {n: Tracker(e, configs[n]) for n, e in engines.items()}
         tracked = 0
         for rec in recs:
             if per_sequence is not None and tracked >= per_sequence:
                 break
             f = rec["frame"]
+            read = lambda path=paths[f]: cv2.imread(path)  # noqa: E731 - read when replayed, not all at once
             if rec["event"] == "init":
-                image = cv2.imread(paths[f])
-                for t in trackers.values():
-                    t.init(image, gt[f])
+                steps.append(Step(read, box=gt[f]))
             elif rec["event"] in ("track", "lost"):
-                image = cv2.imread(paths[f])
+                steps.append(Step(read, pos=rec["pos_in"], size=rec["sz_in"]))
                 reference.append(np.array(rec["polygon"], dtype=np.float64))
                 tracked += 1
-                for n, t in trackers.items():
-                    t.state.pos, t.state.size = np.array(rec["pos_in"]), np.array(rec["sz_in"])
-                    tic = time.perf_counter()
-                    result = t.track(image)
-                    times[n].append(1000 * (time.perf_counter() - tic))
-                    polygons[n].append(np.asarray(result.polygon, dtype=np.float64).ravel())
+    return steps, reference
+
+
+def open_loop(
+    engines: dict[str, Any], configs: dict[str, Any], per_sequence: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Replay every tracked frame of the golden records from its recorded input state (the
+    bench's open_loop, siammask.bench_matrix): each engine's whole-frame time and its polygons'
+    agreement with the reference's and, where an fp32 config ran, with fp32's."""
+    steps, reference = golden_steps(per_sequence)
+    polygons, times = replay(engines, configs, steps)
     out = {}
     fp32 = next((n for n in engines if n.endswith(":fp32")), None)
     for n in engines:
-        vs_ref = np.array([np.abs(p - r).max() for p, r in zip(polygons[n], reference)])
+        vs_ref = agreement(polygons[n], reference)
         entry = {"frame_ms": statistics.median(times[n]), "frames": len(times[n]),
-                 "within_1px_of_reference": float(np.mean(vs_ref <= 1.0)),
-                 "median_error_vs_reference_px": float(np.median(vs_ref))}
+                 "within_1px_of_reference": vs_ref["within_1px"],
+                 "median_error_vs_reference_px": vs_ref["median_error_px"]}
         if fp32 is not None:
-            vs_fp32 = np.array([np.abs(p - q).max() for p, q in zip(polygons[n], polygons[fp32])])
-            entry["within_1px_of_fp32"] = float(np.mean(vs_fp32 <= 1.0))
-            entry["median_error_vs_fp32_px"] = float(np.median(vs_fp32))
+            vs_fp32 = agreement(polygons[n], polygons[fp32])
+            entry["within_1px_of_fp32"] = vs_fp32["within_1px"]
+            entry["median_error_vs_fp32_px"] = vs_fp32["median_error_px"]
         out[n] = entry
     return out
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from siammask.bench import box_polygon, format_report, summarize
+from siammask.bench_matrix import agreement, cpu_bf16_units, parse_backends, plan
 from siammask.cli import main
+from siammask.errors import SiamMaskError
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -38,7 +40,7 @@ def _check_row(row: dict) -> None:
 
 def test_bench_smoke(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", *SMOKE, "--json", str(out)]) == 0
+    assert main(["bench", *SMOKE, "--backends", "torch,onnxruntime", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert set(result) >= {"machine", "settings", "flops", "gemm", "floor", "backends", "reference", "problems"}
     assert result["problems"] == []
@@ -101,14 +103,106 @@ def test_helpers():
 
 def test_failed_rows_are_shown_not_hidden():
     row = {"label": "onnxruntime int8", "error": "graph search.onnx: cannot be loaded"}
+    refused = {"label": "openvino bf16", "refused": "bf16 is not offered by this CPU: it offers fp32, int8"}
     result = {
         "machine": {"cpu": "cpu", "cores": 2, "usable_cores": 2, "versions": {"numpy": "2"}},
         "settings": {"threads": 2, "sequence": "s", "frames": 1, "repeats": 1, "warmup": 0, "checkpoint": "c"},
-        "flops": None, "gemm": {"error": "x"}, "floor": None, "backends": [row], "reference": [], "parity": None,
+        "flops": None, "gemm": {"error": "x"}, "floor": None, "backends": [row, refused], "reference": [],
+        "parity": None,
         "decode_target_ms": 10.0, "problems": ["onnxruntime int8: graph search.onnx: cannot be loaded"],
     }
     text = format_report(result)
     assert "onnxruntime int8" in text and "failed: graph search.onnx" in text and "PROBLEM:" in text
+    assert "openvino bf16" in text and "not run here: bf16 is not offered" in text
+
+
+@pytest.fixture(scope="module")
+def fp32_folder(tmp_path_factory) -> str:
+    """A seeded fp32 export (what `siammask export --seeded` writes)."""
+    from siammask.export import export
+    from siammask.model.seeded import write_checkpoint
+
+    root = tmp_path_factory.mktemp("export")
+    return str(export(write_checkpoint(root / "seeded.pth"), root / "fp32"))
+
+
+def _openvino_reason() -> str | None:
+    try:
+        import openvino  # noqa: F401
+    except ModuleNotFoundError:
+        return "needs OpenVINO"
+    return None
+
+
+def test_default_combinations_for_an_fp32_folder(fp32_folder):
+    rows = plan(None, [fp32_folder], "seeded.pth")
+    assert [r.label for r in rows] == ["torch fp32", "onnxruntime fp32", "openvino fp32", "openvino bf16"]
+    by_label = {r.label: r for r in rows}
+    assert by_label["torch fp32"].refused is None and by_label["onnxruntime fp32"].refused is None
+    missing = _openvino_reason()
+    if missing:
+        assert missing in by_label["openvino fp32"].refused and missing in by_label["openvino bf16"].refused
+        return
+    assert by_label["openvino fp32"].refused is None
+    units, how = cpu_bf16_units()
+    bf16 = by_label["openvino bf16"].refused
+    assert (bf16 is None) == units, (bf16, how)
+    if not units:  # the row says what this CPU offers instead
+        assert "bf16 is not offered" in bf16 and "fp32" in bf16
+
+
+def test_entries_pick_backends_and_precisions(fp32_folder):
+    assert [r.label for r in plan(["openvino"], [fp32_folder], None)] == ["openvino fp32", "openvino bf16"]
+    (refused,) = plan(["onnxruntime:int8"], [fp32_folder], None)
+    assert refused.label == "onnxruntime int8"
+    assert "fp32, not int8" in refused.refused and "siammask quantize" in refused.refused
+    assert parse_backends("torch, openvino:bf16") == ("torch", "openvino:bf16")
+    for bad in ("openvino:fp64", "tensorrt:fp16"):
+        with pytest.raises(SiamMaskError):
+            parse_backends(bad)
+
+
+def test_agreement_figures():
+    base = [[0.0] * 8, [0.0] * 8, [0.0] * 8, [0.0] * 8]
+    moved = [[0.0] * 8, [0.5] * 8, [2.0] + [0.0] * 7, [3.0] * 8]
+    out = agreement(moved, base)
+    assert out["frames"] == 4 and out["within_1px"] == pytest.approx(0.5)
+    assert out["median_error_px"] == pytest.approx(1.25) and out["max_error_px"] == pytest.approx(3.0)
+    assert agreement([], base)["within_1px"] is None
+
+
+def test_matrix_run_refused_rows_and_agreement(fp32_folder, tmp_path, capsys):
+    """One small run: a refused combination is a row with its reason (exit 0, no problem); a
+    reduced precision row carries its open-loop agreement with fp32; floors per precision."""
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--frames", "2", "--repeats", "1", "--warmup", "0", "--frame-size", "160x120", "--threads", "1",
+            "--model", fp32_folder, "--backends", "onnxruntime:fp32,onnxruntime:int8,openvino:bf16",
+            "--json", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["problems"] == []
+    rows = {row["label"]: row for row in result["backends"]}
+    assert set(rows) == {"onnxruntime fp32", "onnxruntime int8", "openvino bf16"}
+    assert "not int8" in rows["onnxruntime int8"]["refused"]
+    fp32 = rows["onnxruntime fp32"]
+    assert not fp32.get("refused") and len(fp32["states"]) == 2 and len(fp32["polygons"]) == 2
+    floors = result["floors"]
+    assert floors["precisions"]["fp32"]["search_ms"] > 0
+    assert floors["search_vs_floor"]["onnxruntime fp32"]["multiple"] > 0
+    assert set(result["gemm"]["precisions"]) == {"bf16", "int8"}
+    picks = {p["precision"]: p for p in result["auto"]}
+    assert picks["fp32"]["backend"] == "onnxruntime" and picks["fp32"]["reason"].startswith("auto:")
+    assert picks["int8"]["backend"] is None and "int8" in picks["int8"]["refused"]
+    text = capsys.readouterr().out
+    assert "--backend auto, fp32: onnxruntime" in text and "not run here:" in text
+    bf16 = rows["openvino bf16"]
+    if bf16.get("refused"):
+        pytest.skip(f"no bf16 here: {bf16['refused']}")
+    figures = bf16["agreement"]
+    assert figures["vs"] == "onnxruntime fp32" and figures["frames"] == 2
+    assert 0.0 <= figures["within_1px"] <= 1.0 and figures["median_error_px"] >= 0.0
+    assert floors["search_vs_floor"]["openvino bf16"]["precision"] == "bf16"
+    assert "<=1px of fp32" in text
 
 
 REFERENCE = os.environ.get("SIAMMASK_REFERENCE")
