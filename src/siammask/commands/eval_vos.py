@@ -28,10 +28,13 @@ def run_davis(args: argparse.Namespace) -> int:
             raise SiamMaskError(f"{option} {folder}: is not a folder")
     args.year = args.year or 2017
     dataset = load_davis(args.dataset, args.year)
-    spec = engine_spec(args)
-    name = args.tracker_name or f"SiamMask_{args.backend or spec.label}"
+    # DAVIS is segmented with the settings SiamMask_DAVIS.pth was tuned with, unless the user says
+    spec = engine_spec(args, preset=args.preset or (None if args.config else "davis"))
+    name = args.tracker_name or f"SiamMask_{spec.label}"
     objects = sum(len(s.object_ids) for s in dataset)
-    print(f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects", flush=True)
+    settings = f"--config {args.config}" if args.config else f"preset {spec.preset}"
+    print(f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects, settings: {settings}",
+          flush=True)
     total = sum(len(s) for s in dataset)
     with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
         def done(outcome: VosOutcome) -> None:

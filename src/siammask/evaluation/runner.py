@@ -129,7 +129,7 @@ def claim_results(results_dir: str | Path, tracker_name: str, spec: EngineSpec, 
             if earlier != identity:
                 raise SiamMaskError(f"{folder} holds results of another run ({_difference(earlier, identity)}); "
                                     "pass another --tracker-name, or --force to redo them")
-        elif (folder / "baseline").is_dir() and any((folder / "baseline").rglob("*.txt")):
+        elif folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir()):
             raise SiamMaskError(f"{folder} holds results with no record of what made them ({PROVENANCE} missing); "
                                 "pass another --tracker-name, or --force to redo them with this model")
     try:

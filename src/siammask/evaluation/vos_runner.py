@@ -24,9 +24,9 @@ from siammask.engines.base import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.davis import DavisDataset, DavisSequence
-from siammask.evaluation.runner import check_results_folder
+from siammask.evaluation.runner import check_results_folder, claim_results, end_with_parent, stop_workers
 from siammask.evaluation.vos_protocol import track_sequence_vos
-from siammask.files import staged_folder
+from siammask.files import check_name, staged_folder
 from siammask.labelmaps import write_label_png
 
 
@@ -99,6 +99,7 @@ _worker_engine: tuple[Engine, TrackerConfig] | None = None
 
 def _init_worker(spec: EngineSpec, config: TrackerConfig | None) -> None:
     global _worker_engine
+    end_with_parent()
     engine, model_config = spec.build()
     _worker_engine = (engine, config or model_config)
 
@@ -119,9 +120,11 @@ def run_vos_dataset(
     preset); else the spec's (its --config file or the model's own)."""
     if workers < 1:
         raise SiamMaskError(f"--workers must be at least 1, got {workers}")
-    if not tracker_name or tracker_name.startswith(".") or "/" in tracker_name or "\\" in tracker_name:
-        raise SiamMaskError(f"tracker name {tracker_name!r}: a plain folder name")
+    check_name(tracker_name, "tracker name")
+    if tracker_name.startswith("."):
+        raise SiamMaskError(f"tracker name {tracker_name!r}: a hidden name would hide the results")
     check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)  # never resume another model's label maps
     outcomes: list[VosOutcome] = []
     todo: list[tuple[DavisSequence, Path]] = []
     for seq in dataset:
@@ -151,9 +154,14 @@ def run_vos_dataset(
     threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
     worker_spec = dataclasses.replace(spec, threads=threads)
     # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(worker_spec, config)) as pool:
+    pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(worker_spec, config))
+    try:
         futures = [pool.submit(_worker_track, seq, str(out)) for seq, out in todo]
         for future in as_completed(futures):
             finished(future.result())
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no worker outlives the run
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return outcomes
