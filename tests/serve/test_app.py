@@ -262,3 +262,22 @@ def test_unknown_runs_and_files(client):
     assert client.get("/api/jobs/nope").status_code == 404
     assert client.get("/api/jobs/nope/files/results.json").status_code == 404
     assert Path(client.app.state.store.root).is_dir()
+
+
+def test_a_low_score_shows_the_target_as_lost(client, clip, monkeypatch):
+    import siammask.serve.jobs as jobs
+
+    monkeypatch.setattr(jobs, "LOST_SCORE", 2.0)  # every score is below it: lost after LOST_FRAMES frames
+    page = Page(client)
+    assert page.upload("clip.mp4", clip.read_bytes()).status_code == 200
+    state = page.wait(page.track([clip_box()]))
+    assert state["state"] == "done" and state["lost"] == [True]
+    monkeypatch.setattr(jobs, "LOST_SCORE", -1.0)
+    assert page.wait(page.track([clip_box()]))["lost"] == [False]
+
+
+def test_serve_refuses_a_missing_media_folder(tmp_path, capsys):
+    from siammask.cli import main
+
+    assert main(["serve", "--media", str(tmp_path / "nowhere")]) == 1
+    assert "--media" in capsys.readouterr().err
