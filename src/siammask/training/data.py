@@ -157,8 +157,9 @@ def make_pair(track: Track, rng: np.random.Generator, max_gap: int, aug: Augment
     s = int(near[rng.integers(len(near))]) if len(near) else t
     z_frame, x_frame = _read(track.frames[t]), _read(track.frames[s])
     # exemplar: the template box, barely jittered (the tracker's init box is exact)
-    cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * exemplar_side(*track.boxes[t, 2:]) / TEMPLATE_SIZE
-    side_z = exemplar_side(*track.boxes[t, 2:]) * (1 + rng.uniform(-1, 1) * aug.template_scale)
+    side_z = exemplar_side(*track.boxes[t, 2:])
+    cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * side_z / TEMPLATE_SIZE
+    side_z *= 1 + rng.uniform(-1, 1) * aug.template_scale
     exemplar = crop_subwindow(z_frame, cz, TEMPLATE_SIZE, side_z, np.mean(z_frame, axis=(0, 1)))
     # search: crop centred off the target, at a jittered scale, as a moving target is searched for
     cx, cy, w, h = track.boxes[s]
