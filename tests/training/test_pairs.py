@@ -9,7 +9,13 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import load_dataset
 from siammask.evaluation.davis import load_davis
 from siammask.training.data import (
-    Augment, Track, check_pairable, davis_tracks, exemplar_side, make_pair, vot_tracks,
+    Augment,
+    Track,
+    check_pairable,
+    davis_tracks,
+    exemplar_side,
+    make_pair,
+    vot_tracks,
 )
 
 STILL = Augment(template_shift=0, template_scale=0, search_shift=0, search_scale=0, blur=0, colour=0)

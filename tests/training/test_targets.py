@@ -8,7 +8,14 @@ import torch
 from siammask.config import TrackerConfig
 from siammask.decode import generate_anchors
 from siammask.training.losses import (
-    MAX_POSITIVES, SAMPLES, anchor_targets, cls_loss, iou, loc_loss, mask_loss, mask_window,
+    MAX_POSITIVES,
+    SAMPLES,
+    anchor_targets,
+    cls_loss,
+    iou,
+    loc_loss,
+    mask_loss,
+    mask_window,
 )
 
 ANCHORS = generate_anchors(TrackerConfig()).astype(np.float64)

@@ -157,7 +157,7 @@ class Trainer:
         parts = losses(self.model, batch, self.settings)
         total = parts["total"]
         if not bool(torch.isfinite(total)):
-            raise Diverged(f"the loss became {float(total)} at step {self.step + 1}")
+            raise Diverged(f"the loss became {float(total.detach())} at step {self.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
