@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         trainer.save_state(state_path, source)
         saved["step"] = trainer.step
 
-    start_step, start = trainer.step, time.monotonic()
+    start_step, start, cpu_start = trainer.step, time.monotonic(), time.process_time()
     smooth: list[float] = []
     with tqdm(total=steps, initial=trainer.step, unit="step", desc="train", dynamic_ncols=True, disable=None) as bar:
         def progress(values: dict[str, float]) -> None:
@@ -135,12 +135,14 @@ def run(args: argparse.Namespace) -> int:
             kept = (f"the checkpoint of step {saved['step']} ({output}) is kept" if saved["step"] is not None
                     else "no checkpoint was written")
             raise SiamMaskError(f"{exc}: training stopped; {kept}; try a lower --lr") from None
-    seconds = time.monotonic() - start
+    seconds, cpu = time.monotonic() - start, time.process_time() - cpu_start
     pairs = (trainer.step - start_step) * settings.batch
+    # CPU time too: on a shared machine the wall time says as much about the neighbours
     print(f"trained {trainer.step - start_step} steps ({pairs} pairs) in {seconds:.0f} s: "
-          f"{seconds / max(pairs, 1):.3f} s a pair; wrote {output}", flush=True)
+          f"{seconds / max(pairs, 1):.3f} s a pair ({cpu / max(pairs, 1):.3f} CPU s); wrote {output}", flush=True)
     summary = {"steps": trainer.step, "steps_this_run": trainer.step - start_step, "pairs": pairs,
-               "seconds": seconds, "seconds_per_pair": seconds / max(pairs, 1), "settings": settings.fingerprint(),
+               "seconds": seconds, "cpu_seconds": cpu, "seconds_per_pair": seconds / max(pairs, 1),
+               "settings": settings.fingerprint(),
                "threads": torch.get_num_threads(), "loss_first": trainer.history[:10],
                "loss_last": trainer.history[-10:]}
     if held:
