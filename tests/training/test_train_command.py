@@ -119,10 +119,13 @@ def test_mask_dataset_without_objects_is_refused(davis_data, tmp_path, capsys):
     assert rc == 1 and "has no object" in err and len(err.strip().splitlines()) == 1
 
 
-def test_davis_training_runs(davis_data, tmp_path, capsys):
+def test_davis_training_runs_and_scores_the_held_out_sequence(davis_data, tmp_path, capsys):
     rc, text, _ = train(capsys, "--dataset", davis_data, "--seeded", "--output", tmp_path / "d.pth", "--steps", 1,
-                        "--train", "mask", *FAST)
+                        "--train", "mask", *FAST, "--holdout", 1)
     assert rc == 0 and "trained 1 steps" in text
+    assert "held-out sequences (davis01)" in text
+    rows = [line.split()[0] for line in text.splitlines() if line.split()[:1] in (["before"], ["after"])]
+    assert rows[:2] == ["before", "after"]
 
 
 def test_bad_holdout_is_refused(vot_data, tmp_path, capsys):
