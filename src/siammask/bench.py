@@ -675,8 +675,10 @@ def _run_matrix(options: BenchOptions, prep: dict[str, Any], common: dict[str, A
         if combo.precision != "fp32":
             fp32 = [r for r in rows if r.get("requested_precision") == "fp32" and r.get("states")
                     and not r.get("error")]
+            # the same folder's fp32 run, else an exported fp32 run (an INT8 folder's source), else torch's
             same = [r for r in fp32 if r.get("_folder") == combo.model]
-            base = (same or fp32 or [None])[0]
+            exported = [r for r in fp32 if r.get("_folder")]
+            base = (same or exported or fp32 or [None])[0]
             if base is not None:
                 spec["replay"] = {"label": f"{base['backend']} fp32", "states": base["states"],
                                   "polygons": base["polygons"]}

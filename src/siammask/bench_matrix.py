@@ -121,7 +121,7 @@ def plan(entries: Sequence[str] | None, models: Sequence[str | Path], checkpoint
 
 def auto_picks(models: Sequence[str | Path], checkpoint: str | None) -> list[dict[str, Any]]:
     """What `--backend auto` runs for each precision, and why (choose_backend's reason), over the
-    given folders: the first folder it accepts; refused on all: the last folder's reason."""
+    given folders: the first folder it accepts; refused on all: the first folder's reason."""
     from siammask.engines.factory import choose_backend
 
     picks: list[dict[str, Any]] = []
@@ -132,7 +132,9 @@ def auto_picks(models: Sequence[str | Path], checkpoint: str | None) -> list[dic
             try:
                 choice = choose_backend(model=model, backend="auto", precision=precision)
             except SiamMaskError as exc:
-                reason = str(exc)
+                # the first folder's reason: the fp32 export's names what the CPU offers, an INT8
+                # folder's would only say it is not that folder
+                reason = reason or str(exc)
                 continue
             pick = {"precision": precision, "backend": choice.backend, "model": str(model), "reason": choice.reason}
             break
