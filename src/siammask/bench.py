@@ -1,4 +1,6 @@
-"""`siammask bench`: one run that times every backend side by side, with the same frames and weights.
+"""`siammask bench`: one run that times every backend x precision side by side, with the same frames
+and weights (which combinations, the per-precision floors and the open-loop agreement of reduced
+precisions with fp32: siammask.bench_matrix).
 
 Why it is built this way:
 

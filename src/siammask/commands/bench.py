@@ -53,9 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="time every backend x precision (torch, ONNX Runtime, OpenVINO) and the reference side by side",
         description=(
-            "Time each backend in a fresh subprocess: template/search/refine latency, the tracker's own "
-            "per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this machine's "
-            "fp32 GEMM rate. With --reference, the authors' code runs on the same frames and weights."
+            "Time each backend x precision in a fresh subprocess: template/search/refine latency, the "
+            "tracker's own per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this "
+            "machine's GEMM rate at fp32, bf16 and int8 (each row's search as a multiple of its precision's "
+            "floor). Combinations this machine cannot run are rows saying why. Each reduced precision also "
+            "replays the fp32 run's frames open loop: its polygons within 1 px of fp32's. --backend auto's "
+            "pick for each precision is printed above the table. With --reference, the authors' code runs "
+            "on the same frames and weights."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
