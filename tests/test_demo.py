@@ -23,12 +23,15 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert set(report["trackers"]) == {"SiamMask_torch", "SiamMask_onnxruntime", "SiamMask_onnxruntime_int8"}
     assert "## INT8 against fp32" in summary
+    assert "## Video object segmentation" in summary and "J&F-Mean" in summary
+    assert len(list((out / "results_vos" / "SiamMask_onnxruntime").rglob("*.png"))) == 12
     manifest = json.loads((out / "model_int8" / "manifest.json").read_text())
     assert manifest["graphs"]["search"]["precision"] == "int8" and manifest["calibration"]["frames"] >= 1
     torch_run, ort_run = (report["trackers"][k] for k in ("SiamMask_torch", "SiamMask_onnxruntime"))
     assert torch_run["lost_number"] == ort_run["lost_number"]
     bench = json.loads((out / "bench.json").read_text())
-    assert {(row["backend"], row["precision"]) for row in bench["backends"]} == {
+    # every backend x precision the machine runs; these three run everywhere
+    assert {(row["backend"], row["precision"]) for row in bench["backends"]} >= {
         ("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "fp32+int8")}
     assert not bench["problems"]
     assert (out / "plots" / "eao_curves.png").stat().st_size > 0

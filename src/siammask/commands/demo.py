@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=50, help="frames per synthetic sequence (default: %(default)s)")
     p.add_argument("--threads", type=positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
+    p.add_argument("--no-vos", action="store_true", help="skip the video object segmentation part (DAVIS layout)")
     p.set_defaults(func=run)
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         output=Path(args.output), checkpoint=Path(args.checkpoint) if args.checkpoint else None,
         dataset=Path(args.dataset) if args.dataset else None, sequences=args.sequences, frames=args.frames,
-        threads=args.threads, int8=not args.no_int8,
+        threads=args.threads, int8=not args.no_int8, vos=not args.no_vos,
     )
     result = run_demo(options)
     parity = result["parity"]
