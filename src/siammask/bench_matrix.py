@@ -166,9 +166,10 @@ def cpu_bf16_units() -> tuple[bool, str]:
     return bool(found), f"CPU flags: {', '.join(found) or 'no avx512_bf16 / amx_bf16'}"
 
 
-def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5) -> dict[str, Any]:
+def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, seconds: float = 1.0) -> dict[str, Any]:
     """GFLOP/s of an n x n torch matmul in `dtype` (fp32, bf16; int8: torch._int_mm, int32 sums),
-    best of `repeats`; {"skipped": why} where this CPU or this torch cannot run it."""
+    best call over `seconds` (at least `repeats` calls); {"skipped": why} where this CPU or this
+    torch cannot run it."""
     try:
         import torch
     except ModuleNotFoundError:
@@ -192,13 +193,16 @@ def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5) ->
     except Exception as exc:  # e.g. a torch build without a CPU _int_mm kernel
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         return {"skipped": f"{'torch._int_mm' if dtype == 'int8' else 'torch.matmul'} does not run here ({first})"}
-    times = []
-    for _ in range(repeats):
+    # an int8 1024^3 product takes a few ms: a handful of calls is one scheduler hiccup on a shared
+    # machine, so keep calling for `seconds` (at least `repeats` calls) and take the best
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < seconds:
         tic = time.perf_counter()
         call()
         times.append(time.perf_counter() - tic)
     flop = 2.0 * size**3
-    return {"size": size, "op": "torch._int_mm" if dtype == "int8" else f"torch.matmul {dtype}",
+    return {"size": size, "op": "torch._int_mm" if dtype == "int8" else f"torch.matmul {dtype}", "calls": len(times),
             "gflops_best": flop / min(times) / 1e9, "gflops_median": flop / statistics.median(times) / 1e9}
 
 
