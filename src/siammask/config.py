@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ class TrackerConfig:
     # a mask must cover more than this many pixels (contour area) to give the rotated box
     min_mask_area: float = 100.0
     min_size: float = 10.0  # the reference clamps the target size to [10, image size]
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name, (low, high, inclusive) in _RANGES.items():
@@ -117,7 +116,6 @@ class TrackerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d.pop("extra")
         d["ratios"], d["scales"] = list(self.ratios), list(self.scales)
         return d
 
@@ -143,7 +141,7 @@ class TrackerConfig:
                     flat[key] = anchors[key]
         else:
             flat = dict(data)
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(_show(k) for k in set(flat) - names - {"round_dight", "windowing"})
         if unknown:
             shown = ", ".join(unknown[:10])

@@ -22,33 +22,13 @@ from siammask import __version__
 from siammask.config import TrackerConfig
 from siammask.engines.onnx_engine import export_owner_problem
 from siammask.files import check_output_folder, file_sha256, staged_folder
+from siammask.graphs import FORMAT_VERSION, GRAPHS, MANIFEST, OPSET
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
 from siammask.presets import matching_preset, preset_config
 
-OPSET = 17
-MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
 
 # name -> (inputs [(name, shape without batch)], outputs [(name, shape without batch)])
-GRAPHS: dict[str, tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {
-    "template": (
-        [("exemplar", [3, 127, 127])],
-        [("cls_kernel", [256, 5, 5]), ("loc_kernel", [256, 5, 5]), ("mask_kernel", [256, 5, 5])],
-    ),
-    "search": (
-        [("search", [3, 255, 255]), ("cls_kernel", [256, 5, 5]), ("loc_kernel", [256, 5, 5])],
-        [("cls", [10, 25, 25]), ("loc", [20, 25, 25]), ("xf", [256, 31, 31]), ("p0", [64, 157, 157]),
-         ("p1", [256, 79, 79]), ("p2", [512, 39, 39])],
-    ),
-    "refine": (
-        [("xf_window", [256, 7, 7]), ("mask_kernel", [256, 5, 5]), ("p0_window", [64, 61, 61]),
-         ("p1_window", [256, 31, 31]), ("p2_window", [512, 15, 15])],
-        [("mask", [127, 127])],
-    ),
-}
-
-
 class _Template(nn.Module):
     def __init__(self, net: SiamMaskNet) -> None:
         super().__init__()

@@ -31,16 +31,10 @@ from typing import Any
 import numpy as np
 
 from siammask.engines.base import SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import (
-    GRAPH_NAMES,
-    MANIFEST,
-    OnnxEngine,
-    cut_windows,
-    export_owner_problem,
-    read_manifest,
-)
+from siammask.engines.onnx_engine import OnnxEngine, export_owner_problem, read_manifest
 from siammask.errors import SiamMaskError
 from siammask.files import check_output_folder, file_sha256, staged_folder
+from siammask.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_feeds, search_feeds, template_feeds
 
 DEFAULT_FRAMES = 64
 DEFAULT_GRAPHS = ("search",)
@@ -74,27 +68,22 @@ class RecordingEngine:
         self.feeds: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in GRAPH_NAMES}
 
     def template(self, z: np.ndarray) -> TemplateKernels:
-        self.feeds["template"].extend({"exemplar": z[k : k + 1].astype(np.float32)} for k in range(len(z)))
+        self.feeds["template"].extend(template_feeds(z[k : k + 1].astype(np.float32)) for k in range(len(z)))
         return self.engine.template(z)
 
     def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
         for k in range(len(x)):
-            self.feeds["search"].append({
-                "search": x[k : k + 1].astype(np.float32), "cls_kernel": kernels.cls[k : k + 1].copy(),
-                "loc_kernel": kernels.loc[k : k + 1].copy(),
-            })
+            one = TemplateKernels(kernels.cls[k : k + 1].copy(), kernels.loc[k : k + 1].copy(), kernels.mask[k : k + 1])
+            self.feeds["search"].append(search_feeds(x[k : k + 1].astype(np.float32), one))
         return self.engine.search(x, kernels)
 
     def refine(
         self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
     ) -> np.ndarray:
-        xf, p0, p1, p2 = cut_windows(*search.features, rows, cols)
+        windows = cut_windows(*search.features, rows, cols)
         for k in range(len(rows)):
-            self.feeds["refine"].append({
-                "xf_window": xf[k : k + 1].astype(np.float32), "mask_kernel": kernels.mask[k : k + 1].copy(),
-                "p0_window": p0[k : k + 1].astype(np.float32), "p1_window": p1[k : k + 1].astype(np.float32),
-                "p2_window": p2[k : k + 1].astype(np.float32),
-            })
+            mine = tuple(w[k : k + 1].astype(np.float32) for w in windows)
+            self.feeds["refine"].append(refine_feeds(mine, kernels.mask[k : k + 1].copy()))
         return self.engine.refine(search, kernels, rows, cols)
 
 

@@ -7,7 +7,6 @@ opset, package version) and says plainly what does not match.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,11 @@ import numpy as np
 
 from siammask import __version__
 from siammask.config import TrackerConfig
-from siammask.engines.base import SearchResult, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.files import file_sha256, unexpected_entries
+from siammask.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, cut_windows  # noqa: F401 - cut_windows: old home
 
-MANIFEST = "manifest.json"
-SUPPORTED_OPSETS = (17,)
-GRAPH_NAMES = ("template", "search", "refine")
+SUPPORTED_OPSETS = (OPSET,)
 # provider preference when none is named: the fastest available first
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 PROVIDER_ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -118,7 +115,7 @@ def resolve_providers(requested: str | list[str] | None) -> list[str]:
     return chosen
 
 
-class OnnxEngine:
+class OnnxEngine(GraphCalls):
     name = "onnxruntime"
 
     def __init__(
@@ -181,41 +178,3 @@ class OnnxEngine:
         dtypes = self._dtypes[name]
         feeds = {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()}
         return self.sessions[name].run(None, feeds)
-
-    def template(self, z: np.ndarray) -> TemplateKernels:
-        cls_k, loc_k, mask_k = self._run("template", {"exemplar": z})
-        return TemplateKernels(*(np.asarray(k, dtype=np.float32) for k in (cls_k, loc_k, mask_k)))
-
-    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
-        cls, loc, xf, p0, p1, p2 = self._run(
-            "search", {"search": x, "cls_kernel": kernels.cls, "loc_kernel": kernels.loc}
-        )
-        return SearchResult(cls.astype(np.float32, copy=False), loc.astype(np.float32, copy=False),
-                            (xf, p0, p1, p2))
-
-    def refine(
-        self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
-    ) -> np.ndarray:
-        xf, p0, p1, p2 = search.features
-        windows = cut_windows(xf, p0, p1, p2, rows, cols)
-        (mask,) = self._run("refine", {
-            "xf_window": windows[0], "mask_kernel": kernels.mask, "p0_window": windows[1],
-            "p1_window": windows[2], "p2_window": windows[3],
-        })
-        return mask.astype(np.float32, copy=False)
-
-
-def cut_windows(
-    xf: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, rows: np.ndarray, cols: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Each target's windows at its cell: xf 7x7 at (r, c); padded p0 61x61 at 4(r, c);
-    p1 31x31 at 2(r, c); p2 15x15 at (r, c)."""
-    def cut(t: np.ndarray, size: int, step: int) -> np.ndarray:
-        return np.stack([t[k, :, step * r : step * r + size, step * c : step * c + size]
-                         for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist()))])
-
-    return cut(xf, 7, 1), cut(p0, 61, 4), cut(p1, 31, 2), cut(p2, 15, 1)
-
-
-def default_threads() -> int:
-    return os.cpu_count() or 1

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from siammask.config import TrackerConfig
-from siammask.engines.base import SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import GRAPH_NAMES, check_graph_file, cut_windows, read_manifest
+from siammask.engines.onnx_engine import check_graph_file, read_manifest
 from siammask.errors import SiamMaskError
+from siammask.graphs import GRAPH_NAMES, GraphCalls
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
@@ -105,7 +105,7 @@ def _dims(shape: Any) -> list[int | str]:
     return ["batch" if d.is_dynamic else d.get_length() for d in shape]
 
 
-class OpenVinoEngine:
+class OpenVinoEngine(GraphCalls):
     name = "openvino"
 
     def __init__(
@@ -200,25 +200,3 @@ class OpenVinoEngine:
         with self._locks[name]:
             result = self._requests[name].infer(feeds, share_inputs=True, share_outputs=False)
             return [result[o] for o in self._compiled[name].outputs]
-
-    def template(self, z: np.ndarray) -> TemplateKernels:
-        cls_k, loc_k, mask_k = self._run("template", {"exemplar": z})
-        return TemplateKernels(*(np.asarray(k, dtype=np.float32) for k in (cls_k, loc_k, mask_k)))
-
-    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
-        cls, loc, xf, p0, p1, p2 = self._run(
-            "search", {"search": x, "cls_kernel": kernels.cls, "loc_kernel": kernels.loc}
-        )
-        return SearchResult(cls.astype(np.float32, copy=False), loc.astype(np.float32, copy=False),
-                            (xf, p0, p1, p2))
-
-    def refine(
-        self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
-    ) -> np.ndarray:
-        xf, p0, p1, p2 = search.features
-        windows = cut_windows(xf, p0, p1, p2, rows, cols)
-        (mask,) = self._run("refine", {
-            "xf_window": windows[0], "mask_kernel": kernels.mask, "p0_window": windows[1],
-            "p1_window": windows[2], "p2_window": windows[3],
-        })
-        return mask.astype(np.float32, copy=False)

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siammask.evaluation.results import FAILURE, INIT
-
-SKIP_AFTER_FAILURE = 5
+from siammask.evaluation.results import FAILURE, INIT, SKIP_AFTER_FAILURE
 
 
 @dataclass

@@ -20,7 +20,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation import eao
 from siammask.evaluation.dataset import TAG_NAMES, Dataset, Sequence
 from siammask.evaluation.region import region_overlaps_multi
-from siammask.evaluation.results import INIT, Trajectory
+from siammask.evaluation.results import FAILURE, INIT, Trajectory
 from siammask.evaluation.toolkit_region import toolkit_overlaps
 
 BURNIN = 10
@@ -159,7 +159,7 @@ def _burned_in_overlaps(runs: list[RunOverlaps], burnin: int) -> np.ndarray:
 
 def _sequence_score(runs: list[RunOverlaps], burnin: int) -> SequenceScore:
     per_frame = _burned_in_overlaps(runs, burnin)
-    lost = float(np.mean([np.count_nonzero(r.codes == 2) for r in runs]))
+    lost = float(np.mean([np.count_nonzero(r.codes == FAILURE) for r in runs]))
     return SequenceScore(accuracy=_nanmean(per_frame), lost=lost, frames=len(per_frame))
 
 

@@ -16,10 +16,8 @@ import numpy as np
 
 from siammask.errors import SiamMaskError
 from siammask.evaluation.region import region_overlap
+from siammask.evaluation.results import FAILURE, INIT, SKIP, SKIP_AFTER_FAILURE
 from siammask.tracker import Tracker, parse_box
-
-INIT, FAILURE, SKIP = 1, 2, 0
-SKIP_AFTER_FAILURE = 5
 
 
 @dataclass

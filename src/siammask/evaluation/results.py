@@ -20,8 +20,11 @@ import numpy as np
 from siammask.errors import SiamMaskError
 from siammask.files import check_name, read_input_text, write_text_atomically
 
+# The one owner of the result vocabulary (as vot-toolkit's Trajectory constants): the codes a
+# result line may hold instead of a region, and the frames skipped after a failure before re-init.
 SKIP, INIT, FAILURE = 0, 1, 2
 CODES = (SKIP, INIT, FAILURE)
+SKIP_AFTER_FAILURE = 5
 
 Region = int | tuple[float, ...]  # a code, or the region's values
 Trajectory = list[Region]

@@ -14,7 +14,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -25,7 +25,7 @@ from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
-from siammask.evaluation.results import parse_region, read_trajectory, result_path, write_trajectory
+from siammask.evaluation.results import FAILURE, parse_region, read_trajectory, result_path, write_trajectory
 from siammask.files import check_name, read_input_text, write_text_atomically
 
 
@@ -42,14 +42,6 @@ class SequenceOutcome:
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
 
 
-def is_complete(path: Path, frames: int) -> bool:
-    """A result file from an earlier run that can be kept: readable and one line per frame."""
-    if not path.is_file():
-        return False
-    try:
-        return len(read_trajectory(path)) == frames
-    except SiamMaskError:
-        return False
 
 
 def existing_result(path: Path, frames: int) -> bool:
@@ -256,9 +248,5 @@ def run_dataset(
 
 
 def _count_failures(path: Path) -> int:
-    return sum(1 for r in read_trajectory(path) if r == 2)
-
-
-def total_frames(sequences: Iterable[Sequence]) -> int:
-    return sum(len(s) for s in sequences)
+    return sum(1 for r in read_trajectory(path) if r == FAILURE)
 
