@@ -223,3 +223,18 @@ def test_reference_adapter(tmp_path):
     assert torch_row["speedup_vs_reference"] > 0
     # the reference and our tracker, same frames and weights: the same polygons
     assert all(v < 0.5 for v in result["parity"].values())
+
+
+def test_bench_targets_batched_against_separate(exported_model, capsys, tmp_path):
+    """--targets K: one tracker for K objects against K passes; figures printed and in the JSON."""
+    import json
+
+    from siammask.cli import main
+
+    out = tmp_path / "t.json"
+    assert main(["bench", "--targets", "2", "--model", str(exported_model), "--frames", "2", "--frame-size",
+                 "160x120", "--threads", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 targets" in text and "batching speed-up" in text
+    (figures,) = json.loads(out.read_text())["targets"]
+    assert figures["targets"] == 2 and figures["batched_object_fps"] > 0 and figures["separate_object_fps"] > 0

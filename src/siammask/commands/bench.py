@@ -88,6 +88,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "int8), e.g. onnxruntime,openvino:bf16; a backend alone: each precision it offers for "
                              "the folders (default: every combination; those this machine cannot run are rows "
                              "saying why)")
+    parser.add_argument("--targets", type=positive_int, metavar="K",
+                        help="instead: K targets batched in one tracker against K separate passes, object-frames/s "
+                             "for each --model (or --checkpoint), on a synthetic DAVIS-layout sequence "
+                             "(--frames, --frame-size)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure and the machine as JSON")
     parser.set_defaults(func=run)
 
@@ -96,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table, write the JSON; exit 1 if any row failed."""
     from siammask.bench import BenchOptions, format_report, run_bench, write_json
     from siammask.errors import SiamMaskError
+
+    if args.targets:
+        return run_targets(args)
 
     options = BenchOptions(
         checkpoint=args.checkpoint, models=list(args.model), sequence=args.sequence, frames=args.frames,
@@ -109,4 +116,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.json}")
     if result["problems"]:
         raise SiamMaskError(f"{len(result['problems'])} problem(s), see above")
+    return 0
+
+
+def run_targets(args: argparse.Namespace) -> int:
+    """`--targets K`: batched against separate passes, one engine at a time."""
+    from siammask.bench import write_json
+    from siammask.bench_targets import format_targets, measure_targets
+    from siammask.engines.factory import EngineSpec
+    from siammask.errors import SiamMaskError
+
+    specs = [EngineSpec(model=m, threads=args.threads) for m in args.model]
+    if args.checkpoint or not specs:
+        if not args.checkpoint:
+            raise SiamMaskError("--targets needs --model DIR or --checkpoint FILE")
+        specs.insert(0, EngineSpec(checkpoint=args.checkpoint, threads=args.threads))
+    results = []
+    for spec in specs:
+        results.append(measure_targets(spec, args.targets, args.frames, args.frame_size))
+        print(format_targets(results[-1]), flush=True)
+    if args.json:
+        write_json({"targets": results}, args.json)
+        print(f"wrote {args.json}")
     return 0
