@@ -25,8 +25,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import check_output_folder, unexpected_entries
+from siammask.files import check_output_folder, staged_folder, unexpected_entries
 
 __all__ = ["TAG_NAMES", "make_dataset"]
 
@@ -90,28 +88,18 @@ def make_dataset(
     width, height = _size_arg(size)
 
     out = Path(out_dir)
-    replace_existing = _check_output(out, overwrite)
+    _check_output(out, overwrite)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SiamMaskError(f"cannot create {out.parent}: {exc.strerror or exc}") from None
-
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as exc:
-        raise SiamMaskError(f"cannot write in {out.parent}: {exc.strerror or exc}") from None
-    try:
-        names = [f"synth{i:02d}" for i in range(sequences)]
-        for index, name in enumerate(names):
-            rng = np.random.default_rng([seed, index])
-            _write_sequence(tmp / name, rng, frames, width, height)
-        (tmp / "list.txt").write_text("".join(f"{n}\n" for n in names))
-        _move_into_place(tmp, out, replace_existing)
+        # built in a hidden folder beside `out`, renamed into place whole (an old dataset moved
+        # aside first and deleted only once the new one is there)
+        with staged_folder(out) as tmp:
+            names = [f"synth{i:02d}" for i in range(sequences)]
+            for index, name in enumerate(names):
+                rng = np.random.default_rng([seed, index])
+                _write_sequence(tmp / name, rng, frames, width, height)
+            (tmp / "list.txt").write_text("".join(f"{n}\n" for n in names))
     except OSError as exc:
         raise SiamMaskError(f"cannot write dataset to {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -153,22 +141,6 @@ def _dataset_owner_problem(folder: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return "no list.txt: not a dataset"
     return unexpected_entries(folder, ["list.txt", *names])
-
-
-def _move_into_place(tmp: Path, out: Path, replace_existing: bool) -> None:
-    """Rename the finished dataset to `out`; an old one is moved aside first and removed after."""
-    if not replace_existing:
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rmdir(old)
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- writing

@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import check_output_folder, unexpected_entries
+from siammask.files import check_output_folder, staged_folder, unexpected_entries
 from siammask.labelmaps import write_label_png
 from siammask.synth import (
     JPEG_QUALITY,
     _background,
     _int_arg,
-    _move_into_place,
     _size_arg,
     _smooth_series,
     _target_texture,
@@ -63,26 +60,18 @@ def make_davis_dataset(
     out = Path(out_dir)
     if not out.name or out.name in (".", ".."):
         raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    replace = check_output_folder(out, overwrite, _owner_problem, option="output")
+    check_output_folder(out, overwrite, _owner_problem, option="output")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as exc:
-        raise SiamMaskError(f"cannot write in {out.parent}: {exc.strerror or exc}") from None
-    try:
-        names = [f"davis{i:02d}" for i in range(sequences)]
-        for index, name in enumerate(names):
-            count = objects if index % 2 == 0 else max(1, objects - 1)
-            _write_sequence(tmp, name, np.random.default_rng([seed, index]), frames, width, height, count)
-        for year in ("2016", "2017"):
-            (tmp / "ImageSets" / year).mkdir(parents=True)
-            (tmp / "ImageSets" / year / "val.txt").write_text("".join(f"{n}\n" for n in names))
-        _move_into_place(tmp, out, replace)
+        with staged_folder(out) as tmp:  # renamed into place whole, as synth's VOT layout
+            names = [f"davis{i:02d}" for i in range(sequences)]
+            for index, name in enumerate(names):
+                count = objects if index % 2 == 0 else max(1, objects - 1)
+                _write_sequence(tmp, name, np.random.default_rng([seed, index]), frames, width, height, count)
+            for year in ("2016", "2017"):
+                (tmp / "ImageSets" / year).mkdir(parents=True)
+                (tmp / "ImageSets" / year / "val.txt").write_text("".join(f"{n}\n" for n in names))
     except OSError as exc:
         raise SiamMaskError(f"cannot write dataset to {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
