@@ -55,3 +55,32 @@ def test_track_and_export_take_preset(exported_model, seeded_checkpoint, tmp_pat
     with pytest.raises(SystemExit):
         main(["track", str(frames), f"--box={BOX}", "--model", str(exported_model), "--preset", "nope"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_an_export_of_a_pysot_checkpoint_tracks_as_the_checkpoint(seeded_checkpoint, tmp_path):
+    """Issue 16 item 5: the folder exported from pysot's layout records it, and tracks as the file does."""
+    import numpy as np
+
+    from siammask.api import SiamMask
+    from siammask.export import export
+    from tests.conftest import POLYGON_TOL_PX, sequence_frames, sequence_groundtruth
+
+    state = torch.load(seeded_checkpoint, weights_only=True)["state_dict"]
+    renames = {"features.features.": "backbone.", "features.downsample.": "neck.downsample.",
+               "rpn_model.": "rpn_head.", "mask_model.mask.": "mask_head.", "refine_model.": "refine_head."}
+    pysot = tmp_path / "model.pth"
+    torch.save({"state_dict": {next((new + k.removeprefix("module.")[len(old):] for old, new in renames.items()
+                                     if k.removeprefix("module.").startswith(old)), k): v
+                               for k, v in state.items()}}, pysot)
+    folder = export(pysot, tmp_path / "exported")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["preset"] == "pysot" and manifest["checkpoint"]["layout"] == "pysot"
+    import cv2
+
+    frames = [cv2.imread(p) for p in sequence_frames("synth00")[:4]]
+    box = sequence_groundtruth("synth00")[0]
+    runs = []
+    for model in (SiamMask.load(pysot), SiamMask.load(folder)):
+        model.init(frames[0], box)
+        runs.append([model.track(f).polygon for f in frames[1:]])
+    assert runs[0] and np.max(np.abs(np.array(runs[0]) - np.array(runs[1]))) <= POLYGON_TOL_PX
