@@ -32,3 +32,16 @@ def test_pack_refuses_an_untrained_checkpoint(tmp_path):
     with pytest.raises(SiamMaskError, match="nothing trained to pack"):
         pack(write_checkpoint(tmp_path / "s.pth"), tmp_path / "s.npz")
     assert not (tmp_path / "s.npz").exists()
+
+
+def test_shipped_trained_heads_fit_the_network_and_leave_the_backbone_seeded():
+    from siammask.model.checkpoint import load_into
+    from siammask.model.network import SiamMaskNet
+    from siammask.training.loop import TRAINABLE
+
+    weights = trained_state_dict()
+    load_into(SiamMaskNet(), {k: torch.from_numpy(v) for k, v in weights.items()}, source="trained")
+    seeded = seeded_state_dict()
+    moved = [k for k in seeded if not np.array_equal(weights[k], seeded[k])]
+    assert moved and all(k.startswith(TRAINABLE["mask"]) for k in moved)
+    assert not any(k.startswith("features.features.") for k in moved)
