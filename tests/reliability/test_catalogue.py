@@ -136,12 +136,19 @@ def test_frames_track(capsys, tmp_path, outputs, exported_model, case):
 # sequence `b` is broken; the results folder must come out exactly as it went in
 
 
-def _eval_workspace(tmp_path: Path) -> tuple[Path, Path]:
+def _eval_workspace(tmp_path: Path, model: Path | None = None) -> tuple[Path, Path]:
+    """A dataset and a results folder holding an earlier run of `model` (its result for `a`, with
+    the record of what made it, so that eval may resume it) and an earlier report."""
+    from siammask.engines.factory import EngineSpec
+    from siammask.evaluation.runner import claim_results
+
     dataset = write_dataset(tmp_path / "ds", ["a", "b"])
     results = tmp_path / "results"
     done = results / TRACKER / "baseline" / "a" / "a_001.txt"
     done.parent.mkdir(parents=True)
     done.write_text("1\n0\n0\n0\n")  # complete: one line per frame
+    if model is not None:
+        claim_results(results, TRACKER, EngineSpec(model=model), force=True)
     (results / "report.json").write_text('{"earlier": "report"}\n')
     return dataset, results
 
@@ -172,7 +179,7 @@ EVAL_FRAME_CASES = {
 @pytest.mark.parametrize("case", EVAL_FRAME_CASES)
 def test_frames_eval(capsys, tmp_path, exported_model, case):
     setup, fragments = EVAL_FRAME_CASES[case]
-    dataset, results = _eval_workspace(tmp_path)
+    dataset, results = _eval_workspace(tmp_path, exported_model)
     setup(dataset / "b")
     before = snapshot(results)
     rc, _, err = cli(capsys, "eval", "--dataset", dataset, "--model", exported_model, "--results", results,
@@ -231,7 +238,7 @@ GT_CASES = {
 @pytest.mark.parametrize("case", GT_CASES)
 def test_groundtruth(capsys, tmp_path, exported_model, case):
     lines, fragments = GT_CASES[case]
-    dataset, results = _eval_workspace(tmp_path)
+    dataset, results = _eval_workspace(tmp_path, exported_model)
     (dataset / "list.txt").write_text("a\nb\n")
     (dataset / "b" / "groundtruth.txt").write_text("".join(line + "\n" for line in lines))
     before = snapshot(results)
@@ -504,14 +511,20 @@ def test_model_folder_is_not_a_folder(capsys, tmp_path, outputs):
 # results folders, through `siammask report` and `siammask eval`
 
 
-def _results_with(tmp_path: Path, text: str | None) -> tuple[Path, Path, Path]:
-    """Dataset `b` (4 frames) and tracker T's result file for it holding `text` (None: no file)."""
+def _results_with(tmp_path: Path, text: str | None, model: Path | None = None) -> tuple[Path, Path, Path]:
+    """Dataset `b` (4 frames) and tracker T's result file for it holding `text` (None: no file);
+    with `model`, T's folder records that model made it (an earlier run of it, which eval resumes)."""
+    from siammask.engines.factory import EngineSpec
+    from siammask.evaluation.runner import claim_results
+
     dataset = write_dataset(tmp_path / "ds", ["b"])
     results = tmp_path / "results"
     path = results / "T" / "baseline" / "b" / "b_001.txt"
     path.parent.mkdir(parents=True)
     if text is not None:
         path.write_text(text)
+    if model is not None:
+        claim_results(results, "T", EngineSpec(model=model), force=True)
     return dataset, results, path
 
 
@@ -584,7 +597,7 @@ def test_eval_never_overwrites_a_foreign_result(capsys, tmp_path, exported_model
     """A file in a result's place that no run on this sequence wrote: refused before any tracking
     (nothing is lost); --force replaces it."""
     text, fragments = EVAL_RESULT_CASES[case]
-    dataset, results, path = _results_with(tmp_path, None)
+    dataset, results, path = _results_with(tmp_path, None, exported_model)
     if text == "\udcff":
         path.write_bytes(b"\xff\xfe\x00binary")
     elif text is None:
@@ -603,7 +616,7 @@ def test_eval_redoes_a_half_written_result(capsys, tmp_path, exported_model, cut
     """The beginning of a result file (a writer killed half-way) is redone and replaced whole, and
     hidden temporary files left by a killed run are deleted."""
     text = COMPLETE[: COMPLETE.index("2\n")] if cut == "lines" else "1\n31.0000,31.0000,55.0000,31.0000,5"
-    dataset, results, path = _results_with(tmp_path, text)
+    dataset, results, path = _results_with(tmp_path, text, exported_model)
     stale = path.parent / ".b_001.txt.abc123.tmp"
     stale.write_text("1\n")
     rc, _, err = cli(capsys, "eval", "--dataset", dataset, "--model", exported_model, "--results", results,
