@@ -16,8 +16,8 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--output", str(out), "--sequences", "1", "--frames", "12", "--threads", "2"]) == 0
     summary = (out / "summary.md").read_text()
-    assert "UNTRAINED" in capsys.readouterr().out
-    assert "seeded, untrained weights" in summary
+    assert "SYNTHETIC data only" in capsys.readouterr().out
+    assert "trained on synthetic data only" in summary
     for section in ("## Parity", "## VOT metrics", "## Speed", "## Pictures"):
         assert section in summary
     report = json.loads((out / "report.json").read_text())

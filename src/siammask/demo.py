@@ -1,9 +1,10 @@
 """The seed's whole workflow in one call: checkpoint -> ONNX graphs (fp32, and INT8 from them) ->
 the engines -> VOT evaluation -> speed -> a report folder (summary.md, plots, overlay GIF and frame).
 
-With no checkpoint and no dataset it runs on embedded defaults: seeded, untrained weights and a
-synthetic dataset, so a fresh machine shows every stage in a few minutes. The boxes then mean
-nothing about real objects; the parity and speed figures are real all the same.
+With no checkpoint and no dataset it runs on embedded defaults: the embedded trained default (the
+seeded backbone with heads, mask and refine trained on synthetic data by `siammask train`,
+siammask.model.trained) and a synthetic dataset, so a fresh machine shows every stage in a few
+minutes with a tracker that follows its targets. It was never trained on real objects.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     from siammask.evaluation.plots import write_plots
     from siammask.evaluation.report import build_report, evaluate_folder, format_table, write_json
     from siammask.export import export
-    from siammask.model.seeded import write_checkpoint
+    from siammask.model.trained import write_checkpoint
     from siammask.quantize import quantize_model
     from siammask.synth import make_dataset
 
@@ -172,10 +173,10 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     stages.output = out
     seeded = options.checkpoint is None
     if seeded:
-        stages.enter("seeded weights",
-                     "weights: seeded and UNTRAINED (no checkpoint given) - the boxes mean nothing about real "
-                     "objects;\n         pass --checkpoint SiamMask_VOT.pth (the authors' weights) for real tracking")
-        checkpoint = write_checkpoint(out / "seeded.pth")
+        stages.enter("embedded weights",
+                     "weights: the embedded default, trained on SYNTHETIC data only (no checkpoint given);\n"
+                     "         pass --checkpoint SiamMask_VOT.pth (the authors' weights) for real objects")
+        checkpoint = write_checkpoint(out / "trained_default.pth")
     else:
         checkpoint = Path(os.path.abspath(options.checkpoint))
     if options.dataset is None:
@@ -266,8 +267,8 @@ def _summary(
         frames, seconds = sum(o.frames for o in done), sum(o.seconds for o in done)
         return f"{frames / seconds:.2f}" if seconds else "n/a"
 
-    weights = ("seeded, untrained weights (the boxes mean nothing; run `siammask demo --checkpoint "
-               "SiamMask_VOT.pth --dataset VOT2016/` for real figures)" if seeded else f"`{checkpoint}`")
+    weights = ("the embedded default, trained on synthetic data only (docs/training.md; run `siammask demo "
+               "--checkpoint SiamMask_VOT.pth --dataset VOT2016/` for real figures)" if seeded else f"`{checkpoint}`")
     lines = [
         "# siammask demo report", "",
         f"- weights: {weights}",
@@ -298,6 +299,5 @@ def _int8_lines(int8: dict[str, Any] | None) -> list[str]:
         f"- identical events: {int8['events_equal_pct']:.2f}% of {int8['frames']} frames",
         f"- largest polygon difference: {int8['polygon_max_diff_px']:.2f} px; within 0.5 px: "
         f"{int8['polygon_within_0_5px_pct']:.2f}% of frames both tracked",
-        "- the seeded tracker is chaotic (noise of 0.1 grey level on its crops changes ~1/5 of the events): "
-        "judge INT8 for real weights with `siammask compare` (docs/int8.md)", "",
+        "- judge INT8 for real weights with `siammask compare` (docs/int8.md)", "",
     ]
