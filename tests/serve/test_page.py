@@ -152,7 +152,7 @@ def _tinted_pixels(shot: np.ndarray, frame: np.ndarray, alpha: float = 0.45) -> 
 def test_upload_draw_track_download(server, browsers, clip, seeded_checkpoint, tmp_path, monkeypatch):
     driver = browsers()
     _open(driver, server, clip)
-    assert "untrained" in driver.find_element(By.ID, "untrained").text
+    assert "synthetic data only" in driver.find_element(By.ID, "untrained").text  # the default is labelled
     box = _drag(driver, clip_box())
     _track(driver)
     assert f"done: {len(clip_frames())} frames" in driver.find_element(By.ID, "progress").text

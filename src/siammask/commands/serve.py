@@ -11,7 +11,7 @@ from siammask.commands.options import add_engine_arguments, engine_spec
 EPILOG = """\
 examples:
   siammask serve
-      the page at http://127.0.0.1:8000 on the seeded, UNTRAINED weights (boxes mean nothing)
+      the page at http://127.0.0.1:8000 on the embedded default (trained on synthetic data only)
 
   siammask serve --checkpoint SiamMask_VOT.pth --media ~/videos
       the authors' weights; videos under ~/videos can be picked without uploading them
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cache_folder() -> Path:
-    """Where the seeded default model is kept between runs ($SIAMMASK_CACHE, else the user cache)."""
+    """Where the embedded default model is kept between runs ($SIAMMASK_CACHE, else the user cache)."""
     if os.environ.get("SIAMMASK_CACHE"):
         return Path(os.environ["SIAMMASK_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -52,22 +52,30 @@ def cache_folder() -> Path:
 
 
 def default_model(backend: str | None) -> tuple[dict[str, str], str]:
-    """The seeded, untrained model: its checkpoint (torch) or, for another backend, its export."""
-    from siammask.model.seeded import write_checkpoint
+    """The embedded default (seeded backbone, heads trained on synthetic data: siammask.model.trained):
+    its checkpoint (torch) or, for another backend, its export. Cached under the packed file's hash,
+    so a new package version's default is never confused with an old one."""
+    from importlib import resources
+
+    from siammask.files import file_sha256
+    from siammask.model.trained import RESOURCE, write_checkpoint
 
     folder = cache_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    checkpoint = folder / "seeded.pth"
+    with resources.as_file(resources.files("siammask.data").joinpath(RESOURCE)) as packed:
+        tag = file_sha256(packed)[:12]
+    checkpoint = folder / f"trained-default-{tag}.pth"
     if not checkpoint.is_file():
         write_checkpoint(checkpoint)
+    label = "the embedded default (trained on synthetic data only, not on real objects)"
     if backend in (None, "auto", "torch"):
-        return {"checkpoint": str(checkpoint)}, "seeded weights (UNTRAINED: boxes mean nothing)"
-    export_dir = folder / "seeded-export"
+        return {"checkpoint": str(checkpoint)}, label
+    export_dir = folder / f"trained-default-{tag}-export"
     if not (export_dir / "manifest.json").is_file():
         from siammask.export import export
 
         export(checkpoint, export_dir)
-    return {"model": str(export_dir)}, "seeded weights, exported (UNTRAINED: boxes mean nothing)"
+    return {"model": str(export_dir)}, label + ", exported"
 
 
 def run(args: argparse.Namespace) -> int:
