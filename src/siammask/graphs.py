@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from siammask.config import TrackerConfig
 from siammask.engines.base import SearchResult, TemplateKernels
 
 OPSET = 17
@@ -70,11 +71,24 @@ def refine_feeds(windows: tuple[np.ndarray, ...], mask_kernel: np.ndarray) -> di
 
 
 class GraphCalls:
-    """The Engine interface over the three graphs, for an engine that only says how to run one
-    graph on named feeds (`_run`, outputs in GRAPHS' order). ONNX Runtime and OpenVINO share it."""
+    """The Engine interface over the three graphs of an exported folder, for an engine that only
+    says how to run one graph on named feeds (`_infer`, outputs in GRAPHS' order) and which dtype
+    each feed takes (`_dtypes`). ONNX Runtime and OpenVINO share it."""
+
+    manifest: dict[str, Any]
+    _dtypes: dict[str, dict[str, Any]]  # graph -> feed name -> numpy dtype the graph takes
+
+    @property
+    def tracker_config(self) -> TrackerConfig:
+        """The settings the export recorded."""
+        return TrackerConfig.from_dict(self.manifest.get("tracker_config", {}))
+
+    def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[Any]:
+        raise NotImplementedError
 
     def _run(self, name: str, feeds: dict[str, np.ndarray]) -> list[Any]:
-        raise NotImplementedError
+        dtypes = self._dtypes[name]
+        return self._infer(name, {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()})
 
     def template(self, z: np.ndarray) -> TemplateKernels:
         cls_k, loc_k, mask_k = self._run("template", template_feeds(z))

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from siammask import __version__
-from siammask.config import TrackerConfig
 from siammask.errors import SiamMaskError
 from siammask.files import file_sha256, unexpected_entries
 from siammask.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, cut_windows  # noqa: F401 - cut_windows: old home
@@ -170,11 +169,5 @@ class OnnxEngine(GraphCalls):
             if got != want:
                 raise SiamMaskError(f"graph {name}: {kind}s {got} do not match the manifest's {want}")
 
-    @property
-    def tracker_config(self) -> TrackerConfig:
-        return TrackerConfig.from_dict(self.manifest.get("tracker_config", {}))
-
-    def _run(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        dtypes = self._dtypes[name]
-        feeds = {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()}
+    def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[name].run(None, feeds)

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from siammask.config import TrackerConfig
 from siammask.engines.onnx_engine import check_graph_file, read_manifest
 from siammask.errors import SiamMaskError
 from siammask.graphs import GRAPH_NAMES, GraphCalls
@@ -188,13 +187,7 @@ class OpenVinoEngine(GraphCalls):
         """True when every graph came from the model cache (no compilation this start)."""
         return all(bool(c.get_property("LOADED_FROM_CACHE")) for c in self._compiled.values())
 
-    @property
-    def tracker_config(self) -> TrackerConfig:
-        return TrackerConfig.from_dict(self.manifest.get("tracker_config", {}))
-
-    def _run(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        dtypes = self._dtypes[name]
-        feeds = {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()}
+    def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         # one infer request per graph; the lock keeps trackers on other threads from sharing it
         # mid-call. Outputs are copied out (share_outputs=False): the next call reuses the buffers.
         with self._locks[name]:
