@@ -13,8 +13,10 @@ import json
 import math
 import os
 from collections.abc import Iterator
+from collections.abc import Sequence as TypingSequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -54,29 +56,39 @@ class Sequence:
         return self.size[1]
 
 
-@dataclass
-class Dataset:
-    """Sequences in `list.txt` order; `name` picks default EAO intervals (e.g. VOT2016)."""
+S = TypeVar("S")
 
-    root: Path
-    name: str
-    sequences: list[Sequence]
+
+class SequenceList(Generic[S]):
+    """What a dataset of either layout (VOT, DAVIS) is to its users: its sequences in listed order,
+    by position or by name."""
+
+    sequences: TypingSequence[S]
 
     def __len__(self) -> int:
         return len(self.sequences)
 
-    def __iter__(self) -> Iterator[Sequence]:
+    def __iter__(self) -> Iterator[S]:
         return iter(self.sequences)
 
-    def __getitem__(self, name: str) -> Sequence:
+    def __getitem__(self, name: str) -> S:
         for seq in self.sequences:
-            if seq.name == name:
+            if seq.name == name:  # type: ignore[attr-defined]
                 return seq
         raise KeyError(name)
 
     @property
     def names(self) -> list[str]:
-        return [s.name for s in self.sequences]
+        return [s.name for s in self.sequences]  # type: ignore[attr-defined]
+
+
+@dataclass
+class Dataset(SequenceList[Sequence]):
+    """Sequences in `list.txt` order; `name` picks default EAO intervals (e.g. VOT2016)."""
+
+    root: Path
+    name: str
+    sequences: list[Sequence]
 
 
 def load_dataset(root: str | os.PathLike[str]) -> Dataset:

@@ -15,7 +15,6 @@ loaded, so that `eval` never tracks half a dataset before finding a broken annot
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from siammask.errors import SiamMaskError
+from siammask.evaluation.dataset import SequenceList
 
 YEARS = (2016, 2017)
 RESOLUTION = "480p"
@@ -60,29 +60,13 @@ class DavisSequence:
 
 
 @dataclass(frozen=True)
-class DavisDataset:
+class DavisDataset(SequenceList["DavisSequence"]):
     """Sequences in list order."""
 
     root: Path
     year: int
     split: str
     sequences: tuple[DavisSequence, ...]
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def __iter__(self) -> Iterator[DavisSequence]:
-        return iter(self.sequences)
-
-    def __getitem__(self, name: str) -> DavisSequence:
-        for seq in self.sequences:
-            if seq.name == name:
-                return seq
-        raise KeyError(name)
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self.sequences]
 
     def labels(self, seq: DavisSequence | str, t: int) -> np.ndarray:
         """Frame t's label map of `seq` (a sequence or its name); see DavisSequence.labels."""
