@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from siammask.config import TrackerConfig
 from siammask.engines.factory import EngineSpec
@@ -228,23 +229,35 @@ def run_dataset(
             if on_done:
                 on_done(outcome)
         return outcomes
+    def finished(outcome: SequenceOutcome) -> None:
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    run_in_workers(todo, spec, workers, _init_worker, (), _worker_track, finished)
+    return outcomes
+
+
+def run_in_workers(
+    todo: list[tuple[Any, Path]], spec: EngineSpec, workers: int, initializer: Callable[..., None],
+    extra_initargs: tuple, task: Callable[[Any, str], Any], finished: Callable[[Any], None],
+) -> None:
+    """Track each (sequence, output) of `todo` with `task` in up to `workers` spawned processes,
+    each building its engine once (`initializer(spec with the threads shared out, *extra_initargs)`);
+    `finished` gets each outcome as it comes. Any error, Ctrl-C or SIGTERM ends every worker."""
     threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
     worker_spec = dataclasses.replace(spec, threads=threads)
     # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                               initargs=(worker_spec,))
+    pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"), initializer=initializer,
+                               initargs=(worker_spec, *extra_initargs))
     try:
-        futures = [pool.submit(_worker_track, seq, str(out)) for seq, out in todo]
+        futures = [pool.submit(task, seq, str(out)) for seq, out in todo]
         for future in as_completed(futures):
-            outcome = future.result()
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
+            finished(future.result())
     except BaseException:  # an error, Ctrl-C or SIGTERM: no worker outlives the run
         stop_workers(pool)
         raise
     pool.shutdown(wait=True)
-    return outcomes
 
 
 def _count_failures(path: Path) -> int:

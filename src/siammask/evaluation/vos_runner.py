@@ -10,13 +10,9 @@ to replace a folder that is not a result of that sequence unless forced. Workers
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from siammask.config import TrackerConfig
@@ -24,7 +20,7 @@ from siammask.engines.base import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.davis import DavisDataset, DavisSequence
-from siammask.evaluation.runner import check_results_folder, claim_results, end_with_parent, stop_workers
+from siammask.evaluation.runner import check_results_folder, claim_results, end_with_parent, run_in_workers
 from siammask.evaluation.vos_protocol import track_sequence_vos
 from siammask.files import check_name, staged_folder
 from siammask.labelmaps import write_label_png
@@ -151,17 +147,5 @@ def run_vos_dataset(
         for seq, out in todo:
             finished(track_sequence(engine, config or model_config, seq, out))
         return outcomes
-    threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
-    worker_spec = dataclasses.replace(spec, threads=threads)
-    # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
-    pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
-                               initargs=(worker_spec, config))
-    try:
-        futures = [pool.submit(_worker_track, seq, str(out)) for seq, out in todo]
-        for future in as_completed(futures):
-            finished(future.result())
-    except BaseException:  # an error, Ctrl-C or SIGTERM: no worker outlives the run
-        stop_workers(pool)
-        raise
-    pool.shutdown(wait=True)
+    run_in_workers(todo, spec, workers, _init_worker, (config,), _worker_track, finished)
     return outcomes
