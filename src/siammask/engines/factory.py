@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from siammask.config import TrackerConfig
@@ -171,15 +172,16 @@ class EngineSpec:
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SiamMaskError(f"--threads must be at least 1, got {self.threads}")
 
-    @property
+    @cached_property
     def choice(self) -> BackendChoice:
-        """The backend that will run and why (reads the manifest, refuses what cannot run)."""
+        """The backend that will run and why (reads the manifest and asks the device once per spec:
+        label, identity and check all need it; refuses what cannot run)."""
         return choose_backend(self.checkpoint, self.model, self.backend, self.precision, self.providers)
 
     def check(self) -> None:
         """What can be checked without loading the model: the folder's manifest, the backend and
         the requested precision, the settings file. Commands call it before any long work."""
-        choose_backend(self.checkpoint, self.model, self.backend, self.precision, self.providers)
+        self.choice  # noqa: B018 - computed (and cached) for its refusals
         self.settings()
 
     def settings(self) -> TrackerConfig | None:
