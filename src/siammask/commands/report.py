@@ -4,6 +4,7 @@ maps on a DAVIS dataset (J, F: the official DAVIS measures)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 EPILOG = """\
 examples:
@@ -94,40 +95,47 @@ def run(args: argparse.Namespace) -> int:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
     from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.report import build_report, evaluate_folder, format_table, parse_interval, write_json
+    from siammask.evaluation.report import build_report, evaluate_folder, format_table, parse_interval
 
     interval = parse_interval(args.eao_interval) if args.eao_interval else None
     dataset = load_dataset(args.dataset)
     metrics = evaluate_folder(dataset, args.results, args.tracker, interval)
     report = build_report(dataset, metrics)
-    print(format_table(report), end="")
-    if args.json:
-        write_json(report, args.json)
-        print(f"report written to {args.json}")
-    if args.plots:
+
+    def plots(folder: str) -> list:
         from siammask.evaluation.plots import write_plots
 
-        for path in write_plots(metrics, args.plots):
-            print(f"plot written to {path}")
-    return 0
+        return write_plots(metrics, folder)
+
+    return _publish(args, report, format_table(report), plots)
 
 
 def run_vos(args: argparse.Namespace) -> int:
     """The DAVIS branch: J and F of each tracker's label maps."""
     from siammask.errors import SiamMaskError
-    from siammask.evaluation.report import write_json
     from siammask.evaluation.vos_report import format_vos_table, vos_report
 
     if args.eao_interval:
         raise SiamMaskError("--eao-interval applies to VOT datasets; this is a DAVIS dataset")
     report = vos_report(args.dataset, args.results, year=args.year or 2017, trackers=args.tracker)
-    print(format_vos_table(report), end="")
+
+    def plots(folder: str) -> list:
+        from siammask.evaluation.vos_plots import write_vos_plots
+
+        return write_vos_plots(report, folder)
+
+    return _publish(args, report, format_vos_table(report), plots)
+
+
+def _publish(args: argparse.Namespace, report: dict, table: str, plots: Callable[[str], list]) -> int:
+    """What both layouts' reports end with: the table, then --json and --plots when asked."""
+    from siammask.evaluation.report import write_json
+
+    print(table, end="")
     if args.json:
         write_json(report, args.json)
         print(f"report written to {args.json}")
     if args.plots:
-        from siammask.evaluation.vos_plots import write_vos_plots
-
-        for path in write_vos_plots(report, args.plots):
+        for path in plots(args.plots):
             print(f"plot written to {path}")
     return 0
