@@ -360,12 +360,20 @@ def test_sigterm_to_track_keeps_whole_outputs_and_exits_143(tmp_path, exported_m
 
 
 def test_sigterm_to_eval_ends_its_workers(tmp_path, exported_model):
-    dataset = write_dataset(tmp_path / "ds", ["a", "b", "c", "d"], frames=60)
+    # long enough (6 x 300 frames) that the run is still tracking when the signal comes, on any machine
+    dataset = write_dataset(tmp_path / "ds", ["a", "b", "c", "d", "e", "f"], frames=300)
     proc = subprocess.Popen([sys.executable, "-m", "siammask.cli", "eval", "--dataset", str(dataset), "--results",
                              str(tmp_path / "r"), "--model", str(exported_model), "--workers", "2", "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(15)
+    children: list[str] = []
+    deadline = time.monotonic() + 120
+    while len(children) < 2 and time.monotonic() < deadline and proc.poll() is None:  # the workers are up
+        time.sleep(0.5)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    time.sleep(5)  # and tracking
+    assert proc.poll() is None, "the run ended before the signal: the test needs a longer dataset"
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
