@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from siammask.api import SiamMask, SiamMaskCV
+from siammask.engines.factory import choose_backend
 from siammask.errors import SiamMaskError
 from siammask.geometry import box_corners
 from siammask.tracker import TrackResult
@@ -74,10 +75,11 @@ def test_track_before_init_and_bad_paths(tmp_path, seeded_checkpoint):
         model.init(np.zeros((50, 50, 3), np.uint8), (10, 10, 0, 5))
 
 
-def test_onnx_model_matches_torch(tmp_path_factory, seeded_checkpoint, torch_result, frames, box):
+@pytest.mark.parametrize("backend", ["auto", "onnxruntime"])
+def test_onnx_model_matches_torch(tmp_path_factory, seeded_checkpoint, torch_result, frames, box, backend):
     folder = onnx_folder(tmp_path_factory, seeded_checkpoint)
-    model = SiamMask.load(folder)  # a folder: ONNX Runtime
-    assert model.engine.name == "onnxruntime"
+    model = SiamMask.load(folder, backend=backend)  # a folder: OpenVINO where installed, else ONNX Runtime
+    assert model.engine.name == ("onnxruntime" if backend == "onnxruntime" else choose_backend(model=folder).backend)
     model.init(frames[0], box)
     result = model.track(frames[1])
     np.testing.assert_allclose(result.box, torch_result.box, atol=1e-2)

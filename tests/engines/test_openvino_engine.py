@@ -196,12 +196,18 @@ def test_precision_must_fit_the_folder(exported_model, int8_manifest_copy):
 
 def test_auto_follows_the_rule(exported_model, seeded_checkpoint, int8_manifest_copy):
     assert choose_backend(checkpoint=seeded_checkpoint).backend == "torch"
-    choice = choose_backend(model=exported_model)
-    assert choice.backend == "onnxruntime" and choice.reason.startswith("auto: fp32")
+    choice = choose_backend(model=exported_model)  # openvino is installed here, no GPU
+    assert choice.backend == "openvino" and choice.reason.startswith("auto: fp32")
     assert choose_backend(model=exported_model, backend="openvino").reason == "given"
     choice = choose_backend(model=int8_manifest_copy, backend="auto")
-    assert choice.backend == "onnxruntime" and choice.reason.startswith("auto: int8")
+    assert choice.backend == "openvino" and choice.reason.startswith("auto: int8")
+    assert choose_backend(model=exported_model, providers="cpu").backend == "onnxruntime"
     assert pick_backend("fp32", "fp16")[0] == "openvino" and pick_backend("fp16", None)[0] == "onnxruntime"
+    # without OpenVINO, or with a GPU provider in ONNX Runtime, fp32 and int8 stay on onnxruntime
+    for offered in ("fp32", "fp32+int8"):
+        backend, why = pick_backend(offered, None, openvino_installed=False)
+        assert backend == "onnxruntime" and "not installed" in why
+        assert pick_backend(offered, None, onnx_gpu=True)[0] == "onnxruntime"
     if HAS_BF16:
         choice = choose_backend(model=exported_model, precision="bf16")
         assert choice.backend == "openvino" and choice.precision == "bf16"

@@ -2,27 +2,26 @@
 
 Measured with scripts/engine_matrix.py (docs/engines.md has the commands and the whole tables):
 AMD EPYC (Zen 4: family 25 model 17), 2 cores, AVX-512 with AVX512-BF16 and AVX512-VNNI, no AMX,
-2 threads, seeded weights, batch 1,
-open-loop replay of the golden records, whole-frame median ms (crop + engine + decode + mask),
-engines interleaved in one process. The machine was shared (load average 3-11), so the
-absolute figures are several times an idle machine's; the ratios are what the rule uses.
+2 threads, seeded weights, batch 1, idle machine (load average 0.9 -> 1.5), open-loop replay of
+the golden records (282 frames), whole-frame median ms (crop + engine + decode + mask), engines
+interleaved in one process; OpenVINO compiled for static batch sizes (openvino_engine.py):
 
-  run (282 frames)     1 (load 2.6-11.3)   2 (load 5.3-7.1)
-  fp32  onnxruntime         887                 727        -> onnxruntime
-        openvino            941                 751
-  bf16  openvino            583                 423        -> openvino (no bf16 in ONNX Runtime on CPU)
-  int8  onnxruntime         290                 218        -> onnxruntime (same QDQ folder on both)
-        openvino            408                 271
+  fp32  onnxruntime   82.1        openvino   76.2  -> openvino (1.08x; polygons equal: both 100%)
+  bf16  openvino      41.8                         -> openvino (no bf16 in ONNX Runtime on CPU)
+  int8  onnxruntime   35.5        openvino   29.1  -> openvino (1.22x, same QDQ folder)
 
-So auto changes nothing for fp32 and INT8 users on any CPU: ONNX Runtime stays their engine
-(and the one every parity figure of this project was taken on); OpenVINO serves the
-precisions only it can give on a CPU, bf16 (and fp16 from an fp32 export on a GPU device).
+An earlier rule picked ONNX Runtime for fp32 and INT8: OpenVINO then ran the graphs with their
+dynamic batch and copied its outputs, and was 0.94-0.97x (fp32) and 0.7-0.8x (INT8) of it.
+ONNX Runtime stays the pick where OpenVINO is not installed (it is an extra), where ONNX Runtime
+has a GPU provider (CUDA/TensorRT), and where --providers names ONNX Runtime providers.
 """
 
 from __future__ import annotations
 
 
-def pick_backend(offered: str, requested: str | None) -> tuple[str, str]:
+def pick_backend(
+    offered: str, requested: str | None, openvino_installed: bool = True, onnx_gpu: bool = False,
+) -> tuple[str, str]:
     """(backend, why) for a folder whose graphs hold `offered` (fp32, fp16, fp32+int8) when
     `requested` (None: what the folder holds) is asked. The chosen backend still checks that it
     can run it (bf16 on a CPU without bf16 units is refused there, naming what the CPU offers)."""
@@ -33,7 +32,13 @@ def pick_backend(offered: str, requested: str | None) -> tuple[str, str]:
         return "openvino", "auto: fp16 from an fp32 export is OpenVINO's precision hint (GPU devices)"
     if wanted == "fp16":
         return "onnxruntime", "auto: an fp16 export runs on onnxruntime (CUDA/TensorRT where present)"
+    if onnx_gpu:
+        return "onnxruntime", f"auto: {wanted} on onnxruntime (it has a GPU provider here)"
+    if not openvino_installed:
+        return "onnxruntime", (f"auto: {wanted} on onnxruntime (openvino, measured faster on CPU, is not "
+                               "installed: pip install 'siammask[openvino]')")
     if wanted == "int8":
-        return "onnxruntime", ("auto: int8 on onnxruntime (measured 1.2-1.4x faster a frame than openvino on "
-                               "the same QDQ graphs; docs/engines.md)")
-    return "onnxruntime", "auto: fp32 on onnxruntime (openvino measured no faster in fp32; docs/engines.md)"
+        return "openvino", ("auto: int8 on openvino (measured 1.22x faster a frame than onnxruntime on the "
+                            "same QDQ graphs; docs/engines.md)")
+    return "openvino", ("auto: fp32 on openvino (measured 1.08x faster a frame than onnxruntime, same "
+                        "polygons; docs/engines.md)")

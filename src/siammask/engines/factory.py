@@ -68,10 +68,12 @@ def choose_backend(
     if backend == "torch":
         raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
     offered = folder_precision(model)
-    if backend in (None, "auto"):
+    if backend in (None, "auto") and providers not in (None, "", "auto", []):
+        backend, why = "onnxruntime", "auto: --providers names ONNX Runtime's providers"
+    elif backend in (None, "auto"):
         from siammask.engines.auto import pick_backend
 
-        backend, why = pick_backend(offered, precision)
+        backend, why = pick_backend(offered, precision, _openvino_installed(), _onnx_has_gpu())
     else:
         why = "given"
     if backend == "onnxruntime":
@@ -79,6 +81,18 @@ def choose_backend(
     else:
         check_openvino(model, precision, providers)
     return BackendChoice(backend, precision, why)
+
+
+def _openvino_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def _onnx_has_gpu() -> bool:
+    import onnxruntime as ort
+
+    return bool({"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(ort.get_available_providers()))
 
 
 def check_openvino(model: str | Path, precision: str | None, providers: str | list[str] | None) -> str:
