@@ -17,6 +17,7 @@ from siammask.bench import box_polygon, format_report, summarize
 from siammask.bench_matrix import agreement, cpu_bf16_units, parse_backends, plan
 from siammask.cli import main
 from siammask.errors import SiamMaskError
+from tests.conftest import AUTO_FP32
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -191,10 +192,10 @@ def test_matrix_run_refused_rows_and_agreement(fp32_folder, tmp_path, capsys):
     assert floors["search_vs_floor"]["onnxruntime fp32"]["multiple"] > 0
     assert set(result["gemm"]["precisions"]) == {"bf16", "int8"}
     picks = {p["precision"]: p for p in result["auto"]}
-    assert picks["fp32"]["backend"] == "openvino" and picks["fp32"]["reason"].startswith("auto:")
+    assert picks["fp32"]["backend"] == AUTO_FP32 and picks["fp32"]["reason"].startswith("auto:")
     assert picks["int8"]["backend"] is None and "int8" in picks["int8"]["refused"]
     text = capsys.readouterr().out
-    assert "--backend auto, fp32: openvino" in text and "not run here:" in text
+    assert f"--backend auto, fp32: {AUTO_FP32}" in text and "not run here:" in text
     bf16 = rows["openvino bf16"]
     if bf16.get("refused"):
         pytest.skip(f"no bf16 here: {bf16['refused']}")

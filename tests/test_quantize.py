@@ -17,7 +17,7 @@ import pytest
 
 from siammask.cli import main
 from siammask.engines.onnx_engine import OnnxEngine
-from tests.conftest import DATASET
+from tests.conftest import AUTO_INT8, DATASET
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime.quantization")
@@ -93,24 +93,24 @@ def test_int8_folder_through_track_and_eval_cli(int8_model, one_sequence, capsys
     rc = main(["track", str(one_sequence / SEQUENCE), "--box", "130,90,60,50", "--model", str(int8_model),
                "--threads", "2", "--max-frames", "3", "--output", str(tmp_path / "r.txt")])
     out = capsys.readouterr().out
-    assert rc == 0 and "(onnxruntime fp32+int8)" in out
+    assert rc == 0 and f"({AUTO_INT8} fp32+int8)" in out
     assert len((tmp_path / "r.txt").read_text().splitlines()) == 3
     rc = main(["eval", "--dataset", str(one_sequence), "--model", str(int8_model), "--threads", "2",
                "--results", str(tmp_path / "results"), "--eao-interval", "5,100"])
     out = capsys.readouterr().out
     assert rc == 0
     # its own default name: an INT8 run never overwrites the fp32 run's results
-    assert "eval SiamMask_onnxruntime_int8: onnxruntime fp32+int8" in out
-    result = tmp_path / "results" / "SiamMask_onnxruntime_int8" / "baseline" / SEQUENCE / f"{SEQUENCE}_001.txt"
+    assert f"eval SiamMask_{AUTO_INT8}_int8: {AUTO_INT8} fp32+int8" in out
+    result = tmp_path / "results" / f"SiamMask_{AUTO_INT8}_int8" / "baseline" / SEQUENCE / f"{SEQUENCE}_001.txt"
     assert len(result.read_text().splitlines()) == len(frames)
-    assert "SiamMask_onnxruntime_int8" in out.split("Accuracy")[-1]
+    assert f"SiamMask_{AUTO_INT8}_int8" in out.split("Accuracy")[-1]
 
 
 def test_python_api_says_int8(int8_model):
     from siammask.api import SiamMask
 
     model = SiamMask.load(int8_model, threads=2)
-    assert model.precision == "fp32+int8" and repr(model) == "SiamMask(onnxruntime, fp32+int8)"
+    assert model.precision == "fp32+int8" and repr(model) == f"SiamMask({AUTO_INT8}, fp32+int8)"
 
 
 def compare_args(*argv: str) -> argparse.Namespace:

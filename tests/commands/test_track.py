@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from siammask.cli import main
-from tests.conftest import DATASET
+from tests.conftest import AUTO_FP32, DATASET
 
 pytest.importorskip("torch")
 
@@ -142,7 +142,7 @@ def test_onnx_model(capsys, tmp_path, tmp_path_factory, seeded_checkpoint):
         capsys, SEQ, "--box", BOX, "--model", folder, "--threads", 2, "--max-frames", 2, "--output", tmp_path / "r.csv",
     )
     assert rc == 0, err
-    assert out.startswith("tracked 2 frames, 1 target, ") and "(onnxruntime fp32)" in out
+    assert out.startswith("tracked 2 frames, 1 target, ") and f"({AUTO_FP32} fp32)" in out
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 3
 
 

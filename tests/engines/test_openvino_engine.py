@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siammask.engines.auto import pick_backend
+from siammask.engines.auto import cpu_flags, measured_openvino_cpu, pick_backend
 from siammask.engines.factory import choose_backend, load_engine
 from siammask.errors import SiamMaskError
 from siammask.tracker import Tracker
@@ -196,11 +196,12 @@ def test_precision_must_fit_the_folder(exported_model, int8_manifest_copy):
 
 def test_auto_follows_the_rule(exported_model, seeded_checkpoint, int8_manifest_copy):
     assert choose_backend(checkpoint=seeded_checkpoint).backend == "torch"
+    fast_cpu = measured_openvino_cpu(cpu_flags())
     choice = choose_backend(model=exported_model)  # openvino is installed here, no GPU
-    assert choice.backend == "openvino" and choice.reason.startswith("auto: fp32")
+    assert choice.backend == ("openvino" if fast_cpu else "onnxruntime") and choice.reason.startswith("auto: fp32")
     assert choose_backend(model=exported_model, backend="openvino").reason == "given"
     choice = choose_backend(model=int8_manifest_copy, backend="auto")
-    assert choice.backend == "openvino" and choice.reason.startswith("auto: int8")
+    assert choice.backend == ("openvino" if fast_cpu else "onnxruntime") and choice.reason.startswith("auto: int8")
     assert choose_backend(model=exported_model, providers="cpu").backend == "onnxruntime"
     assert pick_backend("fp32", "fp16")[0] == "openvino" and pick_backend("fp16", None)[0] == "onnxruntime"
     # without OpenVINO, or with a GPU provider in ONNX Runtime, fp32 and int8 stay on onnxruntime
@@ -208,6 +209,8 @@ def test_auto_follows_the_rule(exported_model, seeded_checkpoint, int8_manifest_
         backend, why = pick_backend(offered, None, openvino_installed=False)
         assert backend == "onnxruntime" and "not installed" in why
         assert pick_backend(offered, None, onnx_gpu=True)[0] == "onnxruntime"
+        backend, why = pick_backend(offered, None, openvino_cpu=False)
+        assert backend == "onnxruntime" and "AVX512-VNNI" in why
     if HAS_BF16:
         choice = choose_backend(model=exported_model, precision="bf16")
         assert choice.backend == "openvino" and choice.precision == "bf16"

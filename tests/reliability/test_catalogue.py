@@ -25,14 +25,14 @@ import pytest
 
 from siammask.errors import SiamMaskError
 from siammask.sources import read_image
-from tests.conftest import GOLDEN
+from tests.conftest import AUTO_FP32, GOLDEN
 
 from .helpers import BOX, assert_one_line_error, cli, snapshot, textured_frame, write_dataset, write_frames
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-TRACKER = "SiamMask_onnxruntime"
+TRACKER = f"SiamMask_{AUTO_FP32}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,8 +496,24 @@ def test_exported_folder(capsys, tmp_path, outputs, exported_model, case):
     mutate(folder)
     write_frames(tmp_path / "frames", 2)
     before = snapshot(outputs)
-    rc, _, err = track(capsys, tmp_path / "frames", "--max-frames", 2, model=("--model", folder), out=outputs)
+    # the messages are ONNX Runtime's engine's; OpenVINO's (below) checks the graph hashes first
+    rc, _, err = track(capsys, tmp_path / "frames", "--max-frames", 2, "--backend", "onnxruntime",
+                       model=("--model", folder), out=outputs)
     assert_one_line_error(rc, err, *fragments)
+    assert snapshot(outputs) == before
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_CASES))
+def test_exported_folder_on_openvino(capsys, tmp_path, outputs, exported_model, case):
+    pytest.importorskip("openvino")
+    mutate, _ = MODEL_CASES[case]
+    folder = _copy_model(exported_model, tmp_path / "model")
+    mutate(folder)
+    write_frames(tmp_path / "frames", 2)
+    before = snapshot(outputs)
+    rc, _, err = track(capsys, tmp_path / "frames", "--max-frames", 2, "--backend", "openvino",
+                       model=("--model", folder), out=outputs)
+    assert_one_line_error(rc, err)
     assert snapshot(outputs) == before
 
 

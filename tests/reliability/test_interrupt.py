@@ -20,6 +20,7 @@ import pytest
 
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.synth import make_dataset
+from tests.conftest import AUTO_FP32
 
 from .helpers import report_metrics
 
@@ -27,7 +28,7 @@ pytest.importorskip("onnx")
 
 FRAMES = 16
 SEQUENCES = ("synth00", "synth01")
-TRACKER = "SiamMask_onnxruntime"
+TRACKER = f"SiamMask_{AUTO_FP32}"
 
 
 def eval_command(dataset: Path, model: Path, results: Path) -> list[str]:

@@ -12,15 +12,35 @@ interleaved in one process; OpenVINO compiled for static batch sizes (openvino_e
 
 An earlier rule picked ONNX Runtime for fp32 and INT8: OpenVINO then ran the graphs with their
 dynamic batch and copied its outputs, and was 0.94-0.97x (fp32) and 0.7-0.8x (INT8) of it.
-ONNX Runtime stays the pick where OpenVINO is not installed (it is an extra), where ONNX Runtime
-has a GPU provider (CUDA/TensorRT), and where --providers names ONNX Runtime providers.
+OpenVINO is picked only where it was measured faster, CPUs with AVX512-VNNI (or AMX); ONNX
+Runtime stays the pick on other CPUs (the AVX2 machines this project's first figures were
+measured on), where OpenVINO is not installed (it is an extra), where ONNX Runtime has a GPU
+provider (CUDA/TensorRT), and where --providers names ONNX Runtime providers.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them; empty where /proc/cpuinfo cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def measured_openvino_cpu(flags: set[str]) -> bool:
+    """A CPU of the kind OpenVINO was measured faster on (int8 dot products in AVX-512 or AMX)."""
+    return bool({"avx512_vnni", "amx_int8"} & flags)
+
 
 def pick_backend(
     offered: str, requested: str | None, openvino_installed: bool = True, onnx_gpu: bool = False,
+    openvino_cpu: bool = True,
 ) -> tuple[str, str]:
     """(backend, why) for a folder whose graphs hold `offered` (fp32, fp16, fp32+int8) when
     `requested` (None: what the folder holds) is asked. The chosen backend still checks that it
@@ -37,6 +57,9 @@ def pick_backend(
     if not openvino_installed:
         return "onnxruntime", (f"auto: {wanted} on onnxruntime (openvino, measured faster on CPU, is not "
                                "installed: pip install 'siammask[openvino]')")
+    if not openvino_cpu:
+        return "onnxruntime", (f"auto: {wanted} on onnxruntime (openvino was measured faster only on CPUs "
+                               "with AVX512-VNNI or AMX; docs/engines.md)")
     if wanted == "int8":
         return "openvino", ("auto: int8 on openvino (measured 1.22x faster a frame than onnxruntime on the "
                             "same QDQ graphs; docs/engines.md)")

@@ -68,12 +68,8 @@ def choose_backend(
     if backend == "torch":
         raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
     offered = folder_precision(model)
-    if backend in (None, "auto") and providers not in (None, "", "auto", []):
-        backend, why = "onnxruntime", "auto: --providers names ONNX Runtime's providers"
-    elif backend in (None, "auto"):
-        from siammask.engines.auto import pick_backend
-
-        backend, why = pick_backend(offered, precision, _openvino_installed(), _onnx_has_gpu())
+    if backend in (None, "auto"):
+        backend, why = auto_backend(offered, precision, providers)
     else:
         why = "given"
     if backend == "onnxruntime":
@@ -81,6 +77,17 @@ def choose_backend(
     else:
         check_openvino(model, precision, providers)
     return BackendChoice(backend, precision, why)
+
+
+def auto_backend(
+    offered: str, precision: str | None = None, providers: str | list[str] | None = None
+) -> tuple[str, str]:
+    """(backend, why) that --backend auto gives a folder holding `offered` on this machine."""
+    if providers not in (None, "", "auto", []):
+        return "onnxruntime", "auto: --providers names ONNX Runtime's providers"
+    from siammask.engines.auto import cpu_flags, measured_openvino_cpu, pick_backend
+
+    return pick_backend(offered, precision, _openvino_installed(), _onnx_has_gpu(), measured_openvino_cpu(cpu_flags()))
 
 
 def _openvino_installed() -> bool:
