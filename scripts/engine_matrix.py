@@ -1,6 +1,6 @@
 """Backends x precisions on this machine: per-stage latency, whole-frame open-loop replay of the
 golden records, and each reduced precision's polygon agreement with fp32 (docs/engines.md).
-The replay and the agreement are siammask.bench_matrix's (the ones `siammask bench` runs on its
+The replay and the agreement are siammask.bench.matrix's (the ones `siammask bench` runs on its
 own frames), so there is one copy of each.
 
 Every engine is loaded in this one process and the measurements interleave them (one call of
@@ -26,8 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from siammask.bench_matrix import Step, agreement
-from siammask.bench_matrix import open_loop as replay
+from siammask.bench.matrix import Step, agreement
+from siammask.bench.matrix import open_loop as replay
 from siammask.engines.factory import load_engine
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
@@ -95,7 +95,7 @@ def open_loop(
     engines: dict[str, Any], configs: dict[str, Any], per_sequence: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Replay every tracked frame of the golden records from its recorded input state (the
-    bench's open_loop, siammask.bench_matrix): each engine's whole-frame time and its polygons'
+    bench's open_loop, siammask.bench.matrix): each engine's whole-frame time and its polygons'
     agreement with the reference's and, where an fp32 config ran, with fp32's."""
     steps, reference = golden_steps(per_sequence)
     polygons, times = replay(engines, configs, steps)

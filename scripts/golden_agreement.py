@@ -26,7 +26,7 @@ import numpy as np
 
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.evaluation.protocol import run_supervised
-from siammask.tracker import Tracker
+from siammask.tracking.tracker import Tracker
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
 

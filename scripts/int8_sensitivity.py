@@ -33,10 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.config import TrackerConfig
-from siammask.decode import cosine_window, decide, generate_anchors
-from siammask.engines.onnx_engine import OnnxEngine
-from siammask.quantize import (
+from siammask.deploy.quantize import (
     DEFAULT_FORMAT,
     RecordingEngine,
     conv_roles,
@@ -44,6 +41,9 @@ from siammask.quantize import (
     preprocess,
     quantize_graph,
 )
+from siammask.engines.onnx_engine import OnnxEngine
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.decode import cosine_window, decide, generate_anchors
 
 OUTPUTS = ("cls", "loc", "xf", "p0", "p1", "p2")
 
@@ -70,7 +70,7 @@ def record(model: Path, dataset: Path, work: Path, threads: int) -> dict[str, An
             return {k: d[k] for k in d.files}
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.protocol import run_supervised
-    from siammask.tracker import Tracker
+    from siammask.tracking.tracker import Tracker
 
     engine = OnnxEngine(model, threads=threads)
     rec = StateRecorder(engine)

@@ -24,7 +24,7 @@ import numpy as np
 
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.evaluation.protocol import read_frame
-from siammask.tracker import Tracker
+from siammask.tracking.tracker import Tracker
 
 
 class SearchTimer:

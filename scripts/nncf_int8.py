@@ -17,9 +17,9 @@ import json
 import shutil
 from pathlib import Path
 
+from siammask.deploy.quantize import collect_calibration, correlation_nodes
 from siammask.engines.onnx_engine import MANIFEST, OnnxEngine
-from siammask.files import file_sha256
-from siammask.quantize import collect_calibration, correlation_nodes
+from siammask.io.files import file_sha256
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,8 +30,8 @@ import numpy as np
 
 from siammask.engines.torch_engine import TorchEngine
 from siammask.evaluation.protocol import run_supervised
-from siammask.presets import PRESETS, preset_config
-from siammask.tracker import Tracker, parse_box
+from siammask.tracking.presets import PRESETS, preset_config
+from siammask.tracking.tracker import Tracker, parse_box
 
 DATASET = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden" / "dataset"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak run: track N frames (default 10,000) of a small synthetic sequence and watch memory.
 
-The sequence (default 60 frames of 96x96, from `siammask.synth`) is played in a loop; the tracker is
+The sequence (default 60 frames of 96x96, from `siammask.evaluation.synth`) is played in a loop; the tracker is
 re-initialised from the ground truth each time the loop starts over, so both the template and the
 search paths run for the whole soak. Every frame is decoded from disk, tracked, and its polygon
 streamed to a results file, as `siammask track` does. Peak RSS (VmHWM in /proc/self/status) and RSS
@@ -58,16 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from siammask.engines.factory import load_engine
     from siammask.evaluation.dataset import load_sequence
-    from siammask.sources import read_image
-    from siammask.synth import make_dataset
-    from siammask.track_output import ResultWriter, init_result
-    from siammask.tracker import Tracker
+    from siammask.evaluation.synth import make_dataset
+    from siammask.io.outputs import ResultWriter, init_result
+    from siammask.io.sources import read_image
+    from siammask.tracking.tracker import Tracker
 
     with tempfile.TemporaryDirectory(prefix="siammask-soak-") as tmp:
         tmp_path = Path(tmp)
         model, checkpoint = args.model, args.checkpoint
         if model is None and checkpoint is None:
-            from siammask.export import export
+            from siammask.deploy.export import export
             from siammask.model.seeded import write_checkpoint
 
             print("exporting the seeded weights ...", flush=True)

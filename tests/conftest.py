@@ -79,7 +79,7 @@ def seeded_checkpoint(tmp_path_factory):
 def exported_model(seeded_checkpoint, tmp_path_factory):
     """The seeded checkpoint exported once per test session (fp32 ONNX folder)."""
     pytest.importorskip("onnx")
-    from siammask.export import export
+    from siammask.deploy.export import export
 
     return export(seeded_checkpoint, tmp_path_factory.mktemp("export") / "model")
 

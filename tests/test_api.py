@@ -11,8 +11,8 @@ import pytest
 from siammask.api import SiamMask, SiamMaskCV
 from siammask.engines.factory import choose_backend
 from siammask.errors import SiamMaskError
-from siammask.geometry import box_corners
-from siammask.tracker import TrackResult
+from siammask.tracking.geometry import box_corners
+from siammask.tracking.tracker import TrackResult
 from tests.conftest import sequence_frames, sequence_groundtruth
 
 pytest.importorskip("torch")
@@ -22,7 +22,7 @@ SEQ = "synth00"
 
 def onnx_folder(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path) -> Path:
     """The seeded checkpoint exported once per session (shared by every module that asks)."""
-    from siammask.export import export
+    from siammask.deploy.export import export
 
     folder = tmp_path_factory.getbasetemp() / "seeded-onnx"
     if not (folder / "manifest.json").is_file():

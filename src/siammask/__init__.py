@@ -20,12 +20,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "SiamMask": "siammask.api",
     "SiamMaskCV": "siammask.api",
-    "Tracker": "siammask.tracker",
-    "MultiTracker": "siammask.tracker",
-    "TrackResult": "siammask.tracker",
-    "TrackerConfig": "siammask.config",
-    "open_source": "siammask.sources",
-    "draw_overlay": "siammask.visualize",
+    "Tracker": "siammask.tracking.tracker",
+    "MultiTracker": "siammask.tracking.tracker",
+    "TrackResult": "siammask.tracking.tracker",
+    "TrackerConfig": "siammask.tracking.config",
+    "open_source": "siammask.io.sources",
+    "draw_overlay": "siammask.io.visualize",
 }
 
 

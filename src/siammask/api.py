@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.engines.factory import load_engine
 from siammask.errors import SiamMaskError
-from siammask.tracker import MultiTracker, Tracker, TrackResult
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.tracker import MultiTracker, Tracker, TrackResult
 
 
 class SiamMask:
@@ -75,7 +75,7 @@ class SiamMask:
         precision: str | None = None, preset: str | None = None,
     ) -> SiamMask:
         """A checkpoint file or an exported folder, whichever `path` is. `preset` (vot, vot18, davis,
-        pysot: siammask.presets) replaces the model's own tracker settings."""
+        pysot: siammask.tracking.presets) replaces the model's own tracker settings."""
         path = Path(path)
         if path.is_dir():
             model = cls.from_model(path, threads=threads, backend=backend, precision=precision)
@@ -84,7 +84,7 @@ class SiamMask:
         else:
             raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
         if preset is not None:
-            from siammask.presets import preset_config
+            from siammask.tracking.presets import preset_config
 
             model = cls(model.engine, preset_config(preset))
         return model

@@ -1,7 +1,9 @@
 """`siammask` command line: one parser, one subcommand per module of `siammask.commands`.
 
 Exit codes: 0 success, 1 bad input (a one-line message, no traceback), 2 usage, 130 Ctrl-C,
-143 SIGTERM. SIAMMASK_DEBUG=1 shows the traceback behind a one-line error.
+143 SIGTERM. `--traceback` (anywhere on the line) or SIAMMASK_DEBUG=1 prints, after the one-line
+error, the traceback of the error and of the exception that caused it (which the one line names
+in its own words and the default output hides), for people debugging the tool.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 
 from siammask import __version__
 from siammask.commands import COMMAND_MODULES
@@ -25,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `siammask COMMAND --help` for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"siammask {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="after a one-line error, print its traceback and its cause's (also SIAMMASK_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -46,8 +51,26 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _print_causes(exc: BaseException) -> None:
+    """The traceback of `exc` and of every exception behind it, including those the code hid with
+    `raise ... from None` to keep the default message to one line."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for depth, item in enumerate(reversed(chain)):
+        if depth:
+            print("\nwhich led to:\n", file=sys.stderr)
+        traceback.print_exception(type(item), item, item.__traceback__, chain=False, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # accepted after the command too (`siammask track ... --traceback`): taken out before parsing
+    show_causes = "--traceback" in argv
+    argv = [a for a in argv if a != "--traceback"]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -56,13 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    debug = os.environ.get("SIAMMASK_DEBUG", "") not in ("", "0")
+    debug = show_causes or os.environ.get("SIAMMASK_DEBUG", "") not in ("", "0")
     try:
         result = args.func(args)
     except SiamMaskError as exc:
-        if debug:
-            raise
         print(f"siammask: error: {exc}", file=sys.stderr)
+        if debug:
+            _print_causes(exc)
         return 1
     except Terminated:
         print("siammask: terminated (SIGTERM)", file=sys.stderr)
@@ -75,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             # point stdout at /dev/null so that the interpreter's final flush does not fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-        if debug:
-            raise
         # a write or read the commands did not name in their own words: disk full, a file-size
         # limit, a read-only or vanished folder. Their writers have removed their temporary files.
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"siammask: error: {exc.strerror or _first_line(exc)}{where}", file=sys.stderr)
+        if debug:
+            _print_causes(exc)
         return 1
     finally:
         if previous is not None:

@@ -24,7 +24,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, load_dataset
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
-from siammask.files import check_output_folder, json_text, write_text_atomically
+from siammask.io.files import check_output_folder, json_text, write_text_atomically
 
 MARKER = ".siammask-demo"
 TRACKERS = {"torch": "SiamMask_torch", "onnxruntime": "SiamMask_onnxruntime",
@@ -88,8 +88,8 @@ def compare_runs(dataset: Dataset, results: Path, first: str = "torch", second: 
 def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: int) -> tuple[Path, Path]:
     """Track the first sequence's first frames and write an overlay GIF and one PNG frame."""
     from siammask.evaluation.protocol import read_frame
-    from siammask.tracker import Tracker
-    from siammask.visualize import OverlayWriter, draw_overlay
+    from siammask.io.visualize import OverlayWriter, draw_overlay
+    from siammask.tracking.tracker import Tracker
 
     engine, config = engine_spec.build()
     seq = next(iter(dataset))
@@ -124,9 +124,9 @@ class DemoStages:
 def run_vos_part(spec: EngineSpec, out: Path, frames: int) -> str:
     """Segment a small synthetic DAVIS-layout dataset and score it as the official toolkit does."""
     from siammask.evaluation.davis import load_davis
+    from siammask.evaluation.synth_davis import make_davis_dataset
     from siammask.evaluation.vos_report import build_vos_report, format_vos_table
     from siammask.evaluation.vos_runner import run_vos_dataset
-    from siammask.synth_davis import make_davis_dataset
 
     root = make_davis_dataset(out / "davis", sequences=1, frames=frames, objects=2, seed=0)
     dataset = load_davis(root, year=2017)
@@ -155,13 +155,13 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
 def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from siammask.bench import BenchOptions, format_report, run_bench
+    from siammask.bench.run import BenchOptions, format_report, run_bench
+    from siammask.deploy.export import export
+    from siammask.deploy.quantize import quantize_model
     from siammask.evaluation.plots import write_plots
     from siammask.evaluation.report import build_report, evaluate_folder, format_table, write_json
-    from siammask.export import export
+    from siammask.evaluation.synth import make_dataset
     from siammask.model.trained import write_checkpoint
-    from siammask.quantize import quantize_model
-    from siammask.synth import make_dataset
 
     # absolute: the bench runs its workers in another folder, where a relative path names nothing
     out = Path(os.path.abspath(options.output))

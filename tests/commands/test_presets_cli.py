@@ -8,7 +8,7 @@ import pytest
 
 from siammask.cli import main
 from siammask.engines.factory import EngineSpec
-from siammask.presets import preset_config
+from siammask.tracking.presets import preset_config
 
 torch = pytest.importorskip("torch")
 
@@ -62,7 +62,7 @@ def test_an_export_of_a_pysot_checkpoint_tracks_as_the_checkpoint(seeded_checkpo
     import numpy as np
 
     from siammask.api import SiamMask
-    from siammask.export import export
+    from siammask.deploy.export import export
     from tests.conftest import POLYGON_TOL_PX, sequence_frames, sequence_groundtruth
 
     state = torch.load(seeded_checkpoint, weights_only=True)["state_dict"]

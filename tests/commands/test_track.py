@@ -41,7 +41,7 @@ def assert_one_line_error(rc: int, err: str, *fragments: str) -> None:
 
 def onnx_folder(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path) -> Path:
     """The seeded checkpoint exported once per session (the same folder tests/test_api.py uses)."""
-    from siammask.export import export
+    from siammask.deploy.export import export
 
     folder = tmp_path_factory.getbasetemp() / "seeded-onnx"
     if not (folder / "manifest.json").is_file():
@@ -229,7 +229,7 @@ def test_ctrl_c_keeps_what_was_tracked(capsys, monkeypatch, tmp_path, seeded_che
     def interrupted(self, frame):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("siammask.tracker.MultiTracker.track", interrupted)
+    monkeypatch.setattr("siammask.tracking.tracker.MultiTracker.track", interrupted)
     rc, out, err = run_track(capsys, SEQ, "--box", BOX, "--checkpoint", seeded_checkpoint,
                              "--output", tmp_path / "r.json")
     assert rc == 130, err

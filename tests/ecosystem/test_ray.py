@@ -33,7 +33,7 @@ def ray_instance():
 
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
-    from siammask.synth import make_dataset
+    from siammask.evaluation.synth import make_dataset
 
     return load_dataset(make_dataset(tmp_path_factory.mktemp("ray") / "data", sequences=2, frames=12, size=(160, 120)))
 

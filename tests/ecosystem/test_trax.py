@@ -24,7 +24,7 @@ from trax.client import Client  # noqa: E402
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory):
     from siammask.evaluation.dataset import load_dataset
-    from siammask.synth import make_dataset
+    from siammask.evaluation.synth import make_dataset
 
     root = make_dataset(tmp_path_factory.mktemp("trax") / "data", sequences=1, frames=4, size=(160, 120))
     return load_dataset(root)["synth00"]
@@ -63,7 +63,7 @@ def _track(client, sequence, region, frames=3):
 
 def test_polygon_in_polygons_out_match_in_process_tracker(exported_model, onnx_engine, sequence):
     """Handshake; a 4-point polygon starts the tracker as the reference does; polygons and scores as in-process."""
-    from siammask.tracker import Tracker
+    from siammask.tracking.tracker import Tracker
 
     gt = sequence.groundtruth[0]
     with served(exported_model) as client:
@@ -99,7 +99,7 @@ def test_rectangle_and_mask_inputs(exported_model, sequence):
 
 def test_refusals(exported_model, monkeypatch):
     """From a terminal: a pointer to the docs; without vot-trax: the pip extra; both one line, exit 1."""
-    from siammask.trax_server import import_trax
+    from siammask.serve.trax import import_trax
 
     proc = subprocess.run([sys.executable, "-m", "siammask.cli", "trax", "--model", str(exported_model)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)

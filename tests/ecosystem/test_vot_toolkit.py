@@ -98,7 +98,7 @@ def _vot(workspace: Path, *args: str) -> str:
 def vot_run(exported_model, tmp_path_factory):
     """A workspace on a synthetic dataset, evaluated and analysed by vot-toolkit."""
     pytest.importorskip("trax", reason="the TraX server needs vot-trax here: pip install 'siammask[vot]'")
-    from siammask.synth import make_dataset
+    from siammask.evaluation.synth import make_dataset
 
     root = tmp_path_factory.mktemp("vot")
     dataset = make_dataset(root / "dataset", sequences=2, frames=20, size=(160, 120), seed=3)

@@ -20,7 +20,7 @@ pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def fp16_model(seeded_checkpoint, tmp_path_factory):
-    from siammask.export import export
+    from siammask.deploy.export import export
 
     return export(seeded_checkpoint, tmp_path_factory.mktemp("fp16") / "model", half=True)
 

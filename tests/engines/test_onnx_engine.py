@@ -14,11 +14,11 @@ import sys
 import numpy as np
 import pytest
 
-from siammask.crop import crop_subwindow, to_chw_float
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.errors import SiamMaskError
+from siammask.tracking.crop import crop_subwindow, to_chw_float
 from tests.conftest import GOLDEN, golden_records, sequence_frames
-from tests.test_tracker import open_loop
+from tests.tracking.test_tracker import open_loop
 
 REL_TOL = 1e-4
 
@@ -81,7 +81,7 @@ def test_runtime_path_imports_no_torch(exported_model):
     code = (
         "import sys, cv2\n"
         "from siammask.engines.factory import load_engine\n"
-        "from siammask.tracker import Tracker\n"
+        "from siammask.tracking.tracker import Tracker\n"
         f"engine, config = load_engine(model={str(exported_model)!r})\n"
         "t = Tracker(engine, config)\n"
         f"frames = {sequence_frames('synth00')[:3]!r}\n"

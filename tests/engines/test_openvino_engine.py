@@ -20,7 +20,7 @@ import pytest
 from siammask.engines.auto import cpu_flags, measured_openvino_cpu, pick_backend
 from siammask.engines.factory import choose_backend, load_engine
 from siammask.errors import SiamMaskError
-from siammask.tracker import Tracker
+from siammask.tracking.tracker import Tracker
 from tests.conftest import GOLDEN, golden_records, sequence_frames, sequence_groundtruth
 
 ov = pytest.importorskip("openvino")
@@ -57,7 +57,7 @@ def bf16_engine(exported_model, cache):
 
 def first_frame_outputs(engine):
     golden = np.load(GOLDEN / "raw_first_frame.npz")
-    from siammask.crop import crop_subwindow, to_chw_float
+    from siammask.tracking.crop import crop_subwindow, to_chw_float
 
     cx, cy, w, h = golden_records()["synth00"][0]["init_bbox_cxcywh"]
     image = cv2.imread(sequence_frames("synth00")[0])

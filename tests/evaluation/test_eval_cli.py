@@ -9,7 +9,7 @@ import pytest
 
 from siammask.cli import main
 from siammask.evaluation.results import read_trajectory, result_path
-from siammask.synth import make_dataset
+from siammask.evaluation.synth import make_dataset
 from tests.conftest import AUTO_FP32
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from siammask.evaluation.vos_protocol import object_box, start_tracker, track_sequence_vos
-from siammask.mask import PastedMask, label_map
-from siammask.sources import read_image
+from siammask.io.sources import read_image
+from siammask.tracking.mask import PastedMask, label_map
 from tests.evaluation.vos_golden import (
     SEQUENCES,
     davis_config,

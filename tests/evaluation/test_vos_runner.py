@@ -15,7 +15,7 @@ from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.davis import load_davis
 from siammask.evaluation.vos_runner import run_vos_dataset, sequence_folder
-from siammask.labelmaps import davis_palette
+from siammask.tracking.labelmaps import davis_palette
 from tests.evaluation.vos_golden import DATASET, davis_config, reference_labels
 
 FRAMES = 3

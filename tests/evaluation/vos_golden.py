@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from siammask.config import TrackerConfig
 from siammask.evaluation.vos_protocol import merge_objects
+from siammask.tracking.config import TrackerConfig
 
 GOLDEN_VOS = Path(__file__).resolve().parents[1] / "data" / "golden_vos"
 DATASET = GOLDEN_VOS / "dataset"

@@ -12,8 +12,8 @@ from tests.conftest import GOLDEN, golden_records
 
 torch = pytest.importorskip("torch")
 
-from siammask.crop import crop_subwindow, to_chw_float  # noqa: E402
 from siammask.model.network import SiamMaskNet, cell_windows  # noqa: E402
+from siammask.tracking.crop import crop_subwindow, to_chw_float  # noqa: E402
 
 REL_TOL = 1e-4
 

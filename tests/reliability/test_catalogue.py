@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from siammask.errors import SiamMaskError
-from siammask.sources import read_image
+from siammask.io.sources import read_image
 from tests.conftest import AUTO_FP32, GOLDEN
 
 from .helpers import BOX, assert_one_line_error, cli, snapshot, textured_frame, write_dataset, write_frames
@@ -192,7 +192,7 @@ def test_16bit_and_4channel_images_are_converted(capsys, tmp_path, exported_mode
     """Accepted: read as cv2.imread(IMREAD_COLOR) reads them, as the reference does. A 16-bit image
     keeps its high byte (value >> 8); a 4-channel one loses its alpha. Tracking runs on the result.
     Arrays handed to the Python API must already be 8-bit."""
-    from siammask.tracker import MultiTracker
+    from siammask.tracking.tracker import MultiTracker
 
     frames16, frames4 = tmp_path / "f16", tmp_path / "f4"
     frames16.mkdir()

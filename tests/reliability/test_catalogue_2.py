@@ -45,7 +45,7 @@ def hidden_files(folder: Path) -> list[str]:
 
 
 def test_engine_spec_and_bench_options_resolve_relative_paths(tmp_path, monkeypatch):
-    from siammask.bench import BenchOptions
+    from siammask.bench.run import BenchOptions
 
     monkeypatch.chdir(tmp_path)
     spec = EngineSpec(checkpoint="seeded.pth", config="cfg.json")
@@ -73,12 +73,12 @@ def test_bench_with_relative_paths_from_another_folder(tmp_path, seeded_checkpoi
 
 
 def test_demo_stage_failure_fails_the_demo(tmp_path, capsys, monkeypatch):
-    import siammask.export
+    import siammask.deploy.export
 
     def broken(*args, **kwargs):
         raise RuntimeError("exporter exploded")
 
-    monkeypatch.setattr(siammask.export, "export", broken)
+    monkeypatch.setattr(siammask.deploy.export, "export", broken)
     out = tmp_path / "demo"
     rc, stdout, err = cli(capsys, "demo", "--output", out, "--sequences", 1, "--frames", 10, "--no-int8")
     line = assert_one_line_error(rc, err, "stage 'export'", "exporter exploded")
@@ -444,7 +444,7 @@ def test_threads_below_one_are_refused(capsys, command):
 
 
 def test_jpeg_with_trailing_bytes_is_accepted_truncated_refused(tmp_path):
-    from siammask.sources import read_image
+    from siammask.io.sources import read_image
 
     ok, data = cv2.imencode(".jpg", textured_frame(0))
     motion = tmp_path / "motion.jpg"

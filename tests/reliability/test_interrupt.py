@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from siammask.evaluation.results import read_trajectory, result_path
-from siammask.synth import make_dataset
+from siammask.evaluation.synth import make_dataset
 from tests.conftest import AUTO_FP32
 
 from .helpers import report_metrics

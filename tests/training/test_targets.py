@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from siammask.config import TrackerConfig
-from siammask.decode import generate_anchors
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.decode import generate_anchors
 from siammask.training.losses import (
     MAX_POSITIVES,
     SAMPLES,

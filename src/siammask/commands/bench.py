@@ -1,6 +1,6 @@
 """`siammask bench`: time every backend side by side (and the authors' code, given a checkout).
 
-The heavy lifting is in `siammask.bench`; this module only parses options, so `siammask --help`
+The heavy lifting is in `siammask.bench.run`; this module only parses options, so `siammask --help`
 stays fast.
 """
 
@@ -35,7 +35,7 @@ precision's GEMM rate). Timings depend on the machine and its load; nothing is j
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    from siammask.bench_matrix import parse_backends
+    from siammask.bench.matrix import parse_backends
     from siammask.errors import SiamMaskError
 
     try:
@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table, write the JSON; exit 1 if any row failed."""
-    from siammask.bench import BenchOptions, format_report, run_bench, write_json
+    from siammask.bench.run import BenchOptions, format_report, run_bench, write_json
     from siammask.errors import SiamMaskError
 
     if args.targets:
@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_targets(args: argparse.Namespace) -> int:
     """`--targets K`: batched against separate passes, one engine at a time."""
-    from siammask.bench import write_json
-    from siammask.bench_targets import format_targets, measure_targets
+    from siammask.bench.run import write_json
+    from siammask.bench.targets import format_targets, measure_targets
     from siammask.engines.factory import EngineSpec
     from siammask.errors import SiamMaskError
 

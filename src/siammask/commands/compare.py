@@ -154,7 +154,7 @@ def compare_engines(
     from siammask.evaluation.protocol import run_supervised
     from siammask.evaluation.report import build_report, evaluate_folder
     from siammask.evaluation.results import result_path, write_trajectory
-    from siammask.tracker import Tracker
+    from siammask.tracking.tracker import Tracker
 
     out = []
     for seq in dataset:
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_comparison(comparison), end="")
     if args.json:
         from siammask.evaluation.report import to_json
-        from siammask.files import write_text_atomically
+        from siammask.io.files import write_text_atomically
 
         try:
             write_text_atomically(Path(args.json), to_json(comparison.to_dict()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.presets import PRESETS
+from siammask.tracking.presets import PRESETS
 
 EXAMPLES = """examples:
   siammask export --checkpoint SiamMask_VOT.pth --output models/siammask_vot
@@ -34,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from siammask.config import TrackerConfig
     from siammask.errors import SiamMaskError
+    from siammask.tracking.config import TrackerConfig
 
     try:
-        from siammask.export import export
+        from siammask.deploy.export import export
         from siammask.model.seeded import write_checkpoint
     except ModuleNotFoundError as exc:
         if exc.name in ("torch", "onnx"):

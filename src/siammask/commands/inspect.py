@@ -53,7 +53,7 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
         if exc.name == "torch":
             raise SiamMaskError("reading a .pth checkpoint needs PyTorch: pip install 'siammask[torch]'") from None
         raise
-    from siammask.presets import preset_source
+    from siammask.tracking.presets import preset_source
 
     ckpt = read_checkpoint(path)
     weights = {k: v for k, v in ckpt.state.items() if not k.endswith(_STATISTICS)}

@@ -22,7 +22,7 @@ def positive_int(text: str) -> int:
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config."""
     from siammask.engines.factory import BACKENDS, PRECISIONS
-    from siammask.presets import PRESETS
+    from siammask.tracking.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)
     source.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")

@@ -24,7 +24,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from siammask.quantize import DEFAULT_FORMAT, DEFAULT_FRAMES, FORMATS
+    from siammask.deploy.quantize import DEFAULT_FORMAT, DEFAULT_FRAMES, FORMATS
 
     p = sub.add_parser(
         "quantize", help="INT8 graphs from an fp32 export, calibrated on real tracking crops",
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
 
     try:
-        from siammask.quantize import quantize_model
+        from siammask.deploy.quantize import quantize_model
     except ModuleNotFoundError as exc:
         if exc.name == "onnx":
             raise SiamMaskError("quantize needs onnx: pip install 'siammask[quant]'") from None

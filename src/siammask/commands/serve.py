@@ -57,7 +57,7 @@ def default_model(backend: str | None) -> tuple[dict[str, str], str]:
     so a new package version's default is never confused with an old one."""
     from importlib import resources
 
-    from siammask.files import file_sha256
+    from siammask.io.files import file_sha256
     from siammask.model.trained import RESOURCE, write_checkpoint
 
     folder = cache_folder()
@@ -72,7 +72,7 @@ def default_model(backend: str | None) -> tuple[dict[str, str], str]:
         return {"checkpoint": str(checkpoint)}, label
     export_dir = folder / f"trained-default-{tag}-export"
     if not (export_dir / "manifest.json").is_file():
-        from siammask.export import export
+        from siammask.deploy.export import export
 
         export(checkpoint, export_dir)
     return {"model": str(export_dir)}, label + ", exported"

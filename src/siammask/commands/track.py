@@ -104,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parse_box_text(text: str) -> list[float]:
     """'x,y,w,h' or 8 comma-separated values -> floats (validated: finite, positive size)."""
     from siammask.errors import SiamMaskError
-    from siammask.tracker import parse_box
+    from siammask.tracking.tracker import parse_box
 
     parts = [p.strip() for p in text.strip().split(",")]
     try:
@@ -125,7 +125,7 @@ def parse_box_text(text: str) -> list[float]:
 def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:
     """A box must overlap the first frame: a box wholly outside it can only be a typo."""
     from siammask.errors import SiamMaskError
-    from siammask.tracker import parse_box
+    from siammask.tracking.tracker import parse_box
 
     cx, cy, w, h = parse_box(values)
     width, height = image_size
@@ -178,11 +178,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.errors import SiamMaskError, Terminated
-    from siammask.mask_output import LabelMapWriter, check_masks_folder
-    from siammask.sources import open_source
-    from siammask.track_output import ResultWriter, check_output_path, init_result
-    from siammask.tracker import MultiTracker
-    from siammask.visualize import OverlayWriter, check_video_path, draw_overlay
+    from siammask.io.mask_output import LabelMapWriter, check_masks_folder
+    from siammask.io.outputs import ResultWriter, check_output_path, init_result
+    from siammask.io.sources import open_source
+    from siammask.io.visualize import OverlayWriter, check_video_path, draw_overlay
+    from siammask.tracking.tracker import MultiTracker
 
     if args.checkpoint is None and args.model is None:
         raise SiamMaskError(

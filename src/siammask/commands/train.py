@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.errors import SiamMaskError
-    from siammask.files import file_sha256, json_text, write_text_atomically
+    from siammask.io.files import file_sha256, json_text, write_text_atomically
     from siammask.model.checkpoint import load_into, read_checkpoint
     from siammask.model.network import SiamMaskNet
     from siammask.training import holdout

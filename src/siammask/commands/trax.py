@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
-    from siammask.trax_server import import_trax, in_trax_session, serve, stderr_log
+    from siammask.serve.trax import import_trax, in_trax_session, serve, stderr_log
 
     import_trax()  # a missing vot-trax is reported before the model is loaded
     if sys.stdin.isatty() and not in_trax_session():

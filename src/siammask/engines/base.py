@@ -65,3 +65,25 @@ class Engine(Protocol):
     ) -> np.ndarray:
         """Mask probabilities (K,127,127, sigmoid applied) at each target's chosen cell."""
         ...
+
+
+class EngineProxy:
+    """An engine that forwards each call to another one, for wrappers that watch or alter the
+    calls (timing, recording feeds, adding noise) while the tracker sees an ordinary engine.
+    A subclass overrides the calls it cares about and calls super() for the forwarding."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.precision = engine.precision
+
+    def template(self, z: np.ndarray) -> TemplateKernels:
+        return self.engine.template(z)
+
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
+        return self.engine.search(x, kernels)
+
+    def refine(
+        self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray:
+        return self.engine.refine(search, kernels, rows, cols)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
+from siammask.tracking.config import TrackerConfig
 
 BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 # what a user may ask an engine to compute in; an exported folder says what its graphs hold
@@ -144,7 +144,7 @@ def load_engine(
                                     "checkpoint, or pass an exported --model DIR") from None
             raise
         from siammask.model.checkpoint import read_checkpoint
-        from siammask.presets import preset_config
+        from siammask.tracking.presets import preset_config
 
         loaded = read_checkpoint(checkpoint)  # its layout decides its default settings (pysot's: pysot)
         return TorchEngine(loaded.model(), threads), preset_config(loaded.preset)
@@ -183,7 +183,7 @@ class EngineSpec:
     providers: str | None = None
     config: str | None = None  # tracker settings file overriding the engine's
     precision: str | None = None  # requested; None: what the model holds
-    preset: str | None = None  # named settings (siammask.presets); a settings file overrides them
+    preset: str | None = None  # named settings (siammask.tracking.presets); a settings file overrides them
 
     def __post_init__(self) -> None:
         for name in ("checkpoint", "model", "config"):
@@ -210,7 +210,7 @@ class EngineSpec:
         if self.config:
             return TrackerConfig.from_file(self.config)
         if self.preset:
-            from siammask.presets import preset_config
+            from siammask.tracking.presets import preset_config
 
             return preset_config(self.preset)
         return None
@@ -224,7 +224,7 @@ class EngineSpec:
         """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
         export's manifest, which holds every graph's), the backend, the precision and the settings
         file's values. Recorded beside results, so that a resumed run never mixes two models."""
-        from siammask.files import file_sha256
+        from siammask.io.files import file_sha256
 
         source = self.checkpoint or str(Path(self.model or "") / "manifest.json")
         try:

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from siammask import __version__
+from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, cut_windows  # noqa: F401 - cut_windows: old home
 from siammask.errors import SiamMaskError
-from siammask.files import file_sha256, unexpected_entries
-from siammask.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, cut_windows  # noqa: F401 - cut_windows: old home
+from siammask.io.files import file_sha256, unexpected_entries
 
 SUPPORTED_OPSETS = (OPSET,)
 # provider preference when none is named: the fastest available first

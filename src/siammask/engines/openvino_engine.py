@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
 from siammask.engines.onnx_engine import check_graph_file, read_manifest
 from siammask.errors import SiamMaskError
-from siammask.graphs import GRAPH_NAMES, GraphCalls
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours

@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import check_name, read_input_text
+from siammask.io.files import check_name, read_input_text
 
 TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

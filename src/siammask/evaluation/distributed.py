@@ -72,7 +72,7 @@ class SequenceWorker:
             return self.error
         assert self.engine is not None
         from siammask.evaluation.protocol import run_supervised
-        from siammask.tracker import Tracker
+        from siammask.tracking.tracker import Tracker
 
         engine, config = self.engine
         try:

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from siammask.evaluation.metrics import TrackerMetrics
-from siammask.files import atomic_file
+from siammask.io.files import atomic_file
 
 
 def write_plots(metrics: dict[str, TrackerMetrics], folder: str | os.PathLike[str]) -> list[Path]:

@@ -17,7 +17,7 @@ import numpy as np
 from siammask.errors import SiamMaskError
 from siammask.evaluation.region import region_overlap
 from siammask.evaluation.results import FAILURE, INIT, SKIP, SKIP_AFTER_FAILURE
-from siammask.tracker import Tracker, parse_box
+from siammask.tracking.tracker import Tracker, parse_box
 
 
 @dataclass
@@ -45,7 +45,7 @@ class SupervisedRun:
 def read_frame(path: str, label: str | None = None) -> np.ndarray:
     """A frame as cv2.imread(IMREAD_COLOR) gives it (16-bit scaled to 8-bit, alpha dropped), but a
     missing, empty, unreadable or truncated file is a SiamMaskError naming it (and `label`)."""
-    from siammask.sources import read_image
+    from siammask.io.sources import read_image
 
     return read_image(path, label)
 

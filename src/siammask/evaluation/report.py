@@ -21,7 +21,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset
 from siammask.evaluation.metrics import TrackerMetrics, evaluate
 from siammask.evaluation.results import find_trackers, read_tracker
-from siammask.files import json_text, write_text_atomically
+from siammask.io.files import json_text, write_text_atomically
 
 
 def parse_interval(text: str) -> tuple[int, int]:

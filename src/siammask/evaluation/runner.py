@@ -21,13 +21,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from siammask.config import TrackerConfig
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
 from siammask.evaluation.results import FAILURE, parse_region, read_trajectory, result_path, write_trajectory
-from siammask.files import check_name, read_input_text, write_text_atomically
+from siammask.io.files import check_name, read_input_text, write_text_atomically
+from siammask.tracking.config import TrackerConfig
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _difference(earlier: object, now: dict[str, object]) -> str:
 
 
 def track_sequence(engine: object, config: TrackerConfig, sequence: Sequence, out: Path) -> SequenceOutcome:
-    from siammask.tracker import Tracker
+    from siammask.tracking.tracker import Tracker
 
     run = run_supervised(Tracker(engine, config), [str(p) for p in sequence.frames], sequence.groundtruth)
     write_trajectory(out, run.regions)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
-from siammask.mask import label_map
-from siammask.tracker import MultiTracker, TrackResult
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.mask import label_map
+from siammask.tracking.tracker import MultiTracker, TrackResult
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def merge_objects(labels: np.ndarray) -> np.ndarray:
 def _read(frame: str | np.ndarray) -> np.ndarray:
     if isinstance(frame, np.ndarray):
         return frame
-    from siammask.sources import read_image
+    from siammask.io.sources import read_image
 
     return read_image(str(frame))
 

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.davis import DavisDataset, DavisSequence
 from siammask.evaluation.runner import check_results_folder, claim_results, end_with_parent, run_in_workers
 from siammask.evaluation.vos_protocol import track_sequence_vos
-from siammask.files import check_name, staged_folder
-from siammask.labelmaps import write_label_png
+from siammask.io.files import check_name, staged_folder
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.labelmaps import write_label_png
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from siammask.errors import SiamMaskError
-from siammask.files import file_sha256  # noqa: F401 - part of this module's API
+from siammask.io.files import file_sha256  # noqa: F401 - part of this module's API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.files import atomic_file
+from siammask.io.files import atomic_file
 
 SEED = 20261124
 

@@ -28,12 +28,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
 from siammask.serve.jobs import LOST_FRAMES, LOST_SCORE, Job
 from siammask.serve.sessions import Session, SessionStore
 from siammask.serve.videos import Video, check_extension, extract_zip, media_files, open_video, resolve_media, safe_name
+from siammask.tracking.config import TrackerConfig
 
 log = logging.getLogger("siammask.serve")
 STATIC = Path(__file__).parent / "static"
@@ -125,7 +125,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     @app.get("/api/info")
     async def info() -> dict[str, Any]:
-        from siammask.visualize import PALETTE
+        from siammask.io.visualize import PALETTE
 
         return {
             "model": settings.model, "untrained": settings.untrained, "engine": settings.engine.name,
@@ -285,7 +285,7 @@ async def _json(request: Request) -> dict[str, Any]:
 def _boxes(value: Any, image_size: tuple[int, int]) -> list[list[float]]:
     """The drawn boxes, checked as `siammask track` checks --box."""
     from siammask.commands.track import check_box_in_image
-    from siammask.tracker import parse_box
+    from siammask.tracking.tracker import parse_box
 
     if not isinstance(value, list) or not value:
         raise Refused("draw at least one box on the frame")

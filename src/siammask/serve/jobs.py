@@ -20,10 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from siammask.config import TrackerConfig
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
 from siammask.serve.videos import Video
+from siammask.tracking.config import TrackerConfig
 
 log = logging.getLogger("siammask.serve")
 
@@ -121,11 +121,11 @@ class Job:
                 log.error("job %s failed: %s: %s", self.id[:6], type(exc).__name__, exc)
 
     def _track(self) -> None:
-        from siammask.mask_output import LabelMapWriter
-        from siammask.sources import open_source
-        from siammask.track_output import ResultWriter, init_result
-        from siammask.tracker import MultiTracker
-        from siammask.visualize import OverlayWriter, draw_overlay
+        from siammask.io.mask_output import LabelMapWriter
+        from siammask.io.outputs import ResultWriter, init_result
+        from siammask.io.sources import open_source
+        from siammask.io.visualize import OverlayWriter, draw_overlay
+        from siammask.tracking.tracker import MultiTracker
 
         targets = len(self.boxes)
         with ExitStack() as stack:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.sources import IMAGE_EXTENSIONS, _natural_key, open_source
+from siammask.io.sources import IMAGE_EXTENSIONS, _natural_key, open_source
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif", ".zip")
 # a zip of JPEGs barely compresses; more than this ratio over the upload limit is a zip bomb

@@ -4,7 +4,7 @@ A *track* is one target through one sequence: a VOT sequence (its region each fr
 polygon) or one object of a DAVIS sequence (its label map, on the annotated frames where it is
 present). A pair is a template frame and a search frame at most `max_gap` apart; the exemplar
 (127) is cut around the template box and the search crop (255) around the search box after a
-random shift and scale, with `siammask.crop.crop_subwindow`, so the network sees what it sees when
+random shift and scale, with `siammask.tracking.crop.crop_subwindow`, so the network sees what it sees when
 tracking. Every draw comes from the generator passed in, so a pair depends only on its seed.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siammask.crop import crop_subwindow
 from siammask.errors import SiamMaskError
-from siammask.geometry import axis_aligned_box
 from siammask.model.network import SEARCH_SIZE, TEMPLATE_SIZE
+from siammask.tracking.crop import crop_subwindow
+from siammask.tracking.geometry import axis_aligned_box
 
 CONTEXT = 0.5  # the tracker's context_amount
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from siammask.errors import SiamMaskError
-from siammask.files import atomic_file
+from siammask.io.files import atomic_file
 from siammask.model.network import MASK_SIZE, REFINE_PADS, REFINE_STEPS, REFINE_WINDOWS, SEARCH_WINDOW, SiamMaskNet
 from siammask.training.data import Augment, Track, make_pair
 from siammask.training.losses import Weights, anchor_targets, cls_loss, loc_loss, mask_loss, mask_window

@@ -1,6 +1,6 @@
 """The paper's losses: anchor classification, box regression, and the refine module's mask.
 
-Labels are made per pair in numpy (anchors exactly as siammask.decode generates them, so the
+Labels are made per pair in numpy (anchors exactly as siammask.tracking.decode generates them, so the
 trained deltas mean what the tracker decodes); the losses follow the authors' training code:
 cross-entropy averaged over positives and negatives separately (half each), L1 on the positive
 anchors' deltas weighted 1/positives, and a logistic loss on each positive cell's 127x127 mask
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from siammask.config import TrackerConfig
-from siammask.decode import generate_anchors
 from siammask.model.network import MASK_SIZE, SCORE_SIZE
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.decode import generate_anchors
 
 POSITIVE_IOU = 0.6
 NEGATIVE_IOU = 0.3

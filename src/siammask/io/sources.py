@@ -1,0 +1,331 @@
+"""Where frames come from: a video file, a folder of images, or a camera.
+
+Every source yields BGR uint8 frames of one size, as the tracker wants them, and reports what
+goes wrong as one SiamMaskError line naming the file or frame, so that a bad frame in the middle
+of a long sequence is found without a traceback. Frames are numbered from 0, as in the tracking
+output files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from siammask.errors import SiamMaskError
+from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, native_path, read_input
+from siammask.tracking.frames import as_bgr
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+# A complete JPEG ends with the EOI marker; entropy-coded data never holds FF D9, so its absence
+# from the file's tail means the file was cut short (OpenCV would decode the rest as grey).
+_JPEG_EOI = b"\xff\xd9"
+_CAMERA_RE = re.compile(r"\d+")
+_DIGITS_RE = re.compile(r"(\d+)")
+
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """Hold OpenCV's own warnings back while probing files; our error says what went wrong."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
+
+
+@contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """Silence FFmpeg's own log lines (e.g. "moov atom not found") while a file is probed.
+
+    They are written by native code straight to file descriptor 2, beyond OpenCV's log level;
+    our SiamMaskError says what went wrong in one line instead. Skipped where fd 2 is not a file.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _natural_key(path: Path) -> list[object]:
+    """Sort 2.jpg before 10.jpg; zero-padded names (VOT's 00000001.jpg) sort as plain text."""
+    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS_RE.split(path.name)]
+
+
+def _size_text(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+class FrameSource:
+    """Iterable of BGR uint8 frames, all of one size.
+
+    `length` is the number of frames when known (image folders, most video files; None for a
+    camera) so progress bars can show a total; `fps` is the frame rate when the source has one.
+    Iterating again starts from the first frame (a camera goes on from where it is).
+    """
+
+    kind = "source"
+
+    def __init__(self, description: str, length: int | None = None, fps: float | None = None) -> None:
+        self.description = description
+        self.length = length
+        self.fps = fps
+
+    def _read(self) -> Iterator[tuple[np.ndarray, str]]:
+        """Raw frames, each with the label an error message names it by."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        first: tuple[int, int] | None = None
+        for frame, label in self._read():
+            frame = as_bgr(frame)
+            size = (int(frame.shape[1]), int(frame.shape[0]))
+            if first is None:
+                first = size
+            elif size != first:
+                raise SiamMaskError(
+                    f"{label} is {_size_text(size)} but the first frame is {_size_text(first)}: "
+                    "all frames of a sequence must have the same size"
+                )
+            yield frame
+
+    def close(self) -> None:
+        """Release the device or file handle (no-op for image files)."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r}, length={self.length}, fps={self.fps})"
+
+
+def read_image(path: str | Path, label: str | None = None) -> np.ndarray:
+    """One image file as BGR uint8; unreadable, truncated or non-image files are refused by name."""
+    path = Path(path)
+    where = f"image {path}" + (f" ({label})" if label else "")
+    data = read_input(path, where, MAX_IMAGE_BYTES)
+    if not data:
+        raise SiamMaskError(f"{where}: empty file")
+    if data[:2] == b"\xff\xd8" and not jpeg_complete(data):
+        raise SiamMaskError(f"{where}: truncated JPEG (no end-of-image marker)")
+    with _opencv_quiet():
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SiamMaskError(f"{where}: unreadable or truncated image")
+    return image
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG's image data reach their end-of-image marker. OpenCV decodes a truncated JPEG
+    as grey without a word, so the marker is looked for — after the first start-of-scan, found by
+    walking the header segments (an EXIF thumbnail carries an end marker of its own), and anywhere
+    after it: bytes after the end (a Motion Photo's video, a camera's trailer) are allowed."""
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False  # not a marker where one must be: a damaged header
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the entropy-coded data follow
+            return data.find(_JPEG_EOI, pos + 2) >= 0
+        if marker == 0xD9:
+            return False  # an end before any scan: no image data at all
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return False
+
+
+class ImageFiles(FrameSource):
+    """A sequence of image files, in the order given."""
+
+    kind = "images"
+
+    def __init__(self, paths: Sequence[str | Path], description: str | None = None) -> None:
+        self.paths = [Path(p) for p in paths]
+        if not self.paths:
+            raise SiamMaskError("no image files given")
+        super().__init__(description or f"{len(self.paths)} image files", len(self.paths))
+
+    def _read(self) -> Iterator[tuple[np.ndarray, str]]:
+        for index, path in enumerate(self.paths):
+            label = f"frame {index} ({path.name})"
+            yield read_image(path, f"frame {index}"), label
+
+
+def _is_image_entry(path: Path) -> bool:
+    """An image by its name, whatever it is: a broken link, a FIFO or a device named like a frame
+    counts, so that its frame is refused by name when read instead of silently skipped."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """The folder's images (*.jpg, *.jpeg, *.png, *.bmp, any case) in natural order.
+
+    A folder without images but with a `color/` subfolder (the VOT2018+ layout) gives that
+    subfolder's images.
+    """
+    folder = Path(folder)
+    entries = list(folder.iterdir())
+    images = sorted((p for p in entries if _is_image_entry(p)), key=_natural_key)
+    if images:
+        return images
+    color = folder / "color"
+    if color.is_dir():
+        images = sorted((p for p in color.iterdir() if _is_image_entry(p)), key=_natural_key)
+        if images:
+            return images
+    if not entries:
+        raise SiamMaskError(f"folder {folder} is empty")
+    raise SiamMaskError(f"folder {folder} holds no images ({', '.join('*' + e for e in IMAGE_EXTENSIONS)})")
+
+
+class ImageFolder(ImageFiles):
+    """The images of a folder (or of its `color/` subfolder), sorted by name."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        super().__init__(list_images(self.folder), str(self.folder))
+
+
+def _capture_fps(capture: cv2.VideoCapture) -> float | None:
+    fps = float(capture.get(cv2.CAP_PROP_FPS))
+    return fps if math.isfinite(fps) and 0 < fps < 1000 else None
+
+
+class VideoFile(FrameSource):
+    """A video file decoded by OpenCV (FFmpeg backend): mp4, avi, mkv, ..."""
+
+    kind = "video"
+
+    def __init__(self, path: str | Path, strict: bool = False) -> None:
+        self.path = Path(path)
+        self.strict = strict
+        check_input_file(self.path, f"video {self.path}")  # a FIFO or a device would block or never end
+        self._capture: cv2.VideoCapture | None = self._open()
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.declared = count if count > 0 else None
+        super().__init__(str(self.path), self.declared, _capture_fps(self._capture))
+
+    def _open(self) -> cv2.VideoCapture:
+        with _opencv_quiet(), _native_stderr_quiet(), native_path(self.path) as name:
+            capture = cv2.VideoCapture(name)
+        if not capture.isOpened():
+            capture.release()
+            raise SiamMaskError(f"video {self.path}: cannot be opened (not a video, or an unsupported codec)")
+        return capture
+
+    def _read(self) -> Iterator[tuple[np.ndarray, str]]:
+        capture, self._capture = self._capture or self._open(), None
+        try:
+            index = 0
+            while True:
+                with _native_stderr_quiet():  # FFmpeg's own lines about a damaged stream: ours says it
+                    ok, frame = capture.read()
+                if not ok or frame is None:
+                    break
+                yield frame, f"frame {index}"
+                index += 1
+            if index == 0:
+                raise SiamMaskError(f"video {self.path}: no frame could be decoded")
+            if self.declared is not None and index < self.declared:
+                self._short(index)
+        finally:
+            capture.release()
+
+    def _short(self, decoded: int) -> None:
+        """Fewer frames decoded than the container declares: a truncated or damaged file. Said on
+        stderr (the run keeps what it tracked), or refused with strict."""
+        text = f"video {self.path}: only {decoded} of the {self.declared} frames it declares could be decoded"
+        if self.strict:
+            raise SiamMaskError(text + " (--strict)")
+        print(f"siammask: warning: {text} (truncated or damaged?)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class Camera(FrameSource):
+    """A camera by OpenCV index: endless until the device stops delivering frames."""
+
+    kind = "camera"
+
+    def __init__(self, index: int) -> None:
+        self.index = int(index)
+        with _opencv_quiet():
+            self._capture = cv2.VideoCapture(self.index)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise SiamMaskError(f"camera {self.index}: cannot be opened (no such device, or it is in use)")
+        super().__init__(f"camera {self.index}", None, _capture_fps(self._capture))
+
+    def _read(self) -> Iterator[tuple[np.ndarray, str]]:
+        index = 0
+        while True:
+            ok, frame = self._capture.read()
+            if not ok or frame is None:
+                if index == 0:
+                    raise SiamMaskError(f"camera {self.index}: opened but delivers no frames")
+                return
+            yield frame, f"frame {index}"
+            index += 1
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+def open_source(source: str | Path | int | Sequence[str | Path], strict: bool = False) -> FrameSource:
+    """A frame source from what a user typed: a folder, a video file, or a camera index.
+
+    An integer, or a string of digits that names no existing file, is a camera index ("0" is the
+    default camera). A list of paths is taken as image files in that order.
+    """
+    if isinstance(source, int):
+        return Camera(source)
+    if not isinstance(source, str | Path):
+        return ImageFiles(list(source))
+    text = str(source)
+    path = Path(source)
+    if isinstance(source, str) and _CAMERA_RE.fullmatch(text.strip()) and not path.exists():
+        return Camera(int(text))
+    if not text.strip():
+        raise SiamMaskError("no source given")
+    if not path.exists():
+        raise SiamMaskError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return ImageFolder(path)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        raise SiamMaskError(f"{path} is a single image: pass the folder that holds the sequence's frames")
+    return VideoFile(path, strict=strict)

@@ -1,0 +1,107 @@
+"""From raw scores and box deltas to the next target state: anchors, penalties, cosine window.
+
+Arithmetic follows the reference's dtypes (float32 network outputs and anchors, float64 state) so
+that the chosen candidate is the reference's one, ties included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from siammask.tracking.config import TrackerConfig
+
+
+def generate_anchors(config: TrackerConfig) -> np.ndarray:
+    """Anchors (anchor_num*score_size^2, 4) as cx, cy, w, h in search-crop pixels from its centre.
+
+    Ordered anchor-major, then row, then column: the order of the flattened network outputs.
+    """
+    area = config.total_stride * config.total_stride
+    shapes = []
+    for ratio in config.ratios:
+        ws = int(math.sqrt(area / ratio))
+        hs = int(ws * ratio)
+        for scale in config.scales:
+            w, h = ws * scale, hs * scale
+            # the reference stores corners then converts back, in float32
+            x1, y1, x2, y2 = np.array([-w * 0.5, -h * 0.5, w * 0.5, h * 0.5], dtype=np.float32)
+            shapes.append([(x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1])
+    base = np.array(shapes, dtype=np.float32)
+    n = config.score_size
+    origin = -(n // 2) * config.total_stride
+    offsets = origin + config.total_stride * np.arange(n)
+    xx, yy = np.meshgrid(offsets, offsets)
+    anchors = np.repeat(base, n * n, axis=0)
+    anchors[:, 0] = np.tile(xx.ravel(), len(base)).astype(np.float32)
+    anchors[:, 1] = np.tile(yy.ravel(), len(base)).astype(np.float32)
+    return anchors
+
+
+def cosine_window(config: TrackerConfig) -> np.ndarray:
+    window = np.outer(np.hanning(config.score_size), np.hanning(config.score_size))
+    return np.tile(window.ravel(), config.anchor_num)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the scores decide for one frame."""
+
+    pos: np.ndarray  # new centre (x, y), float64, before clamping to the image
+    size: np.ndarray  # new size (w, h)
+    score: float  # foreground probability of the chosen anchor
+    row: int  # its score-map cell, for the mask
+    col: int
+
+
+def _change(r: np.ndarray) -> np.ndarray:
+    return np.maximum(r, 1.0 / r)
+
+
+def _padded_size(w: np.ndarray | float, h: np.ndarray | float) -> np.ndarray:
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
+
+
+def foreground_scores(cls: np.ndarray) -> np.ndarray:
+    """(2*A, S, S) logits -> (A*S*S,) softmax foreground probabilities, in float32."""
+    a = cls.shape[0] // 2
+    bg = cls[:a].reshape(-1).astype(np.float32)
+    fg = cls[a:].reshape(-1).astype(np.float32)
+    m = np.maximum(bg, fg)
+    e_bg, e_fg = np.exp(bg - m), np.exp(fg - m)
+    return e_fg / (e_bg + e_fg)
+
+
+def decide(
+    cls: np.ndarray, loc: np.ndarray, pos: np.ndarray, size: np.ndarray, scale_x: float,
+    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig,
+) -> Decision:
+    """Pick the best anchor for one target: cls (10,S,S), loc (20,S,S) from its search crop."""
+    scale_x = np.float64(scale_x)  # keeps float32 network values promoting to float64 as upstream
+    score = foreground_scores(cls)
+    delta = loc.reshape(4, -1).astype(np.float32)  # rows dx, dy, dw, dh; each anchor-major
+    cx = delta[0] * anchors[:, 2] + anchors[:, 0]
+    cy = delta[1] * anchors[:, 3] + anchors[:, 1]
+    w = np.exp(delta[2]) * anchors[:, 2]
+    h = np.exp(delta[3]) * anchors[:, 3]
+
+    size_in_crop = size * scale_x
+    scale_penalty = _change(_padded_size(w, h) / _padded_size(size_in_crop[0], size_in_crop[1]))
+    ratio_penalty = _change((size_in_crop[0] / size_in_crop[1]) / (w / h))
+    penalty = np.exp(-(ratio_penalty * scale_penalty - 1) * config.penalty_k)
+    pscore = penalty * score
+    pscore = pscore * (1 - config.window_influence) + window * config.window_influence
+    best = int(np.argmax(pscore))
+
+    lr = penalty[best] * score[best] * config.lr
+    new_pos = np.array([cx[best] / scale_x + pos[0], cy[best] / scale_x + pos[1]])
+    new_size = np.array([
+        size[0] * (1 - lr) + (w[best] / scale_x) * lr,
+        size[1] * (1 - lr) + (h[best] / scale_x) * lr,
+    ])
+    n = config.score_size
+    _, row, col = np.unravel_index(best, (config.anchor_num, n, n))
+    return Decision(new_pos, new_size, float(score[best]), int(row), int(col))

@@ -1,0 +1,197 @@
+"""The tracker: per-target state and the per-frame data flow.
+
+frame -> crop -> engine.search -> decide (anchors, penalties, window) -> engine.refine at the
+chosen cell -> mask in the image -> rotated box. The engine is stateless; each target's kernels
+and position live here, so trackers sharing one engine never disturb each other, and K targets
+of one tracker go through each engine call as one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from siammask.engines.base import Engine, TemplateKernels
+from siammask.errors import SiamMaskError
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.crop import crop_subwindow, to_chw_float
+from siammask.tracking.decode import Decision, cosine_window, decide, generate_anchors
+from siammask.tracking.frames import as_bgr
+from siammask.tracking.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh
+from siammask.tracking.mask import PastedMask, mask_to_image, rotated_box
+
+
+@dataclass
+class TargetState:
+    """Everything one target carries from frame to frame."""
+
+    pos: np.ndarray  # centre (x, y), float64
+    size: np.ndarray  # (w, h)
+    fill: np.ndarray  # the init frame's mean colour, pads crops that leave the frame
+    kernels: TemplateKernels  # this target's correlation kernels (batch of one)
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One target in one frame."""
+
+    polygon: np.ndarray  # 4x2 corners: the mask's rotated box, or the axis-aligned box
+    box: np.ndarray  # x, y, w, h of the tracker's (clamped) state
+    score: float
+    mask: PastedMask | None  # mask probabilities in image coordinates
+    mask_pixels: int  # pixels above the segmentation threshold
+    from_mask: bool  # False when the mask was too small and `polygon` is the box
+    seg_thr: float = 0.3  # the tracker's segmentation threshold (what `mask_pixels` counts above)
+
+    @property
+    def center(self) -> np.ndarray:
+        return self.box[:2] + self.box[2:] / 2
+
+    def binary_mask(self, threshold: float | None = None) -> np.ndarray:
+        """Whole-frame uint8 mask, 1 above `threshold` (default: the tracker's seg_thr)."""
+        if self.mask is None:
+            raise SiamMaskError("this result has no mask")
+        return self.mask.binary(self.seg_thr if threshold is None else threshold)
+
+    def probabilities(self) -> np.ndarray:
+        """Whole-frame float32 mask probabilities, -1 where the mask cannot reach (the reference's
+        `state['mask']`, what its VOS protocol takes the argmax over)."""
+        if self.mask is None:
+            raise SiamMaskError("this result has no mask")
+        return self.mask.full()
+
+
+def parse_box(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, float]:
+    """x,y,w,h or an 8-value polygon -> (cx, cy, w, h), validated."""
+    values = np.asarray(box, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(values)):
+        raise SiamMaskError("box values must be finite numbers")
+    cx, cy, w, h = axis_aligned_box(values)
+    if not (w > 0 and h > 0):
+        raise SiamMaskError(f"box must have positive width and height, got {w:g}x{h:g}")
+    return cx, cy, w, h
+
+
+class MultiTracker:
+    """Tracks K targets in one video; one batched engine call per stage per frame."""
+
+    def __init__(self, engine: Engine, config: TrackerConfig | None = None) -> None:
+        self.engine = engine
+        self.config = config or TrackerConfig()
+        self.anchors = generate_anchors(self.config)
+        self.window = cosine_window(self.config)
+        self.targets: list[TargetState] = []
+        self.image_size: tuple[int, int] | None = None  # (width, height)
+
+    # ---------------------------------------------------------------------------------------
+    def _check_frame(self, frame: np.ndarray) -> np.ndarray:
+        frame = as_bgr(frame)
+        size = (frame.shape[1], frame.shape[0])
+        if self.image_size is None:
+            self.image_size = size
+        elif size != self.image_size:
+            raise SiamMaskError(
+                f"frame size {size[0]}x{size[1]} differs from the first frame's "
+                f"{self.image_size[0]}x{self.image_size[1]}"
+            )
+        return frame
+
+    def _exemplar_size(self, size: np.ndarray) -> float:
+        context = self.config.context_amount * sum(size)
+        return float(round(np.sqrt((size[0] + context) * (size[1] + context))))
+
+    def init(self, frame: np.ndarray, boxes: Sequence[Sequence[float]]) -> None:
+        """Start tracking `boxes` (each x,y,w,h or an 8-value polygon) from `frame`."""
+        self.targets = []
+        self.image_size = None
+        self.add(frame, boxes)
+
+    def add(self, frame: np.ndarray, boxes: Sequence[Sequence[float]]) -> None:
+        """Add targets in the current frame (one batched template call)."""
+        frame = self._check_frame(frame)
+        if len(boxes) == 0:
+            raise SiamMaskError("no box given")
+        image_size = (int(frame.shape[1]), int(frame.shape[0]))
+        parsed = [check_start_box(parse_box(b), image_size) for b in boxes]
+        fill = np.mean(frame, axis=(0, 1))
+        crops, states = [], []
+        for cx, cy, w, h in parsed:
+            pos, size = np.array([cx, cy]), np.array([w, h])
+            crops.append(crop_subwindow(frame, pos, self.config.exemplar_size, self._exemplar_size(size), fill))
+            states.append((pos, size))
+        kernels = self.engine.template(to_chw_float(crops))
+        for k, (pos, size) in enumerate(states):
+            self.targets.append(TargetState(pos, size, fill, kernels.select(k)))
+
+    def track(self, frame: np.ndarray) -> list[TrackResult]:
+        if not self.targets:
+            raise SiamMaskError("track() before init(): no target")
+        frame = self._check_frame(frame)
+        cfg = self.config
+        crops, scales, crop_boxes = [], [], []
+        for t in self.targets:
+            context = cfg.context_amount * sum(t.size)
+            s_x = np.sqrt((t.size[1] + context) * (t.size[0] + context))
+            scale_x = cfg.exemplar_size / s_x
+            s_x = s_x + 2 * ((cfg.instance_size - cfg.exemplar_size) / 2) / scale_x
+            side = round(s_x)
+            crops.append(crop_subwindow(frame, t.pos, cfg.instance_size, side, t.fill))
+            scales.append(scale_x)
+            crop_boxes.append((t.pos[0] - side / 2, t.pos[1] - side / 2, side, side))
+        kernels = TemplateKernels.stack([t.kernels for t in self.targets])
+        out = self.engine.search(to_chw_float(crops), kernels)
+        decisions = [
+            decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], self.anchors, self.window, cfg)
+            for k, t in enumerate(self.targets)
+        ]
+        masks = self.engine.refine(
+            out, kernels, np.array([d.row for d in decisions]), np.array([d.col for d in decisions])
+        )
+        return [self._finish(t, d, masks[k], crop_boxes[k]) for k, (t, d) in enumerate(zip(self.targets, decisions))]
+
+    def _finish(
+        self, target: TargetState, d: Decision, mask: np.ndarray, crop_box: tuple[float, float, float, float]
+    ) -> TrackResult:
+        cfg = self.config
+        assert self.image_size is not None
+        width, height = self.image_size
+        pasted = mask_to_image(
+            mask, crop_box, d.row, d.col, self.image_size, cfg.instance_size, cfg.exemplar_size,
+            cfg.base_size, cfg.total_stride,
+        )
+        corners, pixels = rotated_box(pasted, cfg.seg_thr, cfg.min_mask_area)
+        from_mask = corners is not None
+        if corners is None:  # mask too small: the (unclamped) box, as the reference reports it
+            corners = box_corners(cxcywh_to_xywh(d.pos, d.size))
+        pos, size = d.pos.copy(), d.size.copy()
+        pos[0] = max(0, min(width, pos[0]))
+        pos[1] = max(0, min(height, pos[1]))
+        size[0] = max(cfg.min_size, min(width, size[0]))
+        size[1] = max(cfg.min_size, min(height, size[1]))
+        target.pos, target.size = pos, size
+        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask, cfg.seg_thr)
+
+
+class Tracker:
+    """One target: `init(frame, box)`, then `track(frame)` for each following frame."""
+
+    def __init__(self, engine: Engine, config: TrackerConfig | None = None) -> None:
+        self._multi = MultiTracker(engine, config)
+
+    @property
+    def config(self) -> TrackerConfig:
+        return self._multi.config
+
+    @property
+    def state(self) -> TargetState:
+        if not self._multi.targets:
+            raise SiamMaskError("tracker not initialised")
+        return self._multi.targets[0]
+
+    def init(self, frame: np.ndarray, box: Sequence[float]) -> None:
+        self._multi.init(frame, [box])
+
+    def track(self, frame: np.ndarray) -> TrackResult:
+        return self._multi.track(frame)[0]
