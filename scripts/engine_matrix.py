@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from siammask.bench.matrix import Step, agreement
 from siammask.bench.matrix import open_loop as replay
 from siammask.engines.factory import load_engine
+from siammask.io.sources import read_image
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
 BACKEND_NAMES = {"ort": "onnxruntime", "ov": "openvino"}
@@ -81,7 +81,7 @@ def golden_steps(per_sequence: int | None = None) -> tuple[list[Step], list[np.n
             if per_sequence is not None and tracked >= per_sequence:
                 break
             f = rec["frame"]
-            read = lambda path=paths[f]: cv2.imread(path)  # noqa: E731 - read when replayed, not all at once
+            read = lambda path=paths[f]: read_image(path)  # noqa: E731 - read when replayed, not all at once
             if rec["event"] == "init":
                 steps.append(Step(read, box=gt[f]))
             elif rec["event"] in ("track", "lost"):

@@ -18,33 +18,27 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
-from siammask.evaluation.protocol import read_frame
+from siammask.io.sources import read_image
 from siammask.tracking.tracker import Tracker
 
 
-class SearchTimer:
+class SearchTimer(EngineProxy):
     """Engine proxy adding up the time spent in search calls."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine, self.name, self.precision = engine, engine.name, engine.precision
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
         self.search_seconds: list[float] = []
 
-    def template(self, z: np.ndarray) -> Any:
-        return self.engine.template(z)
-
-    def search(self, x: np.ndarray, kernels: Any) -> Any:
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
         tic = time.perf_counter()
-        out = self.engine.search(x, kernels)
+        out = super().search(x, kernels)
         self.search_seconds.append(time.perf_counter() - tic)
         return out
-
-    def refine(self, *args: Any) -> np.ndarray:
-        return self.engine.refine(*args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    frames = [read_frame(str(p)) for p in sorted(args.sequence.glob("*.jpg"))[: args.frames + 1]]
+    frames = [read_image(p) for p in sorted(args.sequence.glob("*.jpg"))[: args.frames + 1]]
     box = np.loadtxt(args.sequence / "groundtruth.txt", delimiter=",")[0]
     runs = []
     for model in args.model:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from siammask.bench.matrix import agreement, cpu_bf16_units, parse_backends, plan
-from siammask.bench.run import box_polygon, format_report, summarize
+from siammask.bench.report import format_report
+from siammask.bench.timing import box_polygon, summarize
 from siammask.cli import main
 from siammask.errors import SiamMaskError
 from tests.conftest import AUTO_FP32

@@ -158,11 +158,12 @@ def cpu_bf16_units() -> tuple[bool, str]:
         return "BF16" in caps, f"OpenVINO CPU OPTIMIZATION_CAPABILITIES: {', '.join(caps)}"
     except ModuleNotFoundError:
         pass
-    try:
-        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
-    except OSError:
+    from siammask.engines.auto import cpu_flags
+
+    flags = cpu_flags()
+    if not flags:
         return False, "no OpenVINO and no /proc/cpuinfo to read the CPU's flags"
-    found = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
+    found = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
     return bool(found), f"CPU flags: {', '.join(found) or 'no avx512_bf16 / amx_bf16'}"
 
 

@@ -38,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from siammask.bench.timing import progress, time_calls, timing_figures
 from siammask.errors import SiamMaskError
+from siammask.io.sources import read_image
 
 REQUIRED_FILES = (
     "tools/test.py",
@@ -159,15 +161,13 @@ def _timed(fn: Any, bucket: list[float]) -> Any:
 def run_reference_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Bench worker body: the reference's latency per network call and a tracked sequence.
 
-    Mirrors `siammask.bench.run.measure_engine`: one init + track records the network's inputs, each
+    Mirrors `siammask.bench.workers.measure_engine`: one init + track records the network's inputs, each
     call is then repeated; the sequence is tracked with siamese_track, frames read outside the
     timing, and the network's calls (template, track_mask, track_refine) timed inside it so that
     the rest of siamese_track is the decode+mask column.
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-
-    from siammask.bench.run import _progress, _read_frame, _time_calls, timing_figures
 
     root = check_checkout(spec["checkout"])
     threads = spec.get("threads")
@@ -201,23 +201,23 @@ def run_reference_worker(spec: dict[str, Any]) -> dict[str, Any]:
     # 1. record the network's inputs with one init + track, then repeat each call
     for name in calls:
         setattr(model, name, recording(name))
-    state = init(_read_frame(frames[0]))
-    test.siamese_track(state, _read_frame(frames[1]), True, True, device)
+    state = init(read_image(frames[0]))
+    test.siamese_track(state, read_image(frames[1]), True, True, device)
     z, x, pos = inputs["template"], inputs["track_mask"], inputs["track_refine"]
-    template_s = _time_calls(lambda: original["template"](z), repeats, warmup, f"{label} template")
-    search_s = _time_calls(lambda: original["track_mask"](x), repeats, warmup, f"{label} search")
-    refine_s = _time_calls(lambda: original["track_refine"](pos), repeats, warmup, f"{label} refine")
+    template_s = time_calls(lambda: original["template"](z), repeats, warmup, f"{label} template")
+    search_s = time_calls(lambda: original["track_mask"](x), repeats, warmup, f"{label} search")
+    refine_s = time_calls(lambda: original["track_refine"](pos), repeats, warmup, f"{label} refine")
 
     # 2. the sequence, network calls timed inside siamese_track
     for name in calls:
         setattr(model, name, _timed(original[name], calls[name]))
-    first = _read_frame(frames[0])
+    first = read_image(frames[0])
     tic = time.perf_counter()
     state = init(first)
     init_s = time.perf_counter() - tic
     frame_s, host_s, polygons = [], [], []
-    for path in _progress(frames[1:], f"{label} track"):
-        frame = _read_frame(path)
+    for path in progress(frames[1:], f"{label} track"):
+        frame = read_image(path)
         before = len(calls["track_mask"]), len(calls["track_refine"])
         tic = time.perf_counter()
         state = test.siamese_track(state, frame, True, True, device)
@@ -230,7 +230,7 @@ def run_reference_worker(spec: dict[str, Any]) -> dict[str, Any]:
     # 3. FLOPs of one more frame (untimed: the counter slows every op down)
     counter = FlopCounterMode(display=False)
     with counter:
-        test.siamese_track(state, _read_frame(frames[-1]), True, True, device)
+        test.siamese_track(state, read_image(frames[-1]), True, True, device)
     return {
         "backend": "reference",
         "precision": "fp32",

@@ -1,7 +1,7 @@
 """`siammask bench`: time every backend side by side (and the authors' code, given a checkout).
 
-The heavy lifting is in `siammask.bench.run`; this module only parses options, so `siammask --help`
-stays fast.
+The heavy lifting is in `siammask.bench` (`run` runs it, `report` prints it); this module only
+parses options, so `siammask --help` stays fast.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table, write the JSON; exit 1 if any row failed."""
-    from siammask.bench.run import BenchOptions, format_report, run_bench, write_json
+    from siammask.bench.report import format_report, write_json
+    from siammask.bench.run import BenchOptions, run_bench
     from siammask.errors import SiamMaskError
 
     if args.targets:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_targets(args: argparse.Namespace) -> int:
     """`--targets K`: batched against separate passes, one engine at a time."""
-    from siammask.bench.run import write_json
+    from siammask.bench.report import write_json
     from siammask.bench.targets import format_targets, measure_targets
     from siammask.engines.factory import EngineSpec
     from siammask.errors import SiamMaskError
