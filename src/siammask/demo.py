@@ -155,7 +155,8 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
 def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from siammask.bench.run import BenchOptions, format_report, run_bench
+    from siammask.bench.report import format_report
+    from siammask.bench.run import BenchOptions, run_bench
     from siammask.deploy.export import export
     from siammask.deploy.quantize import quantize_model
     from siammask.evaluation.plots import write_plots

@@ -32,14 +32,9 @@ from siammask.bench.flops import count_gflops
 from siammask.bench.machine import machine_info
 from siammask.bench.matrix import BENCH_BACKENDS, Combination, auto_picks, floors, parse_backends, plan
 from siammask.bench.reference import check_checkout
-from siammask.bench.report import format_report, write_json
 from siammask.bench.timing import box_polygon, load_average
 from siammask.bench.workers import GEMM_SIZE, run_worker
 from siammask.errors import SiamMaskError
-
-# format_report and write_json are siammask.bench.report's; named here too for callers (the demo)
-# that take the whole bench from this module
-__all__ = ["BenchOptions", "format_report", "prepare", "run_bench", "write_json"]
 
 BACKENDS = BENCH_BACKENDS  # torch, onnxruntime, openvino; each with its precisions (matrix.plan)
 DEFAULT_FRAMES = 20

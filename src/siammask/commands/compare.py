@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.commands.options import positive_int
+from siammask.commands.options import add_command, positive_int
 
 EPILOG = """\
 examples:
@@ -38,11 +38,11 @@ A --model is an exported folder (ONNX Runtime) or a .pth checkpoint (PyTorch).
 """
 
 
+HELP = "closed-loop agreement of two models on a dataset (events, polygons, report)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "compare", help="closed-loop agreement of two models on a dataset (events, polygons, report)",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "compare", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
     p.add_argument("--model", action="append", required=True, metavar="PATH",
                    help="exported folder or .pth checkpoint; give exactly two (the first is the baseline)")

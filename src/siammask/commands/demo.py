@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import positive_int
+from siammask.commands.options import add_command, positive_int
 
 EPILOG = """\
 examples:
@@ -16,11 +16,11 @@ overlay.gif and overlay_frame.png, plus the exported graphs (model/, model_int8/
 """
 
 
+HELP = "run the whole workflow (export, track, evaluate, benchmark) and write a report"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo", help="run the whole workflow (export, track, evaluate, benchmark) and write a report",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "demo", HELP, __doc__, EPILOG)
     p.add_argument("--checkpoint", metavar="FILE", help="SiamMask_VOT.pth (default: seeded, untrained weights)")
     p.add_argument("--dataset", metavar="DIR", help="VOT-layout dataset (default: a synthetic one)")
     p.add_argument("--output", default="siammask-demo", metavar="DIR", help="report folder (default: %(default)s)")

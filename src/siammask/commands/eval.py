@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_engine_arguments, engine_spec, positive_int
+from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
 
 EPILOG = """\
 examples:
@@ -19,11 +19,11 @@ ends; a rerun skips finished sequences (use --force to redo them).
 """
 
 
+HELP = "run the VOT supervised experiment and report accuracy, robustness, EAO"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "eval", help="run the VOT supervised experiment and report accuracy, robustness, EAO",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "eval", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
     add_engine_arguments(p, required=True)
     p.add_argument("--results", required=True, metavar="DIR", help="results folder")

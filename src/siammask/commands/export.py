@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from siammask.commands.options import add_command
 from siammask.tracking.presets import PRESETS
 
 EXAMPLES = """examples:
@@ -13,11 +14,11 @@ EXAMPLES = """examples:
 """
 
 
+HELP = "export ONNX graphs from a checkpoint"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "export", help="export ONNX graphs from a checkpoint", description=__doc__, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "export", HELP, __doc__, EXAMPLES)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="SiamMask_VOT.pth (or any checkpoint of that layout)")
     src.add_argument("--seeded", action="store_true", help="use the seeded, untrained weights")

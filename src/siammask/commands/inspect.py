@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from siammask.commands.options import add_command
+
 EXAMPLES = """examples:
   siammask inspect SiamMask_VOT.pth          layout, keys, parameters, dtype, SHA-256, batch-norm, preset
   siammask inspect model.pth                 pysot's siammask_r50_l3 file: layout pysot, preset pysot
@@ -19,11 +21,11 @@ EXAMPLES = """examples:
 _STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 
+HELP = "describe a checkpoint or an exported model folder"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "inspect", help="describe a checkpoint or an exported model folder", description=__doc__, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "inspect", HELP, __doc__, EXAMPLES)
     p.add_argument("path", metavar="FILE|DIR", help="a .pth checkpoint or a folder written by `siammask export`")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.set_defaults(func=run)
@@ -33,12 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from siammask.errors import SiamMaskError
 
     path = Path(args.path)
-    if path.is_dir():
-        info = describe_folder(path)
-    elif path.exists() and not path.is_file():
+    if path.exists() and not (path.is_dir() or path.is_file()):
         raise SiamMaskError(f"{path}: neither a regular file nor a folder")
-    else:
-        info = describe_checkpoint(path)
+    info = describe_folder(path) if path.is_dir() else describe_checkpoint(path)
     print(json.dumps(info, indent=2) if args.json else "\n".join(_lines(info)))
     return 1 if info.get("problems") else 0
 

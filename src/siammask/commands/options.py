@@ -8,6 +8,14 @@ import argparse
 from typing import Any
 
 
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, help: str, description: str, epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand's parser, laid out as every command's is (description and examples as written)."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (a bad value is a usage error, exit 2)."""
     try:

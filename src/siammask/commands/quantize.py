@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import positive_int
+from siammask.commands.options import add_command, positive_int
 
 EPILOG = """\
 examples:
@@ -23,13 +23,13 @@ examples:
 """
 
 
+HELP = "INT8 graphs from an fp32 export, calibrated on real tracking crops"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from siammask.deploy.quantize import DEFAULT_FORMAT, DEFAULT_FRAMES, FORMATS
 
-    p = sub.add_parser(
-        "quantize", help="INT8 graphs from an fp32 export, calibrated on real tracking crops",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "quantize", HELP, __doc__, EPILOG)
     p.add_argument("--model", required=True, metavar="DIR", help="fp32 export folder (siammask export)")
     p.add_argument("--calibration", required=True, metavar="DATASET", help="VOT-layout dataset to calibrate on")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, metavar="N",

@@ -1,10 +1,15 @@
-"""`siammask report`: score baseline results on a VOT dataset (accuracy, robustness, EAO), or label
-maps on a DAVIS dataset (J, F: the official DAVIS measures)."""
+"""Read the supervised (baseline) result files of one or more trackers and score them on a VOT-layout
+dataset: accuracy, robustness and lost number as pysot computes them, EAO as pysot and as
+vot-toolkit compute it, EAO per attribute tag, and per-sequence figures. On a DAVIS-layout dataset,
+score label maps with the official DAVIS measures (J, F, J&F) per object.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+
+from siammask.commands.options import add_command
 
 EPILOG = """\
 examples:
@@ -38,20 +43,12 @@ EAO both as pysot computes it (interval [100, 356] for VOT2016) and as vot-toolk
 """
 
 
+HELP = "score results: VOT (accuracy, robustness, EAO) or DAVIS (J, F)"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "report",
-        help="score results: VOT (accuracy, robustness, EAO) or DAVIS (J, F)",
-        description=(
-            "Read the supervised (baseline) result files of one or more trackers and score them on a "
-            "VOT-layout dataset: accuracy, robustness and lost number as pysot computes them, EAO as pysot "
-            "and as vot-toolkit compute it, EAO per attribute tag, and per-sequence figures. On a DAVIS-layout "
-            "dataset, score label maps with the official DAVIS measures (J, F, J&F) per object."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "report", HELP, __doc__, EPILOG)
     parser.add_argument(
         "--dataset", required=True, metavar="DIR", help="VOT dataset folder (with list.txt) or DAVIS folder"
     )

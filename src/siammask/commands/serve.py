@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from siammask.commands.options import add_engine_arguments, engine_spec
+from siammask.commands.options import add_command, add_engine_arguments, engine_spec
 
 EPILOG = """\
 examples:
@@ -25,13 +25,13 @@ removed when the page is closed or after --idle-minutes without a request.
 """
 
 
+HELP = "a browser page: open a video, draw the targets, watch them tracked, download results"
+DESCRIPTION = "Serve a page that tracks the targets drawn on a video and offers the result files."
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `serve` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "serve", help="a browser page: open a video, draw the targets, watch them tracked, download results",
-        description="Serve a page that tracks the targets drawn on a video and offers the result files.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "serve", HELP, DESCRIPTION, EPILOG)
     add_engine_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")

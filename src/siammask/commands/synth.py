@@ -1,13 +1,14 @@
-"""`siammask synth`: write a deterministic synthetic dataset in the VOT2016 layout.
-
-Useful to try the tracker and the evaluation end to end without downloading VOT2016, and to make
-test data: the same options always give byte-identical files.
+"""Write a deterministic synthetic tracking dataset in the VOT2016 layout: a textured target moving,
+rotating and changing size over a cluttered background, with exact ground truth and per-frame
+attribute tags. The same options always give byte-identical files.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+
+from siammask.commands.options import add_command
 
 EPILOG = """\
 examples:
@@ -39,19 +40,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+HELP = "write a synthetic VOT2016-style dataset (deterministic)"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `synth` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "synth",
-        help="write a synthetic VOT2016-style dataset (deterministic)",
-        description=(
-            "Write a deterministic synthetic tracking dataset in the VOT2016 layout: a textured target "
-            "moving, rotating and changing size over a cluttered background, with exact ground truth "
-            "and per-frame attribute tags. The same options always give byte-identical files."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "synth", HELP, __doc__, EPILOG)
     parser.add_argument("out", metavar="OUT", help="output directory (must not exist or be empty)")
     parser.add_argument(
         "--sequences", type=int, default=3, metavar="N", help="number of sequences (default 3)"

@@ -1,8 +1,5 @@
-"""`siammask track`: track one or more targets through a video, an image folder or a camera.
-
-The product's front end: a source, the targets' boxes in the first frame and a model in; the
-per-frame polygons (--output) and an overlay video (--video) out. Several --box run as one
-batched tracker, so K targets cost about one network call per stage per frame, not K.
+"""Track one or more targets from their boxes in the first frame. Writes per-frame polygons (--output)
+and/or a video with the masks and boxes drawn (--video), and prints a one-line summary.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from contextlib import ExitStack
 
 import numpy as np
 
-from siammask.commands.options import add_engine_arguments, engine_spec, positive_int
+from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
 
 EPILOG = """\
 examples:
@@ -52,19 +49,12 @@ is stopped by Ctrl-C).
 _GUI_RE = re.compile(r"^\s*GUI:\s*(\S+)", re.MULTILINE)
 
 
+HELP = "track targets in a video, image folder or camera; write results and an overlay video"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `track` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "track",
-        help="track targets in a video, image folder or camera; write results and an overlay video",
-        description=(
-            "Track one or more targets from their boxes in the first frame. Writes per-frame polygons "
-            "(--output) and/or a video with the masks and boxes drawn (--video), and prints a one-line "
-            "summary."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "track", HELP, __doc__, EPILOG)
     parser.add_argument(
         "source", metavar="SOURCE",
         help="video file, folder of images (*.jpg/*.jpeg/*.png/*.bmp, or its color/ subfolder), or camera index (0)",

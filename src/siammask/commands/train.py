@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import positive_int
+from siammask.commands.options import add_command, positive_int
 
 EPILOG = """\
 examples:
@@ -30,9 +30,11 @@ def positive_float(text: str) -> float:
     return value
 
 
+HELP = "fine-tune SiamMask on a dataset (heads, mask or all)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="fine-tune SiamMask on a dataset (heads, mask or all)", description=__doc__,
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "train", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout (list.txt) or DAVIS-layout dataset")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", metavar="FILE", help="the model to start from (.pth)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from siammask.commands.options import add_engine_arguments, engine_spec
+from siammask.commands.options import add_command, add_engine_arguments, engine_spec
 
 EPILOG = """\
 A TraX client starts this command and talks to it over stdin/stdout (or the socket named by
@@ -23,12 +23,12 @@ out as the `confidence` property. Needs the vot-trax package: pip install 'siamm
 """
 
 
+HELP = "serve the tracker over the TraX protocol (vot-toolkit's external tracker)"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `trax` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "trax", help="serve the tracker over the TraX protocol (vot-toolkit's external tracker)",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "trax", HELP, __doc__, EPILOG)
     add_engine_arguments(parser, required=True)
     parser.add_argument(
         "--output", choices=("auto", "polygon", "mask"), default="auto",

@@ -105,11 +105,9 @@ def _onnx_has_gpu() -> bool:
 def check_openvino(model: str | Path, precision: str | None, providers: str | list[str] | None) -> str:
     """The precision OpenVINO will run the folder in; refuses what its device cannot give."""
     from siammask.engines.onnx_engine import read_manifest
+    from siammask.extras import import_extra
 
-    try:
-        import openvino as ov
-    except ModuleNotFoundError:
-        raise SiamMaskError("the openvino backend needs OpenVINO: pip install 'siammask[openvino]'") from None
+    ov = import_extra("openvino", "the openvino backend", "openvino")
     from siammask.engines.openvino_engine import check_device, folder_kind, resolve_precision
 
     core = ov.Core()

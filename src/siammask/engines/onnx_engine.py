@@ -95,6 +95,24 @@ def check_graph_file(path: Path, entry: dict[str, Any], opset: int) -> None:
                             f"export, or edited){detail}; export again")
 
 
+def graph_file(folder: Path, manifest: dict[str, Any], name: str) -> tuple[dict[str, Any], Path]:
+    """The manifest's entry for graph `name` and its file, refused when the file is not there."""
+    entry = manifest["graphs"][name]
+    path = folder / str(entry.get("file", ""))
+    if not path.is_file():
+        raise SiamMaskError(f"model folder {folder}: graph {path.name} missing")
+    return entry, path
+
+
+def check_ports(name: str, kind: str, actual: dict[str, Any], declared: dict[str, Any]) -> None:
+    """A graph's inputs or outputs (name -> dims; any symbolic dim counts as the batch) against the
+    manifest's."""
+    got = {k: [d if isinstance(d, int) else "batch" for d in v] for k, v in actual.items()}
+    want = {k: [d if isinstance(d, int) else "batch" for d in v] for k, v in declared.items()}
+    if got != want:
+        raise SiamMaskError(f"graph {name}: {kind}s {got} do not match the manifest's {want}")
+
+
 def resolve_providers(requested: str | list[str] | None) -> list[str]:
     import onnxruntime as ort
 
@@ -142,10 +160,7 @@ class OnnxEngine(GraphCalls):
         self.sessions: dict[str, Any] = {}
         self._dtypes: dict[str, dict[str, Any]] = {}
         for name in GRAPH_NAMES:
-            entry = self.manifest["graphs"][name]
-            path = self.folder / str(entry.get("file", ""))
-            if not path.is_file():
-                raise SiamMaskError(f"model folder {self.folder}: graph {path.name} missing")
+            entry, path = graph_file(self.folder, self.manifest, name)
             try:
                 session = ort.InferenceSession(str(path), options, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for bad files
@@ -164,10 +179,7 @@ class OnnxEngine(GraphCalls):
             ("input", entry.get("inputs", {}), session.get_inputs()),
             ("output", entry.get("outputs", {}), session.get_outputs()),
         ):
-            got = {a.name: [d if isinstance(d, int) else "batch" for d in a.shape] for a in actual}
-            want = {k: [d if isinstance(d, int) else "batch" for d in v] for k, v in declared.items()}
-            if got != want:
-                raise SiamMaskError(f"graph {name}: {kind}s {got} do not match the manifest's {want}")
+            check_ports(name, kind, {a.name: a.shape for a in actual}, declared)
 
     def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[name].run(None, feeds)

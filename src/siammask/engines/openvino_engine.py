@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
-from siammask.engines.onnx_engine import check_graph_file, read_manifest
+from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
 from siammask.errors import SiamMaskError
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -145,10 +145,7 @@ class OpenVinoEngine(GraphCalls):
         self._compile_lock = threading.Lock()
         self._dtypes: dict[str, dict[str, Any]] = {}
         for name in GRAPH_NAMES:
-            entry = self.manifest["graphs"][name]
-            path = self.folder / str(entry.get("file", ""))
-            if not path.is_file():
-                raise SiamMaskError(f"model folder {self.folder}: graph {path.name} missing")
+            entry, path = graph_file(self.folder, self.manifest, name)
             # hash first: the graph read is the one the manifest vouches for, and the cache folder
             # below is named by that hash, so a graph replaced in place never meets an old blob
             check_graph_file(path, entry, self.manifest["opset"])
@@ -206,10 +203,7 @@ class OpenVinoEngine(GraphCalls):
             ("input", entry.get("inputs", {}), model.inputs),
             ("output", entry.get("outputs", {}), model.outputs),
         ):
-            want = {k: [d if isinstance(d, int) else "batch" for d in v] for k, v in declared.items()}
-            got = {_port_name(a, want): _dims(a.get_partial_shape()) for a in actual}
-            if got != want:
-                raise SiamMaskError(f"graph {name}: {kind}s {got} do not match the manifest's {want}")
+            check_ports(name, kind, {_port_name(a, declared): _dims(a.get_partial_shape()) for a in actual}, declared)
 
     @property
     def loaded_from_cache(self) -> bool:

@@ -28,24 +28,19 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.extras import import_extra
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.tracker import Tracker, TrackResult
 
 OUTPUTS = ("auto", "polygon", "mask")
-INSTALL_HINT = "pip install 'siammask[vot]'"
 
 
 def import_trax() -> Any:  # noqa: ANN401 - the trax module
     """The `trax` module of vot-trax, imported only when a server is wanted (an optional extra)."""
     try:
-        import trax
-    except ModuleNotFoundError as exc:
-        if exc.name == "trax":
-            raise SiamMaskError(f"the TraX server needs the vot-trax package: {INSTALL_HINT}") from None
-        raise
+        return import_extra("trax", "the TraX server (vot-trax)", "vot")
     except OSError as exc:  # vot-trax is a ctypes wrapper: its bundled libtrax.so failed to load
         raise SiamMaskError(f"vot-trax is installed but its libtrax library does not load: {exc}") from None
-    return trax
 
 
 def region_to_box(region: Any) -> list[float]:  # noqa: ANN401 - a trax.Region
