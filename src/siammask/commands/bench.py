@@ -1,8 +1,14 @@
-"""`siammask bench`: time every backend side by side (and the authors' code, given a checkout).
-
-The heavy lifting is in `siammask.bench` (`run` runs it, `report` prints it); this module only
-parses options, so `siammask --help` stays fast.
+"""Time each backend x precision in a fresh subprocess: template/search/refine latency, the
+tracker's own per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this
+machine's GEMM rate at fp32, bf16 and int8 (each row's search as a multiple of its precision's
+floor). Combinations this machine cannot run are rows saying why. Each reduced precision also
+replays the fp32 run's frames open loop: its polygons within 1 px of fp32's. --backend auto's pick
+for each precision is printed above the table. With --reference, the authors' code runs on the
+same frames and weights.
 """
+
+# The heavy lifting is in `siammask.bench` (`run` runs it, `report` prints it); this module only
+# parses options, so `siammask --help` stays fast.
 
 from __future__ import annotations
 
@@ -44,26 +50,15 @@ def _backends(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+HELP = "time every backend x precision (torch, ONNX Runtime, OpenVINO) and the reference side by side"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `bench` subcommand to the CLI's subparsers."""
-    from siammask.commands.options import positive_int
+    from siammask.commands.options import add_command, positive_int
     from siammask.commands.synth import parse_size
 
-    parser = subparsers.add_parser(
-        "bench",
-        help="time every backend x precision (torch, ONNX Runtime, OpenVINO) and the reference side by side",
-        description=(
-            "Time each backend x precision in a fresh subprocess: template/search/refine latency, the "
-            "tracker's own per-frame work, end-to-end FPS and peak memory, beside the model's GFLOP and this "
-            "machine's GEMM rate at fp32, bf16 and int8 (each row's search as a multiple of its precision's "
-            "floor). Combinations this machine cannot run are rows saying why. Each reduced precision also "
-            "replays the fp32 run's frames open loop: its polygons within 1 px of fp32's. --backend auto's "
-            "pick for each precision is printed above the table. With --reference, the authors' code runs "
-            "on the same frames and weights."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "bench", HELP, __doc__, EPILOG)
     parser.add_argument("--checkpoint", type=Path, metavar="FILE",
                         help="weights (.pth) for torch and the reference (default: seeded weights, made here)")
     parser.add_argument("--model", type=Path, action="extend", nargs="+", default=[], metavar="DIR",
