@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from siammask.errors import SiamMaskError
-from siammask.evaluation.dataset import TAG_NAMES, load_dataset
+from siammask.evaluation.dataset import TAG_NAMES, load_dataset, load_sequence
+from siammask.io.sources import list_images
 
 from .helpers import DATASET, SEQUENCES, make_dataset, make_sequence
 
@@ -99,3 +101,45 @@ def test_sequence_helper_writes_png(tmp_path):
     """The helper's frames are readable (guards the other tests)."""
     folder = make_sequence(tmp_path, "x", frames=1)
     assert (folder / "00000001.png").stat().st_size > 0
+
+
+def _blank(path, value=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), np.full((24, 32, 3), value, np.uint8))
+
+
+def test_frames_listed_as_track_lists_them(tmp_path):
+    """One listing rule (io.sources.find_images): natural order, .bmp and upper-case extensions,
+    the folder's own frames before color/'s; `track` and the VOT loader agree frame for frame."""
+    seq = tmp_path / "seq"
+    names = ["1.jpg", "2.jpg", "3.bmp", "4.JPG", "5.png", "6.jpeg", "7.jpg", "8.jpg", "9.jpg", "10.jpg"]
+    for k, name in enumerate(names):
+        _blank(seq / name, 10 * k)
+    _blank(seq / "color" / "00000001.jpg")
+    (seq / "groundtruth.txt").write_text("1,2,10,8\n" * len(names))
+    loaded = load_sequence(seq)
+    assert loaded.frames == list_images(seq)
+    assert [p.name for p in loaded.frames] == names
+    # without frames of its own, both take color/'s
+    for name in names:
+        (seq / name).unlink()
+    (seq / "groundtruth.txt").write_text("1,2,10,8\n")
+    assert load_sequence(seq).frames == list_images(seq) == [seq / "color" / "00000001.jpg"]
+
+
+def test_broken_frame_link_refused_before_tracking(tmp_path):
+    """Listed like any frame (so not silently skipped), then refused by name: frame i is line i."""
+    folder = make_sequence(tmp_path, "s", frames=3)
+    (folder / "00000002.png").unlink()
+    (folder / "00000002.png").symlink_to(folder / "gone.png")
+    assert folder / "00000002.png" in list_images(folder)
+    with pytest.raises(SiamMaskError, match=r"00000002\.png is missing \(a broken link\)"):
+        load_sequence(folder)
+
+
+def test_unreadable_first_frame_named_when_its_size_is_needed(tmp_path):
+    folder = make_sequence(tmp_path, "s", frames=2)
+    (folder / "00000001.png").write_bytes(b"not a png")
+    seq = load_sequence(folder)  # frames are listed, not decoded
+    with pytest.raises(SiamMaskError, match=r"00000001\.png \(frame 0\): unreadable"):
+        _ = seq.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,16 @@ import numpy as np
 import pytest
 
 from siammask.errors import SiamMaskError
-from siammask.io.sources import Camera, ImageFiles, ImageFolder, VideoFile, list_images, open_source, read_image
+from siammask.io.sources import (
+    Camera,
+    ImageFiles,
+    ImageFolder,
+    VideoFile,
+    find_images,
+    list_images,
+    open_source,
+    read_image,
+)
 from tests.conftest import DATASET
 
 
@@ -49,6 +59,47 @@ def test_vot_folder_and_color_subfolder(tmp_path):
     write_images(tmp_path / "seq" / "color", ["00000001.jpg", "00000002.jpg"])
     (tmp_path / "seq" / "groundtruth.txt").write_text("1,2,3,4\n")
     assert [p.name for p in list_images(tmp_path / "seq")] == ["00000001.jpg", "00000002.jpg"]
+
+
+def test_own_images_win_over_color_subfolder(tmp_path):
+    """The folder named is the folder listed; color/ only stands in for a folder without frames."""
+    write_images(tmp_path, ["1.jpg", "2.jpg"])
+    write_images(tmp_path / "color", ["00000001.png"])
+    assert [p.name for p in list_images(tmp_path)] == ["1.jpg", "2.jpg"]
+    for p in tmp_path.glob("*.jpg"):
+        p.unlink()
+    assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == ["color/00000001.png"]
+
+
+def test_same_number_twice_sorts_by_name(tmp_path):
+    """1.jpg and 01.jpg (a.png and A.png) tie in natural order: the name decides, not the file system."""
+    write_images(tmp_path, ["1.jpg", "01.jpg", "a.png", "A.png", "2.jpg"])
+    assert [p.name for p in list_images(tmp_path)] == ["01.jpg", "1.jpg", "2.jpg", "A.png", "a.png"]
+
+
+def test_broken_link_and_fifo_are_listed_then_named(tmp_path):
+    """Named like frames, they are listed (a frame must not go missing silently) and refused when read."""
+    write_images(tmp_path, ["1.png"])
+    (tmp_path / "2.png").symlink_to(tmp_path / "gone.png")
+    os.mkfifo(tmp_path / "3.png")
+    (tmp_path / "4.png").mkdir()  # a folder is never a frame
+    assert [p.name for p in find_images(tmp_path)] == ["1.png", "2.png", "3.png"]
+    frames = iter(open_source(tmp_path))
+    next(frames)
+    with pytest.raises(SiamMaskError, match=r"2\.png \(frame 1\): cannot be read"):
+        next(frames)
+    with pytest.raises(SiamMaskError, match=r"3\.png \(frame 2\): is a FIFO"):
+        read_image(tmp_path / "3.png", "frame 2")
+
+
+def test_find_images_is_empty_where_list_images_refuses(tmp_path):
+    (tmp_path / "color").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    assert find_images(tmp_path) == []
+    with pytest.raises(SiamMaskError, match=r"holds no images \(\*\.jpg, \*\.jpeg, \*\.png, \*\.bmp\)"):
+        list_images(tmp_path)
+    with pytest.raises(SiamMaskError, match="no such folder"):
+        list_images(tmp_path / "missing")
 
 
 def test_grayscale_images_become_bgr(tmp_path):

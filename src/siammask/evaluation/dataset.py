@@ -1,7 +1,8 @@
 """VOT-layout datasets: `list.txt`, and per sequence its frames, `groundtruth.txt` and tags.
 
-A sequence folder holds its frames (`*.jpg` / `*.png`, sorted by name) either directly or in a
-`color/` subfolder, `groundtruth.txt` with one region a line (4 values x,y,w,h or 8 values: a
+A sequence folder holds its frames either directly or in a `color/` subfolder, listed by the
+rule `track` uses for an image folder (`siammask.io.sources.find_images`: natural order, the
+folder's own images before `color/`'s), `groundtruth.txt` with one region a line (4 values x,y,w,h or 8 values: a
 polygon's corners), and optionally per-frame tag files (`occlusion.tag`, ... one 0/1 a line;
 short files are padded with 0 as vot-toolkit pads them). Without tag files, the tags come from a
 pysot meta file in the dataset folder (`<folder name>.json` or `VOT*.json`) when there is one.
@@ -22,9 +23,10 @@ import numpy as np
 
 from siammask.errors import SiamMaskError
 from siammask.io.files import check_name, read_input_text
+from siammask.io.sources import IMAGE_PATTERNS, find_images, read_image
 
+# The one owner of the VOT per-frame attribute names (tag files, meta files, EAO per tag).
 TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass
@@ -167,16 +169,11 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _frames(folder: Path) -> list[Path]:
-    for place in (folder / "color", folder):
-        if place.is_dir():
-            # broken links are listed too, so that they are named below instead of silently skipped
-            frames = sorted(
-                p for p in place.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir()
-            )
-            if frames:
-                _check_frame_files(place, frames)
-                return frames
-    raise SiamMaskError(f"no frames (*.jpg, *.png) in {folder} or {folder / 'color'}")
+    frames = find_images(folder)
+    if not frames:
+        raise SiamMaskError(f"no frames ({IMAGE_PATTERNS}) in {folder} or {folder / 'color'}")
+    _check_frame_files(frames[0].parent, frames)
+    return frames
 
 
 def _check_frame_files(place: Path, frames: list[Path]) -> None:
@@ -249,9 +246,6 @@ def _read_meta(path: Path) -> dict:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    import cv2  # only when a size is needed and no meta file gave it
-
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise SiamMaskError(f"cannot read image {path}")
+    # only when a size is needed and no meta file gave it; a bad first frame is named as track names it
+    image = read_image(path, "frame 0")
     return int(image.shape[1]), int(image.shape[0])

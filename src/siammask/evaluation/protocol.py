@@ -17,6 +17,7 @@ import numpy as np
 from siammask.errors import SiamMaskError
 from siammask.evaluation.region import region_overlap
 from siammask.evaluation.results import FAILURE, INIT, SKIP, SKIP_AFTER_FAILURE
+from siammask.io.sources import check_frame_size, read_image
 from siammask.tracking.tracker import Tracker, parse_box
 
 
@@ -42,12 +43,9 @@ class SupervisedRun:
         return sum(1 for r in self.records if r.event in ("init", "track", "lost"))
 
 
-def read_frame(path: str, label: str | None = None) -> np.ndarray:
-    """A frame as cv2.imread(IMREAD_COLOR) gives it (16-bit scaled to 8-bit, alpha dropped), but a
-    missing, empty, unreadable or truncated file is a SiamMaskError naming it (and `label`)."""
-    from siammask.io.sources import read_image
-
-    return read_image(path, label)
+# The frame reader is io.sources.read_image; this name stays only for demo.py (not owned here),
+# which still imports it from this module.
+read_frame = read_image
 
 
 def _check_init_region(region: np.ndarray, size: tuple[int, int], where: str) -> None:
@@ -81,15 +79,8 @@ def run_supervised(
             record = FrameRecord("skip")
             run.regions.append(SKIP)
         else:
-            frame = read_frame(path, f"frame {f}")
-            size = (int(frame.shape[1]), int(frame.shape[0]))
-            if first_size is None:
-                first_size = size
-            elif size != first_size:
-                raise SiamMaskError(
-                    f"image {path} (frame {f}) is {size[0]}x{size[1]} but the sequence's first frame is "
-                    f"{first_size[0]}x{first_size[1]}: all frames of a sequence must have the same size"
-                )
+            frame = read_image(path, f"frame {f}")
+            size = first_size = check_frame_size(frame, first_size, f"image {path} (frame {f})")
             if f == start:
                 _check_init_region(groundtruth[f], size, f"ground truth line {f + 1} (frame {f}, {path})")
             tic = time.perf_counter()
@@ -102,7 +93,7 @@ def run_supervised(
                 result = tracker.track(frame)
                 run.seconds += time.perf_counter() - tic
                 polygon = result.polygon
-                overlap = region_overlap(groundtruth[f], polygon.ravel(), (frame.shape[1], frame.shape[0]))
+                overlap = region_overlap(groundtruth[f], polygon.ravel(), size)
                 if overlap > 0:
                     record = FrameRecord("track", polygon, result.score, overlap)
                     run.regions.append([float(v) for v in polygon.ravel()])

@@ -25,6 +25,7 @@ from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, native_path, re
 from siammask.tracking.frames import as_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+IMAGE_PATTERNS = ", ".join("*" + e for e in IMAGE_EXTENSIONS)  # as messages name them
 # A complete JPEG ends with the EOI marker; entropy-coded data never holds FF D9, so its absence
 # from the file's tail means the file was cut short (OpenCV would decode the rest as grey).
 _JPEG_EOI = b"\xff\xd9"
@@ -69,13 +70,28 @@ def _native_stderr_quiet() -> Iterator[None]:
         os.close(saved)
 
 
-def _natural_key(path: Path) -> list[object]:
-    """Sort 2.jpg before 10.jpg; zero-padded names (VOT's 00000001.jpg) sort as plain text."""
-    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS_RE.split(path.name)]
+def _natural_key(path: Path) -> tuple[list[object], str]:
+    """Sort 2.jpg before 10.jpg; zero-padded names (VOT's 00000001.jpg) sort as plain text. The
+    name itself breaks ties (1.jpg and 01.jpg, a.jpg and A.jpg), so the order never depends on
+    the order the file system lists them in."""
+    parts = [int(part) if part.isdigit() else part.lower() for part in _DIGITS_RE.split(path.name)]
+    return parts, path.name
 
 
 def _size_text(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
+
+
+def check_frame_size(frame: np.ndarray, first: tuple[int, int] | None, label: str) -> tuple[int, int]:
+    """`frame`'s (width, height), refused when a first frame of another size came before it: the
+    tracker's state is in pixels of the first frame. `label` names the frame in the message."""
+    size = (int(frame.shape[1]), int(frame.shape[0]))
+    if first is not None and size != first:
+        raise SiamMaskError(
+            f"{label} is {_size_text(size)} but the first frame is {_size_text(first)}: "
+            "all frames of a sequence must have the same size"
+        )
+    return size
 
 
 class FrameSource:
@@ -101,14 +117,7 @@ class FrameSource:
         first: tuple[int, int] | None = None
         for frame, label in self._read():
             frame = as_bgr(frame)
-            size = (int(frame.shape[1]), int(frame.shape[0]))
-            if first is None:
-                first = size
-            elif size != first:
-                raise SiamMaskError(
-                    f"{label} is {_size_text(size)} but the first frame is {_size_text(first)}: "
-                    "all frames of a sequence must have the same size"
-                )
+            first = check_frame_size(frame, first, label)
             yield frame
 
     def close(self) -> None:
@@ -189,25 +198,42 @@ def _is_image_entry(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """The folder's images (*.jpg, *.jpeg, *.png, *.bmp, any case) in natural order.
+def _images_in(folder: Path) -> list[Path]:
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise SiamMaskError(f"folder {folder}: cannot be read ({exc.strerror or exc})") from None
+    return sorted((p for p in entries if _is_image_entry(p)), key=_natural_key)
 
-    A folder without images but with a `color/` subfolder (the VOT2018+ layout) gives that
-    subfolder's images.
+
+def find_images(folder: str | Path) -> list[Path]:
+    """The one rule for a sequence's frames, used by `track` and by the VOT dataset loader alike:
+    the folder's own images (IMAGE_EXTENSIONS, any case) in natural order, else those of its
+    `color/` subfolder (the VOT2018+ layout); empty when neither has any.
+
+    The folder's own images win because they are what the user named; `color/` only stands in
+    for a folder that holds no frames itself. Broken links and special files named like images
+    are listed, so that whoever reads them names them instead of a frame silently going missing.
     """
     folder = Path(folder)
-    entries = list(folder.iterdir())
-    images = sorted((p for p in entries if _is_image_entry(p)), key=_natural_key)
+    images = _images_in(folder)
+    color = folder / "color"
+    if not images and color.is_dir():
+        images = _images_in(color)
+    return images
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """`find_images`, refusing a folder that gives none (empty, or no images in it or its `color/`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SiamMaskError(f"folder {folder}: no such folder")
+    images = find_images(folder)
     if images:
         return images
-    color = folder / "color"
-    if color.is_dir():
-        images = sorted((p for p in color.iterdir() if _is_image_entry(p)), key=_natural_key)
-        if images:
-            return images
-    if not entries:
+    if not any(folder.iterdir()):
         raise SiamMaskError(f"folder {folder} is empty")
-    raise SiamMaskError(f"folder {folder} holds no images ({', '.join('*' + e for e in IMAGE_EXTENSIONS)})")
+    raise SiamMaskError(f"folder {folder} holds no images ({IMAGE_PATTERNS})")
 
 
 class ImageFolder(ImageFiles):
