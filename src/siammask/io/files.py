@@ -238,6 +238,13 @@ def write_text_atomically(path: Path, text: str) -> None:
         raise
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete what a killed run's write_text_atomically left beside `path` (hidden `.<name>.*.tmp`)."""
+    if path.parent.is_dir():
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
 def protected_folder(folder: str | Path) -> str | None:
     """Why `folder` may never be replaced whatever the flags say: the file system's root, the home
     folder, the current folder or one of its parents (deleting it would delete the user's work).
@@ -297,6 +304,29 @@ def unexpected_entries(folder: Path, expected: Iterable[str]) -> str | None:
     return None
 
 
+def staging_folder(output: Path) -> Path:
+    """A new hidden folder beside `output` (`.<name>.*`, where a killed run's leftovers are looked
+    for), to be filled and then renamed to `output` by `commit_folder`."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+
+
+def commit_folder(staging: Path, output: Path) -> None:
+    """Rename a filled staging folder to `output`, which must be absent or an empty folder: the
+    rename replaces an empty one in a single step and fails on one that is not empty, so files that
+    appeared there meanwhile are never lost. The folder gets the umask's mode (mkdtemp makes 0700)."""
+    os.chmod(staging, 0o777 & ~current_umask())
+    staging.replace(output)
+
+
+def remove_stale_staging(output: Path) -> None:
+    """Delete the staging folders a killed run left beside `output` (hidden `.<name>.*`)."""
+    if output.parent.is_dir():
+        for stale in output.parent.glob(f".{output.name}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextmanager
 def staged_folder(output: str | Path) -> Iterator[Path]:
     """A hidden folder beside `output` to fill; it replaces `output` only when the block ends
@@ -308,19 +338,17 @@ def staged_folder(output: str | Path) -> Iterator[Path]:
     output = Path(output)
     if output.exists() and (problem := protected_folder(output)):  # a last guard, whatever the caller did
         raise SiamMaskError(f"{output}: refusing to replace {problem}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    staging = staging_folder(output)
     try:
         yield staging
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; a folder respects the umask
         if not output.exists():
-            staging.replace(output)
+            commit_folder(staging, output)
             return
         old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
         os.rmdir(old)
         os.rename(output, old)
         try:
-            os.rename(staging, output)
+            commit_folder(staging, output)
         except OSError:
             os.rename(old, output)
             raise
@@ -335,7 +363,6 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
 
 
 class CommitOnSuccess:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, current_umask
+from siammask.io.files import CommitOnSuccess, commit_folder, staging_folder
 from siammask.tracking.labelmaps import write_label_png
 from siammask.tracking.mask import label_map
 from siammask.tracking.tracker import TrackResult
@@ -85,7 +84,7 @@ class LabelMapWriter(CommitOnSuccess):
         self.folder = check_masks_folder(folder)
         self.image_size = image_size
         self.frames_written = 0
-        self._stage: Path | None = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.", dir=self.folder.parent))
+        self._stage: Path | None = staging_folder(self.folder)
 
     def write(self, frame: int, results: Sequence[TrackResult], init: bool = False) -> None:
         if self._stage is None:
@@ -101,10 +100,7 @@ class LabelMapWriter(CommitOnSuccess):
         if self._stage is None:
             return [self.folder]
         try:
-            if self.folder.is_dir():  # empty (checked at the start); replaced by the finished one
-                self.folder.rmdir()
-            os.chmod(self._stage, 0o777 & ~current_umask())  # mkdtemp's 0700 was for the staging only
-            self._stage.replace(self.folder)
+            commit_folder(self._stage, self.folder)  # over the empty folder checked at the start
         except OSError as exc:
             self.abort()
             raise SiamMaskError(f"--masks {self.folder}: cannot be written ({exc.strerror or exc})") from None
