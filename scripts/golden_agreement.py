@@ -24,30 +24,27 @@ from typing import Any
 
 import numpy as np
 
+from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.evaluation.protocol import run_supervised
+from siammask.io.sources import list_images
 from siammask.tracking.tracker import Tracker
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
 
 
-class NoisyEngine:
+class NoisyEngine(EngineProxy):
     """fp32 engine whose search crops get uniform noise (seeded, so runs repeat)."""
 
-    def __init__(self, engine: Any, amplitude: float, seed: int = 0) -> None:
-        self.engine, self.amplitude = engine, amplitude
+    def __init__(self, engine: Engine, amplitude: float, seed: int = 0) -> None:
+        super().__init__(engine)
+        self.amplitude = amplitude
         self.rng = np.random.default_rng(seed)
-        self.name, self.precision = engine.name, f"{engine.precision}+noise{amplitude:g}"
+        self.precision = f"{engine.precision}+noise{amplitude:g}"  # the noise is part of what is measured
 
-    def template(self, z: np.ndarray) -> Any:
-        return self.engine.template(z)
-
-    def search(self, x: np.ndarray, kernels: Any) -> Any:
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
         noise = self.rng.uniform(-self.amplitude, self.amplitude, x.shape).astype(np.float32)
-        return self.engine.search(x + noise, kernels)
-
-    def refine(self, *args: Any) -> np.ndarray:
-        return self.engine.refine(*args)
+        return super().search(x + noise, kernels)
 
 
 def agreement(engine: Any, config: Any, sequences: list[str]) -> dict[str, Any]:
@@ -57,7 +54,7 @@ def agreement(engine: Any, config: Any, sequences: list[str]) -> dict[str, Any]:
     tic = time.perf_counter()
     for seq in sequences:
         folder = GOLDEN / "dataset" / seq
-        frames = sorted(str(p) for p in folder.glob("*.jpg"))
+        frames = [str(p) for p in list_images(folder)]
         gt = np.loadtxt(folder / "groundtruth.txt", delimiter=",")
         run = run_supervised(Tracker(engine, config), frames, gt)
         ours, theirs = [r.event for r in run.records], [r["event"] for r in records[seq]]

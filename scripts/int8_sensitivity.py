@@ -41,6 +41,7 @@ from siammask.deploy.quantize import (
     preprocess,
     quantize_graph,
 )
+from siammask.engines.base import Engine, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.decode import cosine_window, decide, generate_anchors
@@ -52,12 +53,12 @@ OUTPUTS = ("cls", "loc", "xf", "p0", "p1", "p2")
 class StateRecorder(RecordingEngine):
     """Also keeps the target's state at each search call, so decisions can be recomputed."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.tracker: Any = None
         self.states: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def search(self, x: np.ndarray, kernels: Any) -> Any:
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
         target = self.tracker.state
         self.states.append((target.pos.copy(), target.size.copy()))
         return super().search(x, kernels)

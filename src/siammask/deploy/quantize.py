@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_feeds, search_feeds, template_feeds
-from siammask.engines.base import SearchResult, TemplateKernels
+from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine, export_owner_problem, read_manifest
 from siammask.errors import SiamMaskError
 from siammask.io.files import check_output_folder, file_sha256, staged_folder
@@ -58,24 +58,22 @@ CALIBRATE_METHOD = "MinMax"
 # --------------------------------------------------------------------------------------------
 # calibration data: the fp32 tracker's real engine inputs
 # --------------------------------------------------------------------------------------------
-class RecordingEngine:
+class RecordingEngine(EngineProxy):
     """An engine proxy that keeps each call's graph feeds; the tracker sees an ordinary engine."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.name = engine.name
-        self.precision = engine.precision
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
         self.feeds: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in GRAPH_NAMES}
 
     def template(self, z: np.ndarray) -> TemplateKernels:
         self.feeds["template"].extend(template_feeds(z[k : k + 1].astype(np.float32)) for k in range(len(z)))
-        return self.engine.template(z)
+        return super().template(z)
 
     def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
         for k in range(len(x)):
             one = TemplateKernels(kernels.cls[k : k + 1].copy(), kernels.loc[k : k + 1].copy(), kernels.mask[k : k + 1])
             self.feeds["search"].append(search_feeds(x[k : k + 1].astype(np.float32), one))
-        return self.engine.search(x, kernels)
+        return super().search(x, kernels)
 
     def refine(
         self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray
@@ -84,7 +82,7 @@ class RecordingEngine:
         for k in range(len(rows)):
             mine = tuple(w[k : k + 1].astype(np.float32) for w in windows)
             self.feeds["refine"].append(refine_feeds(mine, kernels.mask[k : k + 1].copy()))
-        return self.engine.refine(search, kernels, rows, cols)
+        return super().refine(search, kernels, rows, cols)
 
 
 @dataclass
