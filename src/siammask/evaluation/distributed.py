@@ -27,14 +27,14 @@ from typing import Any
 
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import Dataset, Sequence
-from siammask.evaluation.results import FAILURE, read_trajectory, result_path, write_trajectory
+from siammask.evaluation.results import write_trajectory
 from siammask.evaluation.runner import (
     EngineSpec,
     SequenceOutcome,
     check_results_folder,
     claim_results,
-    existing_result,
-    remove_stale_temporaries,
+    plan_sequences,
+    supervised_outcome,
 )
 
 INSTALL_HINT = "pip install 'siammask[ray]'"
@@ -71,15 +71,11 @@ class SequenceWorker:
         if self.error is not None:
             return self.error
         assert self.engine is not None
-        from siammask.evaluation.protocol import run_supervised
-        from siammask.tracking.tracker import Tracker
-
         engine, config = self.engine
         try:
-            run = run_supervised(Tracker(engine, config), [str(p) for p in sequence.frames], sequence.groundtruth)
+            return supervised_outcome(engine, config, sequence)
         except SiamMaskError as exc:
             return f"sequence {sequence.name}: {exc}"
-        return run.regions, SequenceOutcome(sequence.name, run.tracked_frames, run.failures, run.seconds)
 
 
 def run_dataset_ray(
@@ -104,16 +100,9 @@ def run_dataset_ray(
     ray = import_ray()  # a missing Ray is said before anything is claimed or judged
     claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[SequenceOutcome] = []
-    todo: list[tuple[Sequence, Path]] = []
-    kept: list[tuple[Sequence, Path]] = []
-    for seq in dataset:  # every existing file is judged before anything is reported or tracked
-        out = result_path(results_dir, tracker_name, seq.name)
-        (kept if not force and existing_result(out, len(seq)) else todo).append((seq, out))
-    for seq, out in kept:
-        failures = sum(1 for r in read_trajectory(out) if r == FAILURE)
-        _report(SequenceOutcome(seq.name, 0, failures, 0.0, skipped=True), outcomes, on_done)
-    for _, out in todo:
-        remove_stale_temporaries(out)
+    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
+    for outcome in kept:
+        _report(outcome, outcomes, on_done)
     if not todo:
         return outcomes
 

@@ -33,11 +33,10 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.evaluation.dataset import TAG_NAMES
 from siammask.io.files import check_output_folder, staged_folder, unexpected_entries
 
-__all__ = ["TAG_NAMES", "make_dataset"]
-
-TAG_NAMES = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
+__all__ = ["make_dataset"]
 
 MIN_SIZE = 64
 MAX_SIZE = 4096

@@ -10,7 +10,6 @@ to replace a folder that is not a result of that sequence unless forced. Workers
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,10 @@ from siammask.engines.base import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.davis import DavisDataset, DavisSequence
-from siammask.evaluation.runner import check_results_folder, claim_results, end_with_parent, run_in_workers
+from siammask.evaluation.runner import check_results_folder, claim_results
 from siammask.evaluation.vos_protocol import track_sequence_vos
-from siammask.io.files import check_name, staged_folder
+from siammask.evaluation.workers import track_all
+from siammask.io.files import check_name, remove_stale_staging, staged_folder
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.labelmaps import write_label_png
 
@@ -65,14 +65,6 @@ def existing_folder(folder: Path, sequence: DavisSequence) -> bool:
     return True
 
 
-def remove_stale_staging(folder: Path) -> None:
-    """Delete the hidden staging folders a killed run left beside `folder` (`.<seq>.*`)."""
-    if folder.parent.is_dir():
-        for stale in folder.parent.glob(f".{folder.name}.*"):
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-
-
 def track_sequence(engine: Engine, config: TrackerConfig, sequence: DavisSequence, out: Path) -> VosOutcome:
     """Track every object of `sequence` in one batched tracker; its label maps become `out`, whole."""
     names = sequence.frame_names
@@ -87,23 +79,6 @@ def track_sequence(engine: Engine, config: TrackerConfig, sequence: DavisSequenc
     except SiamMaskError as exc:
         raise SiamMaskError(f"sequence {sequence.name}: {exc}") from None
     return VosOutcome(sequence.name, len(sequence), len(sequence.object_ids), seconds)
-
-
-# One engine per worker process, built by the pool's initializer.
-_worker_engine: tuple[Engine, TrackerConfig] | None = None
-
-
-def _init_worker(spec: EngineSpec, config: TrackerConfig | None) -> None:
-    global _worker_engine
-    end_with_parent()
-    engine, model_config = spec.build()
-    _worker_engine = (engine, config or model_config)
-
-
-def _worker_track(sequence: DavisSequence, out: str) -> VosOutcome:
-    assert _worker_engine is not None
-    engine, config = _worker_engine
-    return track_sequence(engine, config, sequence, Path(out))
 
 
 def run_vos_dataset(
@@ -142,10 +117,5 @@ def run_vos_dataset(
         if on_done:
             on_done(outcome)
 
-    if workers == 1 or len(todo) == 1:
-        engine, model_config = spec.build()
-        for seq, out in todo:
-            finished(track_sequence(engine, config or model_config, seq, out))
-        return outcomes
-    run_in_workers(todo, spec, workers, _init_worker, (config,), _worker_track, finished)
+    track_all(todo, spec, workers, track_sequence, finished, config)
     return outcomes

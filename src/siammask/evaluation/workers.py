@@ -1,0 +1,96 @@
+"""Tracking a dataset's sequences in worker processes, each building its engine once.
+
+Shared by the VOT runner (`runner.run_dataset`) and the VOS runner (`vos_runner.run_vos_dataset`):
+both hand over a module-level `track(engine, config, sequence, out) -> outcome`, which a spawned
+worker can unpickle by name. An error, Ctrl-C or SIGTERM ends every worker at once, and a worker
+ends with its parent, so that no process goes on writing results for a run that was stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from siammask.engines.base import Engine
+from siammask.engines.factory import EngineSpec
+from siammask.tracking.config import TrackerConfig
+
+TrackFunction = Callable[[Engine, TrackerConfig, Any, Path], Any]
+
+# One engine per worker process, built by the pool's initializer: (engine, tracker settings).
+_worker_engine: tuple[Engine, TrackerConfig] | None = None
+
+
+def _init_worker(spec: EngineSpec, config: TrackerConfig | None) -> None:
+    global _worker_engine
+    end_with_parent()
+    engine, model_config = spec.build()
+    _worker_engine = (engine, config or model_config)
+
+
+def _worker_track(track: TrackFunction, sequence: Any, out: str) -> Any:  # noqa: ANN401 - the runner's outcome
+    assert _worker_engine is not None
+    engine, config = _worker_engine
+    return track(engine, config, sequence, Path(out))
+
+
+def end_with_parent() -> None:
+    """Linux: the kernel sends this process SIGTERM when its parent dies, even by SIGKILL, so that
+    no worker goes on tracking and writing results for a run that was stopped."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # no prctl: the parent's own clean-up still stops the workers
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes now. shutdown() alone would wait for the sequences being
+    tracked to finish (and let them write their results) after the user stopped the run; Python
+    3.11's executor has no public way to end its processes, hence the private attribute."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+
+
+def track_all(
+    todo: list[tuple[Any, Path]], spec: EngineSpec, workers: int, track: TrackFunction,
+    finished: Callable[[Any], None], config: TrackerConfig | None = None,
+) -> None:
+    """Track each (sequence, output) of `todo` with `track`; `finished` gets each outcome as it
+    comes. `config` overrides the engine's own settings. One worker (or one sequence) runs here;
+    more run in up to `workers` spawned processes, the threads shared out among them."""
+    if workers == 1 or len(todo) == 1:
+        engine, model_config = spec.build()
+        for sequence, out in todo:
+            finished(track(engine, config or model_config, sequence, out))
+        return
+    threads = spec.threads or max(1, (os.cpu_count() or 1) // workers)
+    worker_spec = dataclasses.replace(spec, threads=threads)
+    # spawn: a fresh interpreter per worker, safe with torch and ONNX Runtime thread pools
+    pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(worker_spec, config))
+    try:
+        futures = [pool.submit(_worker_track, track, sequence, str(out)) for sequence, out in todo]
+        for future in as_completed(futures):
+            finished(future.result())
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no worker outlives the run
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
