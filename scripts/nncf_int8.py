@@ -17,8 +17,9 @@ import json
 import shutil
 from pathlib import Path
 
+from siammask.deploy.graphs import MANIFEST
 from siammask.deploy.quantize import collect_calibration, correlation_nodes
-from siammask.engines.onnx_engine import MANIFEST, OnnxEngine
+from siammask.engines.onnx_engine import OnnxEngine
 from siammask.io.files import file_sha256
 
 

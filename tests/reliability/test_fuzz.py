@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from siammask import __version__
-from siammask.commands.track import check_box_in_image, parse_box_text
+from siammask.commands.track import parse_box_text
 from siammask.engines.onnx_engine import read_manifest
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import read_groundtruth
 from siammask.evaluation.results import parse_region, read_trajectory
 from siammask.tracking.config import TrackerConfig
+from siammask.tracking.tracker import check_box_in_image
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -81,7 +81,8 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
 
 def describe_folder(folder: Path) -> dict[str, Any]:
     """The manifest of an exported folder, whether its graphs are the ones it names, and the backends here."""
-    from siammask.engines.onnx_engine import GRAPH_NAMES, check_graph_file, read_manifest
+    from siammask.deploy.graphs import GRAPH_NAMES
+    from siammask.engines.onnx_engine import check_graph_file, read_manifest
     from siammask.errors import SiamMaskError
 
     if not (folder / "manifest.json").is_file():

@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
 
 import numpy as np
@@ -112,19 +111,6 @@ def parse_box_text(text: str) -> list[float]:
     return values
 
 
-def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:
-    """A box must overlap the first frame: a box wholly outside it can only be a typo."""
-    from siammask.errors import SiamMaskError
-    from siammask.tracking.tracker import parse_box
-
-    cx, cy, w, h = parse_box(values)
-    width, height = image_size
-    overlap_w = min(cx + w / 2, width) - max(cx - w / 2, 0)
-    overlap_h = min(cy + h / 2, height) - max(cy - h / 2, 0)
-    if not (overlap_w > 0 and overlap_h > 0):
-        raise SiamMaskError(f"{label} lies outside the {width}x{height} image")
-
-
 def display_problem() -> str | None:
     """Why an OpenCV window cannot be opened here, or None when it can."""
     import cv2
@@ -172,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.io.outputs import ResultWriter, check_output_path, init_result
     from siammask.io.sources import open_source
     from siammask.io.visualize import OverlayWriter, check_video_path, draw_overlay
-    from siammask.tracking.tracker import MultiTracker
+    from siammask.tracking.tracker import MultiTracker, check_box_in_image
 
     if args.checkpoint is None and args.model is None:
         raise SiamMaskError(

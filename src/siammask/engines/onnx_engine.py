@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from siammask import __version__
-from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, cut_windows  # noqa: F401 - cut_windows: old home
+from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls
 from siammask.errors import SiamMaskError
 from siammask.io.files import file_sha256, unexpected_entries
 

@@ -284,8 +284,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 def _boxes(value: Any, image_size: tuple[int, int]) -> list[list[float]]:
     """The drawn boxes, checked as `siammask track` checks --box."""
-    from siammask.commands.track import check_box_in_image
-    from siammask.tracking.tracker import parse_box
+    from siammask.tracking.tracker import check_box_in_image, parse_box
 
     if not isinstance(value, list) or not value:
         raise Refused("draw at least one box on the frame")

@@ -51,6 +51,13 @@ MAX_BOX_TO_IMAGE = 10.0
 MIN_BOX_SIDE = 1.0  # pixels: under one pixel there is nothing to crop
 
 
+def overlaps_image(box: tuple[float, float, float, float], image_size: tuple[int, int]) -> bool:
+    """Whether a (cx, cy, w, h) box covers some of the image."""
+    cx, cy, w, h = box
+    width, height = image_size
+    return min(cx + w / 2, width) > max(cx - w / 2, 0) and min(cy + h / 2, height) > max(cy - h / 2, 0)
+
+
 def check_start_box(box: tuple[float, float, float, float], image_size: tuple[int, int]) -> tuple[float, ...]:
     """A (cx, cy, w, h) box to start a target from: at least a pixel a side, at most ten times the
     image's larger side, and overlapping the image. Refused with a SiamMaskError otherwise."""
@@ -60,7 +67,7 @@ def check_start_box(box: tuple[float, float, float, float], image_size: tuple[in
         raise SiamMaskError(f"box {w:.4g}x{h:.4g} is smaller than {MIN_BOX_SIDE:g} pixel a side")
     if max(w, h) > MAX_BOX_TO_IMAGE * max(width, height):
         raise SiamMaskError(f"box {w:.4g}x{h:.4g} is over {MAX_BOX_TO_IMAGE:g} times the {width}x{height} image")
-    if not (min(cx + w / 2, width) > max(cx - w / 2, 0) and min(cy + h / 2, height) > max(cy - h / 2, 0)):
+    if not overlaps_image(box, image_size):
         raise SiamMaskError(f"box at ({cx - w / 2:.4g}, {cy - h / 2:.4g}) size {w:.4g}x{h:.4g} lies outside the "
                             f"{width}x{height} image")
     return box

@@ -19,7 +19,7 @@ from siammask.tracking.config import TrackerConfig
 from siammask.tracking.crop import crop_subwindow, to_chw_float
 from siammask.tracking.decode import Decision, cosine_window, decide, generate_anchors
 from siammask.tracking.frames import as_bgr
-from siammask.tracking.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh
+from siammask.tracking.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh, overlaps_image
 from siammask.tracking.mask import PastedMask, mask_to_image, rotated_box
 
 
@@ -72,6 +72,13 @@ def parse_box(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, f
     if not (w > 0 and h > 0):
         raise SiamMaskError(f"box must have positive width and height, got {w:g}x{h:g}")
     return cx, cy, w, h
+
+
+def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:
+    """A box the user typed or drew must overlap the first frame: one wholly outside it can only be
+    a typo. Named by `label` (e.g. the --box text) in the one-line error."""
+    if not overlaps_image(parse_box(values), image_size):
+        raise SiamMaskError(f"{label} lies outside the {image_size[0]}x{image_size[1]} image")
 
 
 class MultiTracker:
