@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from siammask.deploy.graphs import precision_parts
 from siammask.errors import SiamMaskError
 
 BENCH_BACKENDS = ("torch", "onnxruntime", "openvino")
@@ -72,7 +73,7 @@ def folder_kind(model: str | Path) -> str:
     """fp32, fp16 or int8: what an exported folder's graphs hold (its manifest alone)."""
     from siammask.engines.factory import folder_precision
 
-    offered = folder_precision(model).split("+")
+    offered = precision_parts(folder_precision(model))
     return "int8" if "int8" in offered else ("fp16" if offered == ["fp16"] else "fp32")
 
 
@@ -211,7 +212,7 @@ def row_floor_precision(row: dict[str, Any]) -> str:
     """Which floor a row is held to: int8 for a quantized folder (its fp32 layers make the int8
     floor a lower bound), else the precision it computed in."""
     precision = str(row.get("requested_precision") or row.get("precision") or "fp32")
-    return "int8" if "int8" in precision.split("+") else precision
+    return "int8" if "int8" in precision_parts(precision) else precision
 
 
 def floors(flops: dict[str, float] | None, rates: dict[str, dict[str, Any]],

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     spec.check()
     precision = spec.model_precision
     # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-    suffix = "" if precision == "fp32" else "_" + precision.split("+")[-1]
+    from siammask.deploy.graphs import precision_parts
+
+    suffix = "" if precision == "fp32" else "_" + precision_parts(precision)[-1]
     name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"
     print(f"eval {name}: {spec.label} {precision}, {_plural(len(dataset), 'sequence')}", flush=True)
     total = sum(len(s) for s in dataset)

@@ -20,6 +20,20 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 GRAPH_NAMES = ("template", "search", "refine")
 
+
+
+def precision_string(manifest: dict[str, Any]) -> str:
+    """A folder's precision as engines, eval's tracker names and bench spell it: its graphs'
+    precisions sorted and joined by "+" (`fp32`, `fp16`, `fp32+int8` for a quantized folder)."""
+    graphs = manifest["graphs"].values()
+    return "+".join(sorted({g["precision"] for g in graphs if isinstance(g, dict)}))
+
+
+def precision_parts(precision: str) -> list[str]:
+    """The precisions a precision string holds (`fp32+int8` -> fp32, int8)."""
+    return precision.split("+")
+
+
 # name -> (inputs, outputs), each a list of (feed name, shape without the batch dimension)
 Signature = tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]
 GRAPHS: dict[str, Signature] = {

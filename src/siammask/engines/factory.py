@@ -29,7 +29,9 @@ def check_precision(requested: str | None, backend: str, offered: str) -> None:
         return
     if requested not in PRECISIONS:
         raise SiamMaskError(f"unknown precision {requested!r} (choose from {', '.join(PRECISIONS)})")
-    if requested in offered.split("+"):
+    from siammask.deploy.graphs import precision_parts
+
+    if requested in precision_parts(offered):
         return
     hint = _HINTS.get(requested, "")
     raise SiamMaskError(f"the {backend} backend runs this model in {offered}, not {requested}"
@@ -160,10 +162,10 @@ def load_engine(
 def folder_precision(model: str | Path) -> str:
     """An exported folder's graph precisions as its engine names them (`fp32`, `fp16`, `fp32+int8`),
     read from the manifest alone, so that a bad folder is refused before any work."""
+    from siammask.deploy.graphs import precision_string
     from siammask.engines.onnx_engine import read_manifest
 
-    graphs = read_manifest(Path(model))["graphs"].values()
-    return "+".join(sorted({g["precision"] for g in graphs if isinstance(g, dict)}))
+    return precision_string(read_manifest(Path(model)))
 
 
 @dataclass(frozen=True)

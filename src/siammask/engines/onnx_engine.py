@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from siammask import __version__
-from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls
+from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, precision_string
 from siammask.errors import SiamMaskError
 from siammask.io.files import file_sha256, unexpected_entries
 
@@ -143,8 +143,7 @@ class OnnxEngine(GraphCalls):
         self.folder = Path(folder)
         self.manifest = read_manifest(self.folder)
         self.providers = resolve_providers(providers)
-        precisions = {g["precision"] for g in self.manifest["graphs"].values() if isinstance(g, dict)}
-        self.precision = "+".join(sorted(precisions))
+        self.precision = precision_string(self.manifest)
         # Session settings measured with scripts/ort_settings.py (docs/int8.md, "Session settings"):
         # ORT_ENABLE_ALL is fastest for fp32 (NCHWc convolutions) and INT8 (QDQ fused to QLinearConv,
         # NHWC layout; "basic" leaves INT8 slower than fp32); memory arena/pattern and parallel

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
+from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls, precision_string
 from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
 from siammask.errors import SiamMaskError
 
@@ -127,8 +127,8 @@ class OpenVinoEngine(GraphCalls):
         self.requested_precision = resolve_precision(core, self.device, kind, precision)
         # the engine's precision string as ONNX Runtime's engine writes it (`fp32+int8` for a
         # quantized folder), except that a hint which changes the arithmetic names the arithmetic
-        graph_precisions = "+".join(sorted({g["precision"] for g in self.manifest["graphs"].values()}))
-        self.precision = graph_precisions if self.requested_precision in ("fp32", "int8") else self.requested_precision
+        exact = self.requested_precision in ("fp32", "int8")
+        self.precision = precision_string(self.manifest) if exact else self.requested_precision
         config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _HINTS[self.requested_precision],
             # one stream, all threads on the one request: the tracker's calls are sequential
