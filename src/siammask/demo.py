@@ -87,7 +87,7 @@ def compare_runs(dataset: Dataset, results: Path, first: str = "torch", second: 
 
 def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: int) -> tuple[Path, Path]:
     """Track the first sequence's first frames and write an overlay GIF and one PNG frame."""
-    from siammask.evaluation.protocol import read_frame
+    from siammask.io.sources import read_image
     from siammask.io.visualize import OverlayWriter, draw_overlay
     from siammask.tracking.tracker import Tracker
 
@@ -98,7 +98,7 @@ def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: 
     count = min(frames, len(seq))
     with OverlayWriter(gif, fps=10) as writer:
         for f in range(count):
-            image = read_frame(str(seq.frames[f]))
+            image = read_image(seq.frames[f])
             if f == 0:
                 tracker.init(image, seq.groundtruth[0])
                 writer.write(image)

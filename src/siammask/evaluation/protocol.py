@@ -43,10 +43,6 @@ class SupervisedRun:
         return sum(1 for r in self.records if r.event in ("init", "track", "lost"))
 
 
-# The frame reader is io.sources.read_image; this name stays only for demo.py (not owned here),
-# which still imports it from this module.
-read_frame = read_image
-
 
 def _check_init_region(region: np.ndarray, size: tuple[int, int], where: str) -> None:
     """The region a tracker starts from must overlap the image: one wholly outside is bad ground truth."""

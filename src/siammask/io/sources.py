@@ -70,7 +70,7 @@ def _native_stderr_quiet() -> Iterator[None]:
         os.close(saved)
 
 
-def _natural_key(path: Path) -> tuple[list[object], str]:
+def natural_key(path: Path) -> tuple[list[object], str]:
     """Sort 2.jpg before 10.jpg; zero-padded names (VOT's 00000001.jpg) sort as plain text. The
     name itself breaks ties (1.jpg and 01.jpg, a.jpg and A.jpg), so the order never depends on
     the order the file system lists them in."""
@@ -203,7 +203,7 @@ def _images_in(folder: Path) -> list[Path]:
         entries = list(folder.iterdir())
     except OSError as exc:
         raise SiamMaskError(f"folder {folder}: cannot be read ({exc.strerror or exc})") from None
-    return sorted((p for p in entries if _is_image_entry(p)), key=_natural_key)
+    return sorted((p for p in entries if _is_image_entry(p)), key=natural_key)
 
 
 def find_images(folder: str | Path) -> list[Path]:

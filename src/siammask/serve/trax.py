@@ -29,6 +29,7 @@ import numpy as np
 
 from siammask.errors import SiamMaskError
 from siammask.extras import import_extra
+from siammask.io.sources import read_image
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.tracker import Tracker, TrackResult
 
@@ -77,10 +78,7 @@ def read_trax_image(image: Any) -> np.ndarray:  # noqa: ANN401 - a trax.Image
         path = image.path()
         if path.startswith("file://"):
             path = path[len("file://"):]
-        frame = cv2.imread(path, cv2.IMREAD_COLOR)
-        if frame is None:
-            raise SiamMaskError(f"cannot read image {path}")
-        return frame
+        return read_image(path)
     if isinstance(image, trax.MemoryImage):
         array = image.array()
         if array.dtype != np.uint8:  # gray16: keep the top 8 bits

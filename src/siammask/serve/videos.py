@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.sources import IMAGE_EXTENSIONS, _natural_key, open_source
+from siammask.io.sources import IMAGE_EXTENSIONS, natural_key, open_source
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif", ".zip")
 # a zip of JPEGs barely compresses; more than this ratio over the upload limit is a zip bomb
@@ -60,7 +60,7 @@ def extract_zip(archive: Path, folder: Path, max_bytes: int) -> Path:
                 raise SiamMaskError(f"{archive.name}: the zip holds no images ({', '.join(IMAGE_EXTENSIONS)})")
             if sum(m.file_size for m in members) > ZIP_EXPANSION * max_bytes:
                 raise SiamMaskError(f"{archive.name}: the images unpack to more than {ZIP_EXPANSION}x the upload limit")
-            members.sort(key=lambda m: _natural_key(Path(m.filename.replace("\\", "/"))))
+            members.sort(key=lambda m: natural_key(Path(m.filename.replace("\\", "/"))))
             folder.mkdir()
             for index, member in enumerate(members):
                 target = folder / f"{index:06d}{Path(member.filename).suffix.lower()}"

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.io.sources import read_image
 from siammask.model.network import SEARCH_SIZE, TEMPLATE_SIZE
 from siammask.tracking.crop import crop_subwindow
 from siammask.tracking.geometry import axis_aligned_box
@@ -131,10 +132,7 @@ def exemplar_side(w: float, h: float) -> float:
 
 
 def _read(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SiamMaskError(f"cannot read frame {path}")
-    return image
+    return read_image(path, "training frame")
 
 
 def _crop_map(center: np.ndarray, side: float, out: int) -> tuple[float, float, float]:
