@@ -18,7 +18,7 @@ import traceback
 
 from siammask import __version__
 from siammask.commands import COMMAND_MODULES
-from siammask.errors import SiamMaskError, Terminated
+from siammask.errors import SiamMaskError, Terminated, first_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _print_causes(exc: BaseException) -> None:
@@ -101,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         # a write or read the commands did not name in their own words: disk full, a file-size
         # limit, a read-only or vanished folder. Their writers have removed their temporary files.
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"siammask: error: {exc.strerror or _first_line(exc)}{where}", file=sys.stderr)
+        print(f"siammask: error: {exc.strerror or first_line(exc)}{where}", file=sys.stderr)
         if debug:
             _print_causes(exc)
         return 1

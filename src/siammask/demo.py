@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 from siammask.evaluation.dataset import Dataset, load_dataset
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
@@ -145,7 +145,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[s
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # every stage's failure, with its own words; the traceback is not for users
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         if stages.output is not None:
             summary = stages.output / "summary.md"
             summary.write_text(f"# siammask demo report\n\n**FAILED** at stage '{stages.name}': {detail}\n")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from siammask.deploy.graphs import precision_parts
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 
 BENCH_BACKENDS = ("torch", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -193,7 +193,7 @@ def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, se
     try:
         call()
     except Exception as exc:  # e.g. a torch build without a CPU _int_mm kernel
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc, 160)
         return {"skipped": f"{'torch._int_mm' if dtype == 'int8' else 'torch.matmul'} does not run here ({first})"}
     # an int8 1024^3 product takes a few ms: a handful of calls is one scheduler hiccup on a shared
     # machine, so keep calling for `seconds` (at least `repeats` calls) and take the best

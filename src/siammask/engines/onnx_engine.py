@@ -14,7 +14,7 @@ import numpy as np
 
 from siammask import __version__
 from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, precision_string
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 from siammask.io.files import file_sha256, unexpected_entries
 
 SUPPORTED_OPSETS = (OPSET,)
@@ -163,7 +163,7 @@ class OnnxEngine(GraphCalls):
             try:
                 session = ort.InferenceSession(str(path), options, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for bad files
-                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc, 200)
                 found = _graph_opset(path)
                 opset = f"; it declares opset {found}" if found not in ("?", str(self.manifest["opset"])) else ""
                 raise SiamMaskError(f"graph {path}: cannot be loaded ({first}){opset}") from None

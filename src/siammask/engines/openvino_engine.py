@@ -25,7 +25,7 @@ import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls, precision_string
 from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
@@ -100,11 +100,6 @@ def _port_name(port: Any, declared: dict[str, Any]) -> str:
     return next((n for n in declared if n in names), port.get_any_name())
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
 def _dims(shape: Any) -> list[int | str]:
     return ["batch" if d.is_dynamic else d.get_length() for d in shape]
 
@@ -157,7 +152,7 @@ class OpenVinoEngine(GraphCalls):
             try:
                 model = core.read_model(str(path))
             except Exception as exc:  # OpenVINO raises RuntimeError with many-line messages
-                raise SiamMaskError(f"graph {path}: OpenVINO cannot read it ({_first_line(exc)})") from None
+                raise SiamMaskError(f"graph {path}: OpenVINO cannot read it ({first_line(exc, 200)})") from None
             self._check_signature(name, model, entry)
             self._models[name] = model
             self._configs[name] = graph_config
@@ -183,7 +178,7 @@ class OpenVinoEngine(GraphCalls):
                     self._compiled[key] = self._core.compile_model(model, self.device, self._configs[name])
                 except Exception as exc:
                     raise SiamMaskError(
-                        f"graph {name} of {self.folder}: OpenVINO cannot compile it ({_first_line(exc)})"
+                        f"graph {name} of {self.folder}: OpenVINO cannot compile it ({first_line(exc, 200)})"
                     ) from None
             return self._compiled[key]
 

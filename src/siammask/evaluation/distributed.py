@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.results import write_trajectory
 from siammask.evaluation.runner import (
@@ -154,7 +154,7 @@ def _connect(ray: Any, address: str | None) -> bool:  # noqa: ANN401 - the ray m
     try:
         ray.init(address=address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise SiamMaskError(f"cannot connect to the Ray cluster at {address}: {first}") from None
     return True
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 from siammask.io.files import file_sha256  # noqa: F401 - part of this module's API
 from siammask.model.network import SiamMaskNet
 
@@ -103,7 +103,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except pickle.UnpicklingError as exc:
         raise SiamMaskError(f"checkpoint {path}: refused, {_unpickling_problem(str(exc))}") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         first = first.split(". ")[0][:120]  # PyTorch's first sentence, not its paragraph
         raise SiamMaskError(f"checkpoint {path}: unreadable or truncated ({first})") from None
     except Exception as exc:  # noqa: BLE001 - garbage trips the safe unpickler anywhere (IndexError, ...)
