@@ -11,7 +11,11 @@ fails 3 times and is re-initialised twice, in the same TraX process):
   completes, stops after 3 identical repetitions, and its result files are read by
   siammask.evaluation.results as they are;
 - its trajectories equal those of our own runner (`run_dataset`) frame for frame: same init,
-  failure and skip codes, same polygons to the 4 decimals our files keep;
+  failure and skip codes, same polygons to the 4 decimals our files keep, where a value that falls
+  on a rounding boundary may round either way (one unit of the 4th decimal, on at most 1 % of the
+  values): the two runs are separate processes, and a CI run on an AVX-512 machine (OpenVINO)
+  once had 21.90015 land as 21.9002 in one and 21.9001 in the other. Both sides name the same
+  engine and thread count, so the comparison is of vot's reading, not of two engine defaults;
 - `vot analysis --format json` vs `siammask report --json` on vot's results:
   failures equal (cumulative_failures == lost_number); vot-toolkit's EAO equals our `eao.vot` over
   the same interval (measured: bit-identical); EAO over VOT2016's official interval is NaN in both
@@ -48,6 +52,10 @@ REPO = HERE.parents[1]
 TRACKER = "SiamMask"
 INTERVAL = (5, 15)  # EAO interval fitting 20-frame sequences
 TIMEOUT_S = 600
+# one engine and thread count on both sides: the comparison is of vot's reading of our results
+BACKEND, THREADS = "onnxruntime", 2
+ROUNDING_UNIT = 1e-4  # our files' 4th decimal
+FLOAT32_SLACK = 1e-5  # vot writes the float32 nearest the 4-decimal text it received
 
 
 def _vot_venv() -> Path | None:
@@ -110,7 +118,8 @@ def vot_run(exported_model, tmp_path_factory):
     )
     (workspace / "trackers.ini").write_text(
         f"[{TRACKER}]\nlabel = {TRACKER}\nprotocol = trax\n"
-        f"command = {sys.executable} -m siammask.cli trax --model {exported_model}\n"
+        f"command = {sys.executable} -m siammask.cli trax --model {exported_model} "
+        f"--backend {BACKEND} --threads {THREADS}\n"
     )
     evaluate_log = _vot(workspace, "evaluate")
     assert "Evaluation concluded" in evaluate_log, evaluate_log[-4000:]
@@ -125,9 +134,9 @@ def test_vot_results_are_our_trajectories(vot_run, exported_model, tmp_path):
     dataset_dir, workspace, _ = vot_run
     dataset = load_dataset(dataset_dir)
     theirs = read_tracker(workspace / "results", TRACKER, dataset.names)
-    run_dataset(dataset, EngineSpec(model=str(exported_model)), tmp_path, "ours")
+    run_dataset(dataset, EngineSpec(model=str(exported_model), backend=BACKEND, threads=THREADS), tmp_path, "ours")
     ours = read_tracker(tmp_path, "ours", dataset.names)
-    failures = reinits = 0
+    failures = reinits = values = flips = 0
     for seq in dataset.names:
         assert len(theirs[seq]) == 3, "a deterministic tracker stops after 3 identical repetitions"
         assert theirs[seq][1] == theirs[seq][0] and theirs[seq][2] == theirs[seq][0]
@@ -140,8 +149,11 @@ def test_vot_results_are_our_trajectories(vot_run, exported_model, tmp_path):
                 reinits += b == 1 and frame > 0
             else:  # vot writes float32 values in full, our files keep 4 decimals
                 assert not isinstance(a, int), f"{seq} frame {frame}: vot {a}, ours a region"
-                np.testing.assert_allclose(a, b, atol=6e-5, err_msg=f"{seq} frame {frame}")
+                np.testing.assert_allclose(a, b, atol=ROUNDING_UNIT + FLOAT32_SLACK, err_msg=f"{seq} frame {frame}")
+                values += len(b)
+                flips += int(np.sum(np.abs(np.subtract(a, b)) > ROUNDING_UNIT / 2 + FLOAT32_SLACK))
     assert failures > 0 and reinits > 0, "the dataset should make the tracker fail and re-initialise"
+    assert flips <= 0.01 * values, f"{flips} of {values} values one unit of the 4th decimal apart"
 
 
 def test_vot_analysis_agrees_with_report(vot_run, tmp_path, capsys):

@@ -5,7 +5,10 @@ frame is replayed from the record's pos_in/sz_in (open loop: the closed loop dri
 1e-4 px, until a near tie flips a cell choice, so it is compared over its first frames only);
 label maps equal to the reference's on every pixel except near ties by our own probabilities
 (two objects' sigmoids saturated at 1.0, or a value on seg_thr; gap <= 1e-5), and those on at most
-0.1% of a frame's pixels.
+0.1% of a frame's pixels. In the closed loop the state has drifted by float noise, so the masks are
+pasted from a warp a hair away from the reference's and a pixel may flip that is no near tie by our
+own probabilities (2 pixels on frame 3 of vos01 on an AVX2 machine): there only the 0.1% share
+holds; pixel exactness is gated on the open loop.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ MAX_TIE_SHARE = 1e-3
 FAST_FRAMES = (1, 13, 26, 39)  # spread over the 40 frames; every frame under -m slow
 
 
-def check_labels(ours, theirs, probabilities, ids, seg_thr, where):
-    bad = near_tie_disagreements(ours, theirs, probabilities, ids, seg_thr, TIE_TOL)
-    assert bad == 0, f"{where}: {bad} pixels differ from the reference's label map beyond near ties"
+def check_labels(ours, theirs, probabilities, ids, seg_thr, where, exact=True):
+    if exact:
+        bad = near_tie_disagreements(ours, theirs, probabilities, ids, seg_thr, TIE_TOL)
+        assert bad == 0, f"{where}: {bad} pixels differ from the reference's label map beyond near ties"
     share = np.count_nonzero(ours != theirs) / ours.size
     assert share <= MAX_TIE_SHARE, f"{where}: {share:.2%} of the pixels differ (near ties)"
 
@@ -129,7 +133,7 @@ def test_closed_loop_first_frames_match_reference(torch_engine, mode, seq):
         for k, result in enumerate(vf.results):
             check_state(result, records(mode)[seq][k][vf.index], f"{mode} {seq} object {ids[k]} frame {vf.index}")
         probabilities = np.stack([r.probabilities() for r in vf.results])
-        check_labels(vf.labels, theirs, probabilities, ids, config.seg_thr, f"{mode} {seq} {vf.index}")
+        check_labels(vf.labels, theirs, probabilities, ids, config.seg_thr, f"{mode} {seq} {vf.index}", exact=False)
 
 
 class CountingEngine:
