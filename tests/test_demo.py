@@ -30,9 +30,14 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     torch_run, ort_run = (report["trackers"][k] for k in ("SiamMask_torch", "SiamMask_onnxruntime"))
     assert torch_run["lost_number"] == ort_run["lost_number"]
     bench = json.loads((out / "bench.json").read_text())
-    # every backend x precision the machine runs; these three run everywhere
-    assert {(row["backend"], row["precision"]) for row in bench["backends"]} >= {
+    # every backend x precision the machine runs; these three run everywhere. What it cannot run
+    # (bf16 on a CPU without bf16 units) is a row naming the combination and why, and no timing
+    ran = [row for row in bench["backends"] if not row.get("refused")]
+    assert {(row["backend"], row["precision"]) for row in ran} >= {
         ("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "fp32+int8")}
+    for row in bench["backends"]:
+        if row.get("refused"):
+            assert row["backend"] and row["requested_precision"] and "fps" not in row
     assert not bench["problems"]
     assert (out / "plots" / "eao_curves.png").stat().st_size > 0
     frame = cv2.imread(str(out / "overlay_frame.png"))
