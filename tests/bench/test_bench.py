@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from siammask.bench.matrix import agreement, cpu_bf16_units, parse_backends, plan
+from siammask.bench.matrix import agreement, cpu_bf16_units, cpu_int8_units, gemm_probe, parse_backends, plan
 from siammask.bench.report import format_report
 from siammask.bench.timing import box_polygon, summarize
 from siammask.cli import main
@@ -240,3 +240,17 @@ def test_bench_targets_batched_against_separate(exported_model, capsys, tmp_path
     assert "2 targets" in text and "batching speed-up" in text
     (figures,) = json.loads(out.read_text())["targets"]
     assert figures["targets"] == 2 and figures["batched_object_fps"] > 0 and figures["separate_object_fps"] > 0
+
+
+def test_int8_floor_needs_int8_dot_product_units(monkeypatch):
+    """Without VNNI/AMX torch._int_mm is a slow fallback, not a floor: the probe says so instead."""
+    assert cpu_int8_units({"avx2", "fma"})[0] is False
+    assert "no avx512_vnni / avx_vnni / amx_int8" in cpu_int8_units({"avx2"})[1]
+    assert cpu_int8_units({"avx2", "avx512_vnni"}) == (True, "CPU flags: avx512_vnni")
+    assert cpu_int8_units(set())[0] is True  # flags unknown: measure and show the rate
+    pytest.importorskip("torch")
+    monkeypatch.setattr("siammask.engines.auto.cpu_flags", lambda: {"avx2", "fma"})
+    assert "no int8 dot-product units" in gemm_probe("int8", size=64)["skipped"]
+    monkeypatch.setattr("siammask.engines.auto.cpu_flags", lambda: {"avx2", "amx_int8"})
+    probe = gemm_probe("int8", size=64, repeats=2, seconds=0.0)
+    assert probe["op"] == "torch._int_mm" and probe["gflops_best"] > 0

@@ -168,6 +168,20 @@ def cpu_bf16_units() -> tuple[bool, str]:
     return bool(found), f"CPU flags: {', '.join(found) or 'no avx512_bf16 / amx_bf16'}"
 
 
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_int8_units(flags: set[str]) -> tuple[bool, str]:
+    """(has int8 dot-product units, the flags that say so). Without them torch._int_mm has no fast
+    CPU kernel and is no floor: measured 2.0 GFLOP/s on an AVX2 EPYC, where ONNX Runtime's and
+    OpenVINO's own AVX2 int8 kernels ran the search graph at 209-216 GFLOP/s (docs/engines.md).
+    Unknown flags (no /proc/cpuinfo) count as units: the probe then runs and shows its rate."""
+    if not flags:
+        return True, "no /proc/cpuinfo to read the CPU's flags"
+    found = [f for f in INT8_DOT_FLAGS if f in flags]
+    return bool(found), f"CPU flags: {', '.join(found) or 'no ' + ' / '.join(INT8_DOT_FLAGS)}"
+
+
 def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, seconds: float = 1.0) -> dict[str, Any]:
     """GFLOP/s of an n x n torch matmul in `dtype` (fp32, bf16; int8: torch._int_mm, int32 sums),
     best call over `seconds` (at least `repeats` calls); {"skipped": why} where this CPU or this
@@ -180,6 +194,13 @@ def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, se
         units, how = cpu_bf16_units()
         if not units:
             return {"skipped": f"no bf16 units ({how})"}
+    if dtype == "int8":
+        from siammask.engines.auto import cpu_flags
+
+        units, how = cpu_int8_units(cpu_flags())
+        if not units:
+            return {"skipped": f"no int8 dot-product units ({how}): torch._int_mm has no fast kernel here, "
+                               "so it would be no floor"}
     gen = torch.Generator().manual_seed(0)
     if dtype == "int8":
         a = torch.randint(-128, 128, (size, size), dtype=torch.int8, generator=gen)

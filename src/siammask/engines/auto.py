@@ -15,7 +15,9 @@ dynamic batch and copied its outputs, and was 0.94-0.97x (fp32) and 0.7-0.8x (IN
 OpenVINO is picked only where it was measured faster, CPUs with AVX512-VNNI (or AMX); ONNX
 Runtime stays the pick on other CPUs (the AVX2 machines this project's first figures were
 measured on), where OpenVINO is not installed (it is an extra), where ONNX Runtime has a GPU
-provider (CUDA/TensorRT), and where --providers names ONNX Runtime providers.
+provider (CUDA/TensorRT), and where --providers names ONNX Runtime providers. On an AVX2 EPYC
+(no AVX-512) one 20-frame bench run had OpenVINO 1.06x (fp32) and 1.04x (INT8) faster a frame:
+inside the VM's run-to-run drift, so not grounds to switch (docs/engines.md).
 """
 
 from __future__ import annotations
