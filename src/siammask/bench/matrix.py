@@ -164,11 +164,17 @@ def cpu_bf16_units() -> tuple[bool, str]:
     flags = cpu_flags()
     if not flags:
         return False, "no OpenVINO and no /proc/cpuinfo to read the CPU's flags"
-    found = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
-    return bool(found), f"CPU flags: {', '.join(found) or 'no avx512_bf16 / amx_bf16'}"
+    return flags_present(flags, BF16_FLAGS)
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def flags_present(flags: set[str], wanted: tuple[str, ...]) -> tuple[bool, str]:
+    """(any of `wanted` in `flags`, a line naming those found or all that are missing)."""
+    found = [f for f in wanted if f in flags]
+    return bool(found), f"CPU flags: {', '.join(found) or 'no ' + ' / '.join(wanted)}"
 
 
 def cpu_int8_units(flags: set[str]) -> tuple[bool, str]:
@@ -178,8 +184,7 @@ def cpu_int8_units(flags: set[str]) -> tuple[bool, str]:
     Unknown flags (no /proc/cpuinfo) count as units: the probe then runs and shows its rate."""
     if not flags:
         return True, "no /proc/cpuinfo to read the CPU's flags"
-    found = [f for f in INT8_DOT_FLAGS if f in flags]
-    return bool(found), f"CPU flags: {', '.join(found) or 'no ' + ' / '.join(INT8_DOT_FLAGS)}"
+    return flags_present(flags, INT8_DOT_FLAGS)
 
 
 def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, seconds: float = 1.0) -> dict[str, Any]:
@@ -194,7 +199,7 @@ def gemm_probe(dtype: str, size: int = GEMM_PRECISION_SIZE, repeats: int = 5, se
         units, how = cpu_bf16_units()
         if not units:
             return {"skipped": f"no bf16 units ({how})"}
-    if dtype == "int8":
+    elif dtype == "int8":
         from siammask.engines.auto import cpu_flags
 
         units, how = cpu_int8_units(cpu_flags())
