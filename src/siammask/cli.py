@@ -18,7 +18,7 @@ import traceback
 
 from siammask import __version__
 from siammask.commands import COMMAND_MODULES
-from siammask.errors import SiamMaskError, Terminated, first_line
+from siammask.errors import SiamMaskError, Terminated, first_line, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except SiamMaskError as exc:
-        print(f"siammask: error: {exc}", file=sys.stderr)
+        print(f"siammask: error: {printable(exc)}", file=sys.stderr)
         if debug:
             _print_causes(exc)
         return 1
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         # a write or read the commands did not name in their own words: disk full, a file-size
         # limit, a read-only or vanished folder. Their writers have removed their temporary files.
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"siammask: error: {exc.strerror or first_line(exc)}{where}", file=sys.stderr)
+        print(f"siammask: error: {printable(exc.strerror or first_line(exc))}{printable(where)}", file=sys.stderr)
         if debug:
             _print_causes(exc)
         return 1
