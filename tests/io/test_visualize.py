@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import cv2
 import numpy as np
@@ -86,8 +87,8 @@ def test_video_written_atomically(tmp_path, ext):
     with OverlayWriter(path, fps=10) as writer:
         for image in frames(4):
             writer.write(image)
-        assert not path.exists()  # only the hidden temporary file exists until close
-        assert len(list(tmp_path.iterdir())) == 1
+        assert not path.exists()  # at most the hidden temporary file exists until close
+        assert all(p.name.startswith(".") for p in tmp_path.iterdir())
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     capture = cv2.VideoCapture(str(path))
     assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 4
@@ -142,3 +143,99 @@ def test_video_path_checks(tmp_path):
     with pytest.raises(SiamMaskError, match="does not exist"):
         check_video_path(tmp_path / "missing" / "a.mp4")
     assert OverlayWriter(tmp_path / "a.mp4", fps=None).fps == 25.0
+
+
+def test_mp4_is_h264_with_an_odd_size_padded(tmp_path):
+    """MP4 is H.264 in yuv420p (what browsers play), which needs even sizes: 121x91 becomes 122x92."""
+    import av
+
+    from siammask.io.visualize import count_video_frames
+
+    path = tmp_path / "overlay.mp4"
+    with OverlayWriter(path, fps=29.97) as writer:
+        for image in frames(3):
+            writer.write(cv2.copyMakeBorder(image, 0, 1, 0, 1, cv2.BORDER_REPLICATE))
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (122, 92)
+        assert float(stream.average_rate) == pytest.approx(29.97, abs=0.01)
+    assert count_video_frames(path) == 3
+
+
+_WRITE_UNDER_LIMIT = """
+import sys, numpy as np
+from siammask.io.visualize import OverlayWriter
+from siammask.errors import SiamMaskError
+rng = np.random.default_rng(0)
+try:
+    with OverlayWriter(sys.argv[1], fps=10) as writer:
+        for _ in range(6):
+            writer.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))  # noise: no compression
+except SiamMaskError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".avi", ".gif"])
+def test_a_cut_write_never_replaces_a_good_video(tmp_path, ext):
+    """Under a file-size limit (as under a full disk) the writer says so and the old video stays."""
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / f"good{ext}"
+    with OverlayWriter(path) as writer:
+        writer.write(grey_frame())
+    before = path.read_bytes()
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 10, 16 << 10))
+
+    done = subprocess.run([sys.executable, "-c", _WRITE_UNDER_LIMIT, str(path)], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit)
+    assert done.returncode == 1, done.stderr
+    assert f"video {path}" in done.stdout and ("cannot be written" in done.stdout or "frames" in done.stdout)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+def test_chromium_plays_the_mp4(tmp_path):
+    """The overlay MP4 plays in a browser: headless Chromium loads it (decoded data, its size and length)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    path = tmp_path / "overlay.mp4"
+    with OverlayWriter(path, fps=10) as writer:
+        for image in frames(5):
+            writer.write(image)
+    page = tmp_path / "play.html"
+    page.write_text(f'<video id="v" src="{path.name}" muted preload="auto"></video>')
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--allow-file-access-from-files"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        browser.set_script_timeout(30)
+        browser.get(page.as_uri())
+        state = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1], v = document.getElementById('v');
+            const report = () => done({ready: v.readyState, width: v.videoWidth, height: v.videoHeight,
+                                       duration: v.duration, error: v.error ? v.error.code : null});
+            if (v.readyState >= 2 || v.error) report();
+            else { v.addEventListener('loadeddata', report); v.addEventListener('error', report);
+                   setTimeout(report, 20000); }""")
+    finally:
+        browser.quit()
+    assert state["error"] is None, state
+    assert state["ready"] >= 2 and (state["width"], state["height"]) == SIZE
+    assert state["duration"] == pytest.approx(0.5, abs=0.05)

@@ -74,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--video", metavar="FILE",
-        help="overlay video: .mp4 (mp4v), .avi (MJPG) or .gif; at the source's frame rate, else 25 fps",
+        help="overlay video: .mp4 (H.264, plays in browsers), .avi (Motion JPEG) or .gif; at the source's "
+             "frame rate, else 25 fps",
     )
     parser.add_argument(
         "--masks", metavar="DIR",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,8 +34,16 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (160, 0, 255),  # pink
 )
 
-# extension -> OpenCV fourcc (None: GIF, written with Pillow)
-VIDEO_FORMATS: dict[str, str | None] = {".mp4": "mp4v", ".avi": "MJPG", ".gif": None}
+# extension -> encoder (None: GIF, written with Pillow); the encoders are PyAV's FFmpeg's
+VIDEO_FORMATS: dict[str, str | None] = {".mp4": "libx264", ".avi": "mjpeg", ".gif": None}
+# encoder -> (FFmpeg codec, pixel format, encoder options). yuv420p H.264 is what every browser
+# plays; crf 20 keeps the thin polygon lines and the label text sharp, veryfast keeps it quick.
+VIDEO_CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "libx264": ("libx264", "yuv420p", {"crf": "20", "preset": "veryfast"}),
+    "mjpeg": ("mjpeg", "yuvj420p", {}),
+}
+# the MP4 index (moov) up front, so a browser starts playing before the whole file has come
+CONTAINER_OPTIONS: dict[str, dict[str, str]] = {".mp4": {"movflags": "+faststart"}}
 DEFAULT_FPS = 25.0
 
 
@@ -123,21 +133,27 @@ def check_video_path(path: str | Path) -> Path:
 
 
 class OverlayWriter(CommitOnSuccess):
-    """Writes frames to .mp4 (mp4v), .avi (MJPG) or .gif, atomically.
+    """Writes frames to .mp4 (H.264), .avi (Motion JPEG) or .gif, atomically, and checks what it wrote.
 
-    Frames go to a hidden temporary file beside `path`; `close()` renames it into place, and
-    `abort()` (or leaving a `with` block by an exception) deletes it. A GIF keeps its frames in
-    memory (palettised, 1 byte per pixel) until `close()`: fine for clips, not for hours.
+    MP4 is H.264 (High profile, yuv420p, the index up front) because that is what browsers play;
+    MPEG-4 Part 2 (OpenCV's mp4v) plays in none. PyAV's FFmpeg (libx264 is in its wheels) encodes
+    and reports a failed write, which OpenCV's VideoWriter never does. Frames go to a hidden
+    temporary file beside `path`; `close()` re-opens it, counts its frames, and only then renames
+    it into place, so a disk that filled up or a file-size limit never replaces a good video with
+    a cut one. `abort()` (or leaving a `with` block by an exception) deletes it. A GIF keeps its
+    frames in memory (palettised, 1 byte per pixel) until `close()`: fine for clips, not for hours.
+    H.264 needs even sizes: an odd width or height gets one more column or row (the edge repeated).
     """
 
     def __init__(self, path: str | Path, fps: float | None = None) -> None:
         self.path = check_video_path(path)
         self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else DEFAULT_FPS
-        self.fourcc = VIDEO_FORMATS[self.path.suffix.lower()]
+        self.codec = VIDEO_FORMATS[self.path.suffix.lower()]
         self.frames_written = 0
         self.frame_size: tuple[int, int] | None = None
         self._tmp = temporary_sibling(self.path)
-        self._writer: cv2.VideoWriter | None = None
+        self._container: Any = None
+        self._stream: Any = None
         self._gif_frames: list = []
         self._closed = False
 
@@ -155,59 +171,133 @@ class OverlayWriter(CommitOnSuccess):
                 f"video {self.path}: frame {self.frames_written} is {size[0]}x{size[1]}, "
                 f"the video is {self.frame_size[0]}x{self.frame_size[1]}"
             )
-        if self.fourcc is None:
+        if self.codec is None:
             from PIL import Image
 
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             self._gif_frames.append(Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE))
         else:
-            assert self._writer is not None
-            self._writer.write(np.ascontiguousarray(frame))
+            self._encode(frame)
         self.frames_written += 1
 
     def _start(self, size: tuple[int, int]) -> None:
-        if self.fourcc is None:
+        if self.codec is None:
             return
-        with native_path(self._tmp, writing=True) as name:  # a non-UTF-8 folder name crashes OpenCV
-            writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
-        if not writer.isOpened():
-            writer.release()
-            self._tmp.unlink(missing_ok=True)
-            raise SiamMaskError(f"video {self.path}: OpenCV cannot write {self.fourcc} here (no such encoder?)")
-        self._writer = writer
+        import av
+
+        codec, pix_fmt, options = VIDEO_CODECS[self.codec]
+        width, height = _even(size) if self.codec == "libx264" else size
+        try:
+            with native_path(self._tmp, writing=True) as name:  # a non-UTF-8 folder name crashes native code
+                self._container = av.open(name, "w", options=dict(CONTAINER_OPTIONS.get(self.path.suffix.lower(), {})))
+            self._stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+            self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, pix_fmt
+            self._stream.options = dict(options)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            self.abort()
+            raise SiamMaskError(f"video {self.path}: cannot be written ({_reason(exc)})") from None
+
+    def _encode(self, frame: np.ndarray | None) -> None:
+        """Encode one frame (None: flush the encoder) and write its packets; a failed write is an error."""
+        import av
+
+        try:
+            picture = None
+            if frame is not None:
+                width, height = self._stream.width, self._stream.height
+                if (width, height) != (frame.shape[1], frame.shape[0]):
+                    frame = cv2.copyMakeBorder(frame, 0, height - frame.shape[0], 0, width - frame.shape[1],
+                                               cv2.BORDER_REPLICATE)
+                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+                picture.pts = self.frames_written
+            for packet in self._stream.encode(picture):
+                self._container.mux(packet)
+        except (av.FFmpegError, OSError) as exc:
+            raise SiamMaskError(f"video {self.path}: cannot be written ({_reason(exc)})") from None
 
     def close(self) -> Path:
-        """Finish the file and move it into place; returns its path."""
+        """Finish the file, check it holds every frame, and move it into place; returns its path."""
         if self._closed:
             return self.path
         if self.frames_written == 0:
             self.abort()
             raise SiamMaskError(f"video {self.path}: no frames to write")
         try:
-            if self.fourcc is None:
+            if self.codec is None:
                 first, *rest = self._gif_frames
                 duration = max(20, round(1000 / self.fps))
                 first.save(self._tmp, format="GIF", save_all=True, append_images=rest, duration=duration, loop=0)
                 self._gif_frames = []
             else:
-                assert self._writer is not None
-                self._writer.release()
-                self._writer = None
+                self._encode(None)
+                self._finish_container()
             if not self._tmp.is_file() or self._tmp.stat().st_size == 0:
                 raise SiamMaskError(f"video {self.path}: the encoder wrote nothing")
+            found = count_video_frames(self._tmp)
+            if found != self.frames_written:
+                raise SiamMaskError(
+                    f"video {self.path}: the file written holds {found} of {self.frames_written} frames when read "
+                    "back (disk full or a file-size limit?); nothing was replaced"
+                )
             commit_file(self._tmp, self.path, "video")
+        except OSError as exc:
+            self.abort()
+            raise SiamMaskError(f"video {self.path}: cannot be written ({_reason(exc)})") from None
         except BaseException:
             self.abort()
             raise
         self._closed = True
         return self.path
 
+    def _finish_container(self) -> None:
+        import av
+
+        container, self._container, self._stream = self._container, None, None
+        if container is None:
+            return
+        try:
+            container.close()
+        except (av.FFmpegError, OSError) as exc:
+            raise SiamMaskError(f"video {self.path}: cannot be written ({_reason(exc)})") from None
+
     def abort(self) -> None:
         """Drop everything written so far; the destination is left as it was."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        container, self._container, self._stream = self._container, None, None
+        if container is not None:
+            try:
+                container.close()
+            except Exception:  # the file is deleted below whatever state it is in
+                pass
         self._gif_frames = []
         self._tmp.unlink(missing_ok=True)
         self._closed = True
 
+
+def count_video_frames(path: str | Path) -> int:
+    """How many frames a video or GIF holds when read back (demuxed, not decoded: cheap); 0 when it
+    cannot be opened at all."""
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        from PIL import Image
+
+        try:
+            with Image.open(path) as image:
+                return int(getattr(image, "n_frames", 1))
+        except (OSError, ValueError, SyntaxError):
+            return 0
+    import av
+
+    try:
+        with native_path(path) as name, av.open(name) as container:
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        return 0
+
+
+def _even(size: tuple[int, int]) -> tuple[int, int]:
+    return size[0] + size[0] % 2, size[1] + size[1] % 2
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
