@@ -24,7 +24,7 @@ from siammask.errors import SiamMaskError, Terminated, first_line, printable
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siammask",
-        description="SiamMask tracking: checkpoint -> ONNX graphs -> engine -> VOT evaluation.",
+        description="SiamMask tracking: checkpoint -> ONNX graphs -> engine -> VOT and DAVIS evaluation.",
         epilog="Run `siammask COMMAND --help` for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"siammask {__version__}")

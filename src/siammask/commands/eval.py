@@ -19,7 +19,7 @@ ends; a rerun skips finished sequences (use --force to redo them).
 """
 
 
-HELP = "run the VOT supervised experiment and report accuracy, robustness, EAO"
+HELP = "run the VOT supervised experiment (accuracy, robustness, EAO) or the DAVIS VOS protocol (J&F), then report"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -40,7 +40,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-HELP = "write a synthetic VOT2016-style dataset (deterministic)"
+HELP = "write a synthetic dataset, VOT2016 or DAVIS layout (deterministic)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
