@@ -177,25 +177,58 @@ def check_input_file(path: str | Path, what: str, limit: int | None = None) -> o
                 else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
         raise SiamMaskError(f"{what}: is {kind}, not a regular file")
     if limit is not None and info.st_size > limit:
-        raise SiamMaskError(f"{what}: {info.st_size} bytes, more than the {limit >> 20} MiB an input may have")
+        raise SiamMaskError(f"{what}: {info.st_size} bytes, more than the {size_text(limit)} an input may have")
     return info
 
 
+def size_text(count: int) -> str:
+    """A byte count as a message says it: '1 GiB', '256 MiB', '96 KiB', '100 bytes'."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if count >= 1 << shift:
+            value = count / (1 << shift)
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{count} bytes"
+
+
 def read_input(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> bytes:
-    """The bytes of an input file, checked by `check_input_file` first. At most `limit` bytes are
-    read, so a file that grows while it is read cannot exhaust memory either."""
+    """The bytes of an input file, checked by `check_input_file` first. Only what the file holds is
+    read (its size, then more in blocks should it grow), never more than `limit` bytes: a frame of
+    3 KB takes 3 KB, not the cap's worth of address space, and a growing file cannot exhaust memory."""
     path = Path(path)
     check_input_file(path, what, limit)
     try:
         # O_NONBLOCK: should the file be swapped for a FIFO after the check, open does not hang
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(limit + 1)
+        with os.fdopen(fd, "rb", buffering=0) as handle:
+            info = os.fstat(fd)  # what was opened, not what was checked
+            if not stat.S_ISREG(info.st_mode):
+                raise SiamMaskError(f"{what}: not a regular file (it changed while being opened)")
+            data = _read_at_most(handle, info.st_size, limit)
     except OSError as exc:
         raise SiamMaskError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if len(data) > limit:
-        raise SiamMaskError(f"{what}: more than the {limit >> 20} MiB an input may have")
+        raise SiamMaskError(f"{what}: more than the {size_text(limit)} an input may have")
     return data
+
+
+_READ_BLOCK = 1 << 20
+
+
+def _read_at_most(handle: Any, size: int, limit: int) -> bytes:
+    """Up to `limit` + 1 bytes of an open file whose size was `size`: one read of that size (plus a
+    byte, to see growth), then blocks of 1 MiB while it goes on. The extra byte tells the caller
+    that the file is over `limit`."""
+    parts: list[bytes] = []
+    total = 0
+    want = min(size, limit) + 1
+    while total <= limit:
+        block = handle.read(min(want, limit + 1 - total))
+        if not block:
+            break
+        parts.append(block)
+        total += len(block)
+        want = _READ_BLOCK
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_input_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:

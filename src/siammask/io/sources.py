@@ -8,19 +8,24 @@ output files.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import sys
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import cv2
 import numpy as np
+from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, first_line
 from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, native_path, read_input
 from siammask.tracking.frames import as_bgr
 
@@ -29,6 +34,19 @@ IMAGE_PATTERNS = ", ".join("*" + e for e in IMAGE_EXTENSIONS)  # as messages nam
 # A complete JPEG ends with the EOI marker; entropy-coded data never holds FF D9, so its absence
 # from the file's tail means the file was cut short (OpenCV would decode the rest as grey).
 _JPEG_EOI = b"\xff\xd9"
+# What libjpeg says (on stderr, as OpenCV leaves its messages there) when the image data are cut
+# short or damaged: it fills the rest with grey and goes on, so these warnings are errors here.
+_JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file")
+# Pixel budget: the most pixels (width x height) one image may declare, checked in its header
+# before anything is decoded (a 1 MB PNG can declare 20000x20000, 1.2 GB once decoded). 50
+# megapixels holds 8K video frames and 48-megapixel photos; SIAMMASK_MAX_PIXELS changes it.
+MAX_PIXELS = 50_000_000
+PIXELS_VARIABLE = "SIAMMASK_MAX_PIXELS"
+# The formats a frame or label map may be (by content, whatever the name); Pillow reads their
+# headers (JPEG includes the multi-picture JPEG some cameras write).
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP")
+# imported to register them: Image.open(formats=...) would otherwise import every plugin Pillow has
+_PLUGINS = (BmpImagePlugin, JpegImagePlugin, PngImagePlugin)
 _CAMERA_RE = re.compile(r"\d+")
 _DIGITS_RE = re.compile(r"(\d+)")
 
@@ -45,6 +63,10 @@ def _opencv_quiet() -> Iterator[None]:
         logging.setLogLevel(level)
 
 
+# fd 2 is one per process: two threads redirecting it at once would leave it pointing nowhere
+_STDERR_LOCK = threading.RLock()
+
+
 @contextmanager
 def _native_stderr_quiet() -> Iterator[None]:
     """Silence FFmpeg's own log lines (e.g. "moov atom not found") while a file is probed.
@@ -52,22 +74,53 @@ def _native_stderr_quiet() -> Iterator[None]:
     They are written by native code straight to file descriptor 2, beyond OpenCV's log level;
     our SiamMaskError says what went wrong in one line instead. Skipped where fd 2 is not a file.
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
+    with _STDERR_LOCK:
         try:
-            os.dup2(devnull, 2)
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            yield
+            return
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 2)
+            finally:
+                os.close(devnull)
+            yield
         finally:
-            os.close(devnull)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextmanager
+def _native_stderr_captured() -> Iterator[list[str]]:
+    """What native code (libjpeg, libpng) writes to file descriptor 2 while the block runs, as
+    lines in the list yielded (filled when the block ends). Where fd 2 cannot be redirected the
+    list stays empty and nothing is captured."""
+    lines: list[str] = []
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            sink = os.memfd_create("siammask-stderr")
+        except (OSError, ValueError, AttributeError):  # no memfd (not Linux), no usable stderr
+            yield lines
+            return
+        with os.fdopen(sink, "w+b") as captured:
+            try:
+                saved = os.dup(2)
+            except OSError:
+                yield lines
+                return
+            try:
+                os.dup2(sink, 2)
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            captured.seek(0)
+            text = captured.read(1 << 16).decode("utf-8", "replace")
+        lines.extend(line for line in text.splitlines() if line.strip())
 
 
 def natural_key(path: Path) -> tuple[list[object], str]:
@@ -135,19 +188,110 @@ class FrameSource:
         return f"{type(self).__name__}({self.description!r}, length={self.length}, fps={self.fps})"
 
 
+def max_pixels() -> int:
+    """The pixel budget in force: $SIAMMASK_MAX_PIXELS (a positive whole number) or MAX_PIXELS."""
+    text = os.environ.get(PIXELS_VARIABLE, "").strip()
+    if not text:
+        return MAX_PIXELS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SiamMaskError(f"{PIXELS_VARIABLE}={text[:40]!r}: must be a positive whole number of pixels "
+                            f"(default {MAX_PIXELS})")
+    return value
+
+
+@contextmanager
+def open_image(
+    source: str | os.PathLike[str] | bytes, what: str, limit: int | None = None,
+    formats: Sequence[str] = IMAGE_FORMATS,
+) -> Iterator[Image.Image]:
+    """An image opened by Pillow from its header only, nothing decoded yet, refused in one line
+    naming `what` when it is not one of `formats` or declares more pixels than `limit` (default:
+    max_pixels()). Decoding it (np.asarray, .load()) in the block is then bounded by the budget.
+
+    `source` is the file's bytes, or a path, which is checked first as every input is (no FIFO,
+    device or folder, at most MAX_IMAGE_BYTES) and opened without blocking."""
+    budget = max_pixels() if limit is None else limit
+    stream: BinaryIO
+    if isinstance(source, bytes | bytearray | memoryview):
+        stream = io.BytesIO(source)
+    else:
+        check_input_file(source, what, MAX_IMAGE_BYTES)
+        try:
+            stream = os.fdopen(os.open(source, os.O_RDONLY | os.O_NONBLOCK), "rb")
+        except OSError as exc:
+            raise SiamMaskError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    with stream:
+        image = _open_header(stream, what, formats)
+        with image:
+            width, height = image.size
+            if width * height > budget:
+                raise SiamMaskError(
+                    f"{what}: {width}x{height} pixels, more than the {budget} an image may have "
+                    f"(set {PIXELS_VARIABLE} to allow more)"
+                )
+            yield image
+
+
+def _open_header(stream: BinaryIO, what: str, formats: Sequence[str]) -> Image.Image:
+    # Pillow's own bomb check (a warning, then an error at twice its limit) stands behind ours:
+    # its warning says nothing our budget has not, its error is refused as ours is
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(stream, formats=list(formats))
+        except Image.DecompressionBombError as exc:
+            raise SiamMaskError(f"{what}: more pixels than an image may have ({first_line(exc, 120)})") from None
+        except (OSError, ValueError, EOFError, SyntaxError) as exc:  # Pillow's ways of saying "not this"
+            names = ", ".join(formats[:-1]) + f" or {formats[-1]}" if len(formats) > 1 else formats[0]
+            # "cannot identify image file <_io.BytesIO ...>" says nothing more than we do
+            detail = "" if isinstance(exc, UnidentifiedImageError) else f": {first_line(exc, 80)}"
+            raise SiamMaskError(f"{what}: unreadable or truncated image (not a readable {names}{detail})") from None
+
+
+def check_image_pixels(
+    source: str | os.PathLike[str] | bytes, what: str, limit: int | None = None,
+    formats: Sequence[str] = IMAGE_FORMATS,
+) -> tuple[int, int]:
+    """(width, height) of an image read from its header, refused as `open_image` refuses: over
+    the pixel budget, or not an image of `formats`. Nothing is decoded."""
+    with open_image(source, what, limit, formats) as image:
+        return image.size
+
+
 def read_image(path: str | Path, label: str | None = None) -> np.ndarray:
-    """One image file as BGR uint8; unreadable, truncated or non-image files are refused by name."""
+    """One image file as BGR uint8. Refused by name: an unreadable, truncated or damaged file, a
+    non-image, one declaring more pixels than the budget (checked before decoding)."""
     path = Path(path)
     where = f"image {path}" + (f" ({label})" if label else "")
     data = read_input(path, where, MAX_IMAGE_BYTES)
     if not data:
         raise SiamMaskError(f"{where}: empty file")
-    if data[:2] == b"\xff\xd8" and not jpeg_complete(data):
+    check_image_pixels(data, where)
+    jpeg = data[:2] == b"\xff\xd8"
+    if jpeg and not jpeg_complete(data):
         raise SiamMaskError(f"{where}: truncated JPEG (no end-of-image marker)")
-    with _opencv_quiet():
+    return decode_image(data, where, jpeg)
+
+
+def decode_image(data: bytes, where: str, jpeg: bool) -> np.ndarray:
+    """OpenCV's decoding of an image's bytes (BGR uint8), whose size was checked. What libjpeg and
+    libpng write to stderr is caught: a JPEG whose data end early or are damaged (libjpeg fills
+    the rest with grey and only warns) is refused, and their lines become part of our one line."""
+    with _opencv_quiet(), _native_stderr_captured() as messages:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    damage = [m for m in messages if jpeg and m.startswith(_JPEG_DAMAGE)]
+    library = [m for m in messages if m.startswith(("libpng", "libjpeg", *_JPEG_DAMAGE))]
+    for other in (m for m in messages if m not in library):
+        print(other, file=sys.stderr)  # another thread's, or a harmless library note: not ours to drop
     if image is None:
-        raise SiamMaskError(f"{where}: unreadable or truncated image")
+        detail = f" ({library[0][:100]})" if library else ""
+        raise SiamMaskError(f"{where}: unreadable or truncated image{detail}")
+    if damage:
+        raise SiamMaskError(f"{where}: truncated or damaged JPEG data (libjpeg: {damage[0][:100]})")
     return image
 
 
