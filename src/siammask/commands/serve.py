@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 from pathlib import Path
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec
@@ -35,12 +37,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", default="8000", help="port, 1-65535 (default 8000)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a further name the page may be reached by (the Host header), e.g. behind a proxy; "
+                             "the bound address and localhost always are")
     parser.add_argument("--media", metavar="DIR", help="a folder whose videos the page can open without an upload")
-    parser.add_argument("--max-upload-mb", type=float, default=500.0, metavar="MB", help="upload limit (default 500)")
-    parser.add_argument("--idle-minutes", type=float, default=30.0, metavar="M",
-                        help="a session's files are removed after this long without a request (default 30)")
+    parser.add_argument("--max-upload-mb", default="500", metavar="MB", help="upload limit (default 500)")
+    parser.add_argument("--idle-minutes", default="30", metavar="M",
+                        help="a session's files are removed after this long without a request; a paused run "
+                             "is idle (default 30)")
+    parser.add_argument("--max-sessions", default="64", metavar="N", help="pages open at once (default 64)")
+    parser.add_argument("--max-runs", default="8", metavar="N",
+                        help="runs tracking or waiting at once, over every page (default 8)")
+    parser.add_argument("--max-targets", default=str(MAX_TARGETS), metavar="N",
+                        help=f"targets tracked at once, over every page (default {MAX_TARGETS}, "
+                             "the most one run takes)")
+    parser.add_argument("--max-temp-mb", metavar="MB",
+                        help="temporary files of every page together (default 8x --max-upload-mb)")
     parser.set_defaults(func=run)
+
+
+MAX_TARGETS = 32
+
+
+def number(text: str, option: str, low: float, high: float, whole: bool = False) -> float:
+    """An option's value: a finite number in [low, high] (a whole one where `whole`), or one line."""
+    from siammask.errors import SiamMaskError
+    from siammask.serve.limits import bounded
+
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise SiamMaskError(f"{option} {text[:40]!r}: expected {kind}") from None
+    return bounded(value, option, low, high)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the engine loads: a port in use or an address that is not
+    this machine's is one line, not the web server's own message and exit 3."""
+    from siammask.errors import SiamMaskError, printable
+
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise SiamMaskError(f"--host {printable(host)[:100]}: not an address of this machine "
+                            f"({getattr(exc, 'strerror', None) or exc})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SiamMaskError(f"--port {port}: already in use on {printable(host)[:100]} "
+                                "(another server? pick another --port)") from None
+        raise SiamMaskError(f"--host {printable(host)[:100]} --port {port}: cannot listen there "
+                            f"({exc.strerror or exc})") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def cache_folder() -> Path:
@@ -52,9 +109,11 @@ def cache_folder() -> Path:
 
 
 def default_model(backend: str | None) -> tuple[dict[str, str], str]:
-    """The embedded default (seeded backbone, heads trained on synthetic data: siammask.model.trained):
-    its checkpoint (torch) or, for another backend, its export. Cached under the packed file's hash,
-    so a new package version's default is never confused with an old one."""
+    """The embedded default (seeded backbone, heads trained on synthetic data: siammask.model.trained)
+    as the engine road takes it: its checkpoint for --backend torch, else its export, which
+    --backend auto runs on the fastest engine measured here (not PyTorch fp32, the slowest). Both are
+    written once and cached under the packed file's hash, so a new package version's default is
+    never confused with an old one; the export is written whole or not at all (staged)."""
     from importlib import resources
 
     from siammask.io.files import file_sha256
@@ -68,23 +127,26 @@ def default_model(backend: str | None) -> tuple[dict[str, str], str]:
     if not checkpoint.is_file():
         write_checkpoint(checkpoint)
     label = "the embedded default (trained on synthetic data only, not on real objects)"
-    if backend in (None, "auto", "torch"):
+    if backend == "torch":
         return {"checkpoint": str(checkpoint)}, label
     export_dir = folder / f"trained-default-{tag}-export"
     if not (export_dir / "manifest.json").is_file():
         from siammask.deploy.export import export
 
-        export(checkpoint, export_dir)
+        print("siammask serve: exporting the embedded default once for the faster engines "
+              f"(cached in {export_dir})", flush=True)
+        export(checkpoint, export_dir, force=export_dir.exists())
     return {"model": str(export_dir)}, label + ", exported"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the engine once, then serve until Ctrl-C."""
+    """Check the settings, bind the port, load the engine once, then serve until Ctrl-C or SIGTERM
+    (which end as every command's do: 130, 143)."""
     import logging
 
     import uvicorn
 
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.serve.app import ServeSettings, create_app
 
     media = None
@@ -92,20 +154,36 @@ def run(args: argparse.Namespace) -> int:
         media = Path(args.media)
         if not media.is_dir():
             raise SiamMaskError(f"--media {media}: not a folder")
-    if args.max_upload_mb <= 0 or args.idle_minutes <= 0:
-        raise SiamMaskError("--max-upload-mb and --idle-minutes must be positive")
-    untrained = args.checkpoint is None and args.model is None
-    if untrained:
-        overrides, label = default_model(args.backend)
-        spec = engine_spec(args, **overrides)
-    else:
-        spec = engine_spec(args)
-        label = Path(spec.checkpoint or spec.model or "").name
-    spec.check()
-    engine, config = spec.build()
-    settings = ServeSettings(engine, config, label, untrained, media, args.max_upload_mb, args.idle_minutes * 60)
-    logging.basicConfig(level=logging.INFO, format="siammask: %(message)s")
-    print(f"siammask serve: {label} on {engine.name} {engine.precision}; open http://{args.host}:{args.port}/",
-          flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    port = int(number(args.port, "--port", 1, 65535, whole=True))
+    limits = {
+        "max_upload_mb": number(args.max_upload_mb, "--max-upload-mb", 0.001, 1_000_000),
+        "idle_timeout": number(args.idle_minutes, "--idle-minutes", 0.01, 7 * 24 * 60) * 60,
+        "max_sessions": int(number(args.max_sessions, "--max-sessions", 1, 100_000, whole=True)),
+        "max_runs": int(number(args.max_runs, "--max-runs", 1, 1024, whole=True)),
+        "max_targets": int(number(args.max_targets, "--max-targets", 1, 4096, whole=True)),
+        "max_temp_mb": None if args.max_temp_mb is None else number(args.max_temp_mb, "--max-temp-mb", 1, 1e8),
+    }
+    sock = listen(args.host, port)
+    try:
+        untrained = args.checkpoint is None and args.model is None
+        if untrained:
+            overrides, label = default_model(args.backend)
+            spec = engine_spec(args, **overrides)
+        else:
+            spec = engine_spec(args)
+            label = Path(spec.checkpoint or spec.model or "").name
+        spec.check()
+        engine, config = spec.build()
+        settings = ServeSettings(engine, config, label, untrained, media, host=args.host,
+                                 allow_hosts=tuple(args.allow_host), **limits)
+        logging.basicConfig(level=logging.INFO, format="siammask: %(message)s")
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"siammask serve: {printable(label)} on {engine.name} {engine.precision}; "
+              f"open http://{printable(shown)}:{port}/", flush=True)
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        # Server.run, not uvicorn.run: that one swallows Ctrl-C and SIGTERM (exit 0); this re-raises
+        # the signal once it has shut down, so the CLI exits 130 or 143 as every command does
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0

@@ -1,49 +1,69 @@
 """The HTTP side of `siammask serve`: the page, uploads, --media picks, runs and their downloads.
 
 Every page load is a session of its own (its id is written into the page, which sends it back in an
-X-Session header), so two tabs never share files; a run is addressed by its own unguessable id, so
-its live stream and downloads are plain links. Every failure a user can cause is answered with
-{"error": one line} (the page shows it); anything else is one line in the log, never a traceback.
+X-Session header, and only there), so two tabs never share files; a run is addressed by its own
+unguessable id, so its live stream and downloads are plain links. Requests from another site or
+under another Host name are refused before any route runs (guard.py); what one server holds is
+bounded by one budget (limits.py, counted in sessions.py). Every failure a user can cause is
+answered with {"error": one line} (the page shows it); anything else is one line in the log,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import logging
 import math
 import secrets
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
+from siammask.serve.guard import RequestGuard, allowed_hosts, read_json
 from siammask.serve.jobs import LOST_FRAMES, LOST_SCORE, Job
+from siammask.serve.limits import MAX_TARGETS_PER_RUN, MB, Limits, Refused
 from siammask.serve.sessions import Session, SessionStore
-from siammask.serve.videos import Video, check_extension, extract_zip, media_files, open_video, resolve_media, safe_name
+from siammask.serve.videos import (
+    Video,
+    check_extension,
+    default_max_pixels,
+    extract_zip,
+    media_files,
+    open_video,
+    resolve_media,
+    safe_name,
+)
 from siammask.tracking.config import TrackerConfig
 
+__all__ = ["Refused", "ServeSettings", "create_app"]
 log = logging.getLogger("siammask.serve")
 STATIC = Path(__file__).parent / "static"
 SESSION_PLACEHOLDER = "{{SESSION}}"
-MAX_TARGETS = 32
+MAX_TARGETS = MAX_TARGETS_PER_RUN
+FREE_SPACE_MARGIN = 64 * MB  # an upload is refused unless the disk keeps this much free besides it
+BOX_LIMIT = 10**6  # pixels: far beyond any frame the pixel budget lets through
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """What the server was started with (the engine is shared by every session)."""
+    """What the server was started with (the engine is shared by every session). The limits are
+    checked (finite, in range) on creation: limits.Limits."""
 
     engine: Engine
     config: TrackerConfig
@@ -53,14 +73,18 @@ class ServeSettings:
     max_upload_mb: float = 500.0
     idle_timeout: float = 1800.0
     temp_root: Path | None = None
+    host: str = "127.0.0.1"  # the address bound: the Host names the page answers to follow from it
+    allow_hosts: tuple[str, ...] = ()
+    max_sessions: int = 64
+    max_runs: int = 8
+    max_targets: int = MAX_TARGETS_PER_RUN
+    max_temp_mb: float | None = None
+    limits: Limits = field(init=False, repr=False, compare=False)
 
-
-class Refused(SiamMaskError):
-    """A request the page made wrongly or too late: answered with its HTTP status and one line."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limits", Limits(
+            self.max_upload_mb, self.idle_timeout, self.max_sessions, self.max_runs, self.max_targets,
+            self.max_temp_mb))
 
 
 class OneLineErrors:
@@ -86,10 +110,27 @@ class OneLineErrors:
             await JSONResponse({"error": "internal error (see the server log)"}, 500)(scope, receive, send)
 
 
+@contextmanager
+def disk_errors() -> Iterator[None]:
+    """A full disk (or quota, or file-size limit) while writing a session's files: one line, 507."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise Refused("the server's disk is full: nothing was kept; try a smaller file, or later", 507) from None
+        raise
+
+
+def folder_bytes(folder: Path) -> int:
+    """What a folder's files take (a run's results, once written)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
 def create_app(settings: ServeSettings) -> FastAPI:
     """The application; its sessions' folders are removed when it shuts down."""
-    store = SessionStore(settings.idle_timeout, settings.temp_root)
-    max_bytes = int(settings.max_upload_mb * 1024 * 1024)
+    limits = settings.limits
+    store = SessionStore(limits, settings.temp_root)
+    max_bytes = limits.upload_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,15 +139,22 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     app = FastAPI(title="siammask", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.add_middleware(OneLineErrors)
+    app.add_middleware(RequestGuard, hosts=allowed_hosts(settings.host, settings.allow_hosts))
+    app.add_middleware(OneLineErrors)  # added last: outermost, so the guard's own failures are one line too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SiamMaskError)
     async def refused(request: Request, exc: SiamMaskError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, getattr(exc, "status", 400))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = (exc.errors() or [{}])[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+        return JSONResponse({"error": f"{where or 'the request'}: {first.get('msg', 'not valid')}"}, 422)
+
     def session_of(request: Request) -> Session:
-        session = store.get(request.headers.get("x-session") or request.query_params.get("session"))
+        session = store.get(request.headers.get("x-session"))
         if session is None:
             raise Refused("this page's session has ended: reload the page", 409)
         return session
@@ -132,25 +180,36 @@ def create_app(settings: ServeSettings) -> FastAPI:
             "precision": settings.engine.precision, "max_upload_mb": settings.max_upload_mb,
             "media": settings.media is not None, "palette": [[r, g, b] for b, g, r in PALETTE],
             "lost": {"score": LOST_SCORE, "frames": LOST_FRAMES},
+            "max_targets": min(MAX_TARGETS, limits.max_targets),
         }
 
     def video_info(video: Video) -> dict[str, Any]:
         fps = video.fps if video.fps and math.isfinite(video.fps) else None
         return {"name": video.name, "width": video.width, "height": video.height, "frames": video.frames, "fps": fps}
 
+    def drop_video(session: Session) -> None:
+        """The session's video is let go as a new one comes (its files too, when no run reads them)."""
+        old, session.video = session.video, None
+        if old is None or old.folder is None:
+            return
+        if not any(j.video is old and not j.finished for j in session.jobs.values()):
+            store.remove_folder(session, old.folder)
+
     async def adopt(session: Session, folder: Path, path: Path, name: str) -> dict[str, Any]:
-        """Open the video at `path` for `session`; a bad one removes `folder` and says why."""
+        """Open the video at `path` for `session`, its files in `folder`; a bad one removes `folder`
+        (and gives its bytes back) and says why in one line."""
         try:
-            if path.suffix.lower() == ".zip":
-                path = await run_in_threadpool(extract_zip, path, folder / "frames", max_bytes)
-            video = await run_in_threadpool(open_video, path, name)
-        except SiamMaskError:
-            shutil.rmtree(folder, ignore_errors=True)
+            with disk_errors():
+                pixels = default_max_pixels()
+                if path.suffix.lower() == ".zip":
+                    path = await run_in_threadpool(extract_zip, path, folder / "frames", max_bytes, pixels,
+                                                   _charger(store, session, folder))
+                video = await run_in_threadpool(open_video, path, name, pixels)
+            store.charge(session, folder, len(video.preview))  # held in memory for the session's life
+        except BaseException:
+            store.remove_folder(session, folder)
             raise
-        old = session.video
-        session.video = video
-        if old is not None and not any(j.video is old and not j.finished for j in session.jobs.values()):
-            _remove_upload(session, old)
+        session.video = replace(video, folder=folder)
         return video_info(video)
 
     @app.post("/api/upload")
@@ -158,24 +217,22 @@ def create_app(settings: ServeSettings) -> FastAPI:
         session = session_of(request)
         name = safe_name(name)
         check_extension(name)
+        too_big = Refused(f"{name}: larger than the upload limit ({settings.max_upload_mb:g} MB)", 413)
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise Refused(f"{name}: larger than the upload limit ({settings.max_upload_mb:g} MB)", 413)
+        if declared is not None and int(declared) > max_bytes:
+            raise too_big
+        drop_video(session)
         folder = session.new_folder("uploads")
-        path = folder / name
-        size = 0
-        with open(path, "xb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > max_bytes:
-                    break
-                out.write(chunk)
-        if size > max_bytes:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise Refused(f"{name}: larger than the upload limit ({settings.max_upload_mb:g} MB)", 413)
-        if size == 0:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise Refused(f"{name}: empty file")
+        try:
+            _check_free_space(folder, int(declared or 0))
+            path = folder / name
+            with disk_errors():
+                size = await _receive(request, path, max_bytes, _charger(store, session, folder), too_big)
+            if size == 0:
+                raise Refused(f"{name}: empty file")
+        except BaseException:  # refused, cut off by the client, disk full: no partial file stays
+            store.remove_folder(session, folder)
+            raise
         return await adopt(session, folder, path, name)
 
     @app.get("/api/media")
@@ -190,30 +247,35 @@ def create_app(settings: ServeSettings) -> FastAPI:
         session = session_of(request)
         if settings.media is None:
             raise Refused("the server was started without --media", 404)
-        relative = str((await _json(request)).get("path", ""))
-        path = resolve_media(settings.media, relative)
+        relative = (await read_json(request)).get("path")
+        path = await run_in_threadpool(resolve_media, settings.media, relative)
         check_extension(path.name)
-        return await adopt(session, session.new_folder("uploads"), path, Path(relative).name)
+        drop_video(session)
+        return await adopt(session, session.new_folder("uploads"), path, path.name)
 
     @app.get("/api/frame")
     async def first_frame(request: Request) -> Response:
         session = session_of(request)
         if session.video is None:
             raise Refused("no video opened yet", 404)
-        ok, data = cv2.imencode(".png", session.video.first)
-        return Response(data.tobytes(), media_type="image/png", headers={"Cache-Control": "no-store"})
+        return Response(session.video.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.post("/api/track")
     async def track(request: Request) -> dict[str, Any]:
         session = session_of(request)
+        boxes = (await read_json(request)).get("boxes")
         video = session.video
         if video is None:
             raise Refused("open a video first")
-        boxes = _boxes((await _json(request)).get("boxes"), (video.width, video.height))
-        job_id = secrets.token_urlsafe(18)
-        job = Job(job_id, session.new_folder("jobs"), video, boxes, settings.engine, settings.config,
-                  session.job_lock)
-        session.jobs[job_id] = job
+        boxes = _boxes(boxes, (video.width, video.height), min(MAX_TARGETS, limits.max_targets))
+        job = Job(secrets.token_urlsafe(18), session.new_folder("jobs"), video, boxes, settings.engine,
+                  settings.config, session.job_lock)
+        try:
+            store.admit(session, job)
+        except BaseException:
+            store.remove_folder(session, job.folder)
+            raise
+        job.on_finish = lambda done: store.account(session, done.folder, folder_bytes(done.folder))
         job.start()
         return job.snapshot()
 
@@ -222,10 +284,12 @@ def create_app(settings: ServeSettings) -> FastAPI:
         return job_of(job_id).snapshot()
 
     @app.post("/api/jobs/{job_id}/{action}")
-    async def steer(job_id: str, action: str) -> dict[str, Any]:
-        job = job_of(job_id)
+    async def steer(request: Request, job_id: str, action: str) -> dict[str, Any]:
+        job = session_of(request).jobs.get(job_id)
+        if job is None:
+            raise Refused("no such run on this page", 404)
         if action not in ("pause", "resume", "stop"):
-            raise Refused(f"unknown action {action!r}", 404)
+            raise Refused(f"unknown action {action[:40]!r}", 404)
         getattr(job, action)()
         return job.snapshot()
 
@@ -240,16 +304,43 @@ def create_app(settings: ServeSettings) -> FastAPI:
         job = job_of(job_id)
         path = job.files.get(name)
         if path is None:
-            raise Refused(f"{name}: not (yet) written by this run", 404)
+            raise Refused(f"{name[:100]}: not (yet) written by this run", 404)
         return FileResponse(path, filename=name)
 
     @app.post("/api/session/end")
     async def end(request: Request) -> dict[str, Any]:
-        session_id = request.headers.get("x-session") or request.query_params.get("session")
+        session_id = request.headers.get("x-session")
         ended = bool(session_id) and await run_in_threadpool(store.end, session_id)
         return {"ended": ended}
 
     return app
+
+
+def _charger(store: SessionStore, session: Session, folder: Path) -> Callable[[int], None]:
+    return lambda size: store.charge(session, folder, size)
+
+
+def _check_free_space(folder: Path, size: int) -> None:
+    """Refuse an upload the disk has no room for, before a byte of it is written."""
+    free = shutil.disk_usage(folder).free
+    if size + FREE_SPACE_MARGIN > free:
+        raise Refused(f"the server's disk has {free // MB} MB free, too little for this upload", 507)
+
+
+async def _receive(request: Request, path: Path, limit: int, charge: Callable[[int], None], too_big: Refused) -> int:
+    """Stream the request body into `path`, counting each chunk against the budget; its size."""
+    size = 0
+    try:
+        with open(path, "xb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                charge(len(chunk))
+                out.write(chunk)
+    except ClientDisconnect:
+        raise Refused(f"{path.name}: the upload was cut off before its end", 400) from None
+    return size
 
 
 async def _stream(job: Job) -> AsyncIterator[str]:
@@ -272,40 +363,32 @@ async def _stream(job: Job) -> AsyncIterator[str]:
         await asyncio.sleep(0.05)
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise Refused("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused("the request body is not a JSON object")
-    return body
+def _coordinate(value: Any, where: str) -> float:
+    """A box value: a JSON number of sane size (not a bool, not a 400-digit integer, not NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Refused(f"{where}: expected numbers [x, y, w, h]")
+    if isinstance(value, int) and abs(value) > BOX_LIMIT:
+        raise Refused(f"{where}: a value out of range (more than {BOX_LIMIT} pixels)")
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > BOX_LIMIT:
+        raise Refused(f"{where}: a value out of range (more than {BOX_LIMIT} pixels)")
+    return number
 
 
-def _boxes(value: Any, image_size: tuple[int, int]) -> list[list[float]]:
+def _boxes(value: Any, image_size: tuple[int, int], most: int = MAX_TARGETS) -> list[list[float]]:
     """The drawn boxes, checked as `siammask track` checks --box."""
     from siammask.tracking.tracker import check_box_in_image, parse_box
 
     if not isinstance(value, list) or not value:
         raise Refused("draw at least one box on the frame")
-    if len(value) > MAX_TARGETS:
-        raise Refused(f"at most {MAX_TARGETS} targets")
+    if len(value) > most:
+        raise Refused(f"at most {most} targets in one run")
     boxes = []
     for k, box in enumerate(value):
-        if not (isinstance(box, list) and len(box) in (4, 8)
-                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)):
+        if not (isinstance(box, list) and len(box) in (4, 8)):
             raise Refused(f"box {k}: expected [x, y, w, h]")
-        values = [float(v) for v in box]
+        values = [_coordinate(v, f"box {k}") for v in box]
         parse_box(values)
         check_box_in_image(values, image_size, f"box {k}")
         boxes.append(values)
     return boxes
-
-
-def _remove_upload(session: Session, video: Video) -> None:
-    """Drop an upload no run needs any more (its folder is uploads/N inside the session)."""
-    uploads = session.folder / "uploads"
-    for parent in (video.path, *video.path.parents):
-        if parent.parent == uploads:
-            shutil.rmtree(parent, ignore_errors=True)
-            return

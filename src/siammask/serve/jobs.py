@@ -8,16 +8,16 @@ target whose score stays low is labelled "lost" there (the files keep the tracke
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from siammask.engines.base import Engine
@@ -29,7 +29,6 @@ log = logging.getLogger("siammask.serve")
 
 LOST_SCORE = 0.5  # below this score ...
 LOST_FRAMES = 3  # ... for this many frames in a row, a target is shown as lost
-JPEG_QUALITY = 90
 
 
 class Job:
@@ -61,6 +60,7 @@ class Job:
         self._running = threading.Event()
         self._running.set()
         self._thread = threading.Thread(target=self._run, name=f"siammask-job-{job_id[:6]}", daemon=True)
+        self.on_finish: Callable[[Job], None] | None = None  # told once the files are written (or not)
 
     # --- steering -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -96,7 +96,7 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         fps = (self.frames_done - 1) / self.track_seconds if self.track_seconds > 0 else None
         left = None
-        if fps and self.total is not None:
+        if fps and self.total is not None and self.state == "running":  # paused: nothing counts down
             left = max(0, self.total - self.frames_done) / fps
         return {
             "id": self.id, "state": self.state, "message": self.message, "frames": self.frames_done,
@@ -106,19 +106,36 @@ class Job:
 
     # --- the run ------------------------------------------------------------------------------
     def _run(self) -> None:
-        with self._session_lock:
-            if self._stop.is_set():
-                self.state, self.message = "stopped", "stopped before it started"
-                return
-            self.state, self.message = "running", "tracking"
-            try:
-                self._track()
-            except SiamMaskError as exc:
-                self.state, self.message = "failed", f"failed: {exc}"
-                log.warning("job %s failed: %s", self.id[:6], exc)
-            except Exception as exc:  # a bug, not bad input: one line here, never a traceback on the page
-                self.state, self.message = "failed", "failed: internal error (see the server log)"
-                log.error("job %s failed: %s: %s", self.id[:6], type(exc).__name__, exc)
+        try:
+            with self._session_lock:
+                if self._stop.is_set():
+                    self.state, self.message = "stopped", "stopped before it started"
+                    return
+                self.state, self.message = "running", "tracking"
+                self._track_saying_why()
+        finally:
+            if self.on_finish is not None:
+                self.on_finish(self)
+
+    def _track_saying_why(self) -> None:
+        """Run; whatever ends it is one line in the job's message and one in the log."""
+        try:
+            self._track()
+        except SiamMaskError as exc:
+            self.state, self.message = "failed", f"failed: {exc}"
+            log.warning("job %s failed: %s", self.id[:6], exc)
+        except OSError as exc:  # the server's disk, not the user's input
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            self.state = "failed"
+            self.message = ("failed: the server's disk is full (nothing kept)" if full
+                            else f"failed: the server could not write the results ({exc.strerror or exc})")
+            log.error("job %s failed: %s", self.id[:6], exc)
+        except MemoryError:
+            self.state, self.message = "failed", "failed: the server ran out of memory (fewer targets?)"
+            log.error("job %s failed: out of memory with %d targets", self.id[:6], len(self.boxes))
+        except Exception as exc:  # a bug, not bad input: one line here, never a traceback on the page
+            self.state, self.message = "failed", "failed: internal error (see the server log)"
+            log.error("job %s failed: %s: %s", self.id[:6], type(exc).__name__, exc)
 
     def _track(self) -> None:
         from siammask.io.mask_output import LabelMapWriter
@@ -179,11 +196,12 @@ class Job:
         self.state = "stopped" if stopped else "done"
 
     def _publish(self, image: np.ndarray) -> None:
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if ok:
-            with self._lock:
-                self._jpeg = data.tobytes()
-                self.seq += 1
+        from siammask.serve.videos import preview_jpeg
+
+        data = preview_jpeg(image)  # the live view is bounded as the first frame's preview is
+        with self._lock:
+            self._jpeg = data
+            self.seq += 1
 
     def _collect(self, written: list[Path]) -> None:
         """The downloads: each result file as written, the label maps as one zip."""
