@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.commands import report as report_command
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
     from siammask.evaluation.runner import run_dataset
@@ -80,14 +80,15 @@ def run(args: argparse.Namespace) -> int:
 
     suffix = "" if precision == "fp32" else "_" + precision_parts(precision)[-1]
     name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"
-    print(f"eval {name}: {spec.label} {precision}, {_plural(len(dataset), 'sequence')}", flush=True)
+    # names typed or read from files are shown with control characters escaped
+    print(f"eval {printable(name)}: {spec.label} {precision}, {_plural(len(dataset), 'sequence')}", flush=True)
     total = sum(len(s) for s in dataset)
     # disable=None: no bar off a terminal, so logs and errors stay one clean line each
-    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
+    with tqdm(total=total, unit="frame", desc=f"eval {printable(name)}", dynamic_ncols=True, disable=None) as bar:
         def done(outcome) -> None:  # noqa: ANN001 - SequenceOutcome
             bar.update(len(dataset[outcome.name]))
             status = "kept" if outcome.skipped else f"{outcome.fps:.1f} fps"
-            bar.set_postfix_str(f"{outcome.name}: {status}, {outcome.failures} failures")
+            bar.set_postfix_str(f"{printable(outcome.name)}: {status}, {outcome.failures} failures")
 
         if args.ray:
             from siammask.evaluation.distributed import run_dataset_ray

@@ -126,13 +126,14 @@ def run_vos(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace, report: dict, table: str, plots: Callable[[str], list]) -> int:
     """What both layouts' reports end with: the table, then --json and --plots when asked."""
+    from siammask.errors import printable
     from siammask.evaluation.report import write_json
 
     print(table, end="")
     if args.json:
         write_json(report, args.json)
-        print(f"report written to {args.json}")
+        print(f"report written to {printable(args.json)}")
     if args.plots:
         for path in plots(args.plots):
-            print(f"plot written to {path}")
+            print(f"plot written to {printable(path)}")
     return 0

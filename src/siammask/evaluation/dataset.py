@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_name, read_input_text
+from siammask.io.files import check_input_file, check_name, read_input_text, size_text
 from siammask.io.sources import IMAGE_PATTERNS, find_images, read_image
 
 # The one owner of the VOT per-frame attribute names (tag files, meta files, EAO per tag).
@@ -96,8 +96,11 @@ class Dataset(SequenceList[Sequence]):
 def load_dataset(root: str | os.PathLike[str]) -> Dataset:
     """Read `list.txt` and every sequence it names (frames are listed, not decoded)."""
     root = Path(root)
+    if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "no such folder"
+        raise SiamMaskError(f"dataset {root}: {problem}")
     listing = root / "list.txt"
-    if not listing.is_file():
+    if not listing.exists() and not listing.is_symlink():
         raise SiamMaskError(f"{listing} not found: a VOT dataset folder lists its sequences in list.txt")
     names = []
     for i, line in enumerate(_read_lines(listing), start=1):
@@ -127,18 +130,21 @@ def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None) -> S
     if not folder.is_dir():
         raise SiamMaskError(f"sequence folder {folder} not found")
     frames = _frames(folder)
-    gt = read_groundtruth(folder / "groundtruth.txt")
-    if len(gt) != len(frames):
-        raise SiamMaskError(f"{folder / 'groundtruth.txt'} has {len(gt)} lines for {len(frames)} frames")
+    gt = read_groundtruth(folder / "groundtruth.txt", len(frames))
     return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta))
 
 
-def read_groundtruth(path: Path) -> np.ndarray:
-    """Regions of a groundtruth file: every line the same count, 4 or an even number >= 6."""
-    if not path.is_file():
+def read_groundtruth(path: Path, frames: int | None = None) -> np.ndarray:
+    """Regions of a groundtruth file: every line the same count, 4 or an even number >= 6. With
+    `frames`, the file is refused unread when it weighs more than so many lines can, and unparsed
+    when its line count is not `frames`."""
+    if not path.exists() and not path.is_symlink():
         raise SiamMaskError(f"{path} not found")
+    lines = _read_lines(path, frames)
+    if frames is not None and len(lines) != frames:
+        raise SiamMaskError(f"{path} has {len(lines)} lines for {frames} frames")
     rows = []
-    for i, line in enumerate(_read_lines(path), start=1):
+    for i, line in enumerate(lines, start=1):
         where = f"{path}:{i}"
         try:
             values = [float(t) for t in line.split(",")]
@@ -164,7 +170,21 @@ def read_groundtruth(path: Path) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
-def _read_lines(path: Path) -> list[str]:
+# What one line of a per-frame file (a region, a tag) may weigh: a polygon of 8 values takes
+# under 100 bytes; a file far beyond this per frame is not read at all.
+MAX_LINE_BYTES = 4096
+
+
+def _read_lines(path: Path, frames: int | None = None) -> list[str]:
+    """The lines of a text input; with `frames`, one a frame is expected and the file may hold at
+    most MAX_LINE_BYTES a frame (a 100 MB file for 12 frames is refused before it is read)."""
+    if frames is not None:
+        limit = (frames + 1) * MAX_LINE_BYTES
+        size = check_input_file(path, str(path)).st_size
+        if size > limit:
+            raise SiamMaskError(f"{path}: {size} bytes for {frames} frames, more than the "
+                                f"{size_text(MAX_LINE_BYTES)} a line may have")
+        return read_input_text(path, str(path), limit).splitlines()
     return read_input_text(path, str(path)).splitlines()
 
 
@@ -215,7 +235,7 @@ def _tags(folder: Path, length: int, meta: dict | None) -> dict[str, np.ndarray]
 
 
 def _read_tag(path: Path, length: int) -> np.ndarray:
-    lines = _read_lines(path)
+    lines = _read_lines(path, length)
     if len(lines) > length:
         raise SiamMaskError(f"{path} has {len(lines)} lines for {length} frames")
     tag = np.zeros(length, dtype=bool)
@@ -242,7 +262,16 @@ def _read_meta(path: Path) -> dict:
         raise SiamMaskError(f"meta file {path}: values or nesting beyond what a meta file holds") from None
     if not isinstance(meta, dict):
         raise SiamMaskError(f"meta file {path}: expected an object of sequences")
+    for name, entry in meta.items():  # each entry is read with .get(): an object, or null for none
+        if entry is not None and not isinstance(entry, dict):
+            raise SiamMaskError(f"meta file {path}: entry {name[:60]!r} is {_json_kind(entry)}; "
+                                "expected an object (the sequence's tags and boxes)")
     return meta
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _image_size(path: Path) -> tuple[int, int]:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import SequenceList
+from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, read_input_text
+from siammask.io.sources import check_image_pixels, open_image
 
 YEARS = (2016, 2017)
 RESOLUTION = "480p"
@@ -98,30 +99,30 @@ def load_davis(path: str | os.PathLike[str], year: int = 2017, split: str = "val
 
 
 def read_palette_png(path: Path) -> np.ndarray:
-    """The palette indices of a palette PNG, uint8 HxW; anything else is refused."""
-    try:
-        with Image.open(path) as image:
-            if image.mode != "P":
-                raise SiamMaskError(f"{path}: a DAVIS annotation is a palette PNG, this one is mode {image.mode}")
+    """The palette indices of a palette PNG, uint8 HxW; anything else is refused. Read as every
+    input is (no FIFO or device, a size cap, the pixel budget checked in the header first)."""
+    what = f"cannot read label map {path}"
+    with open_image(path, what, formats=("PNG",)) as image:
+        if image.mode != "P":
+            raise SiamMaskError(f"{path}: a DAVIS annotation is a palette PNG, this one is mode {image.mode}")
+        try:
             return np.array(image, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise SiamMaskError(f"cannot read label map {path}: {exc}") from None
+        except (OSError, ValueError, SyntaxError) as exc:  # truncated or damaged image data
+            raise SiamMaskError(f"{what}: {exc}") from None
 
 
 def _read_list(listing: Path) -> list[str]:
-    try:
-        lines = listing.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise SiamMaskError(f"sequence list {listing} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiamMaskError(f"cannot read sequence list {listing}: {exc}") from None
+    if not listing.exists() and not listing.is_symlink():
+        raise SiamMaskError(f"sequence list {listing} not found")
+    lines = read_input_text(listing, f"sequence list {listing}").splitlines()
     names: list[str] = []
     for i, line in enumerate(lines, start=1):
         name = line.strip()
         if not name:
             continue
-        # a name is joined to three folders: it must not climb out of them
-        if name in (".", "..") or ".." in name or "/" in name or "\\" in name:
+        # a name is joined to three folders: it must not climb out of them, and it is shown on
+        # the terminal: no control characters (an ESC sequence could rewrite the screen)
+        if name in (".", "..") or ".." in name or "/" in name or "\\" in name or not name.isprintable():
             raise SiamMaskError(f"{listing}:{i}: sequence name {name!r} is not a plain folder name")
         if name in names:
             raise SiamMaskError(f"{listing}:{i}: sequence {name!r} listed twice")
@@ -139,6 +140,8 @@ def _load_sequence(root: Path, name: str, merge: bool) -> DavisSequence:
     frames = sorted(p for p in frame_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
     if not frames:
         raise SiamMaskError(f"sequence {name}: no frames (*.jpg) in {frame_dir}")
+    for frame in frames:  # a FIFO or a device among them is named now, not hours into the run
+        check_input_file(frame, f"frame {frame}", MAX_IMAGE_BYTES)
     found = {p.stem: p for p in anno_dir.glob("*.png")} if anno_dir.is_dir() else {}
     stems = {p.stem for p in frames}
     stray = sorted(set(found) - stems)
@@ -183,9 +186,6 @@ def _load_sequence(root: Path, name: str, merge: bool) -> DavisSequence:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the file's header (Pillow decodes nothing until asked)."""
-    try:
-        with Image.open(path) as image:
-            return image.size
-    except (OSError, UnidentifiedImageError) as exc:
-        raise SiamMaskError(f"cannot read frame {path}: {exc}") from None
+    """(width, height) from the file's header (nothing decoded), the frame checked as track checks
+    it: a regular file, under the size cap and the pixel budget."""
+    return check_image_pixels(path, f"cannot read frame {path}")

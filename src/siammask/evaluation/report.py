@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, printable
 from siammask.evaluation.dataset import Dataset
 from siammask.evaluation.metrics import TrackerMetrics, evaluate
 from siammask.evaluation.results import find_trackers, read_tracker
@@ -96,13 +96,14 @@ def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """Overall table (one row a tracker), then accuracy and failures per sequence."""
-    trackers = report["trackers"]
+    """Overall table (one row a tracker), then accuracy and failures per sequence. Names (result
+    folders, list.txt entries) are shown with control characters escaped."""
+    trackers = {printable(n): t for n, t in report["trackers"].items()}
     first = next(iter(trackers.values()))
     eao_head = "EAO pysot {} / vot {}".format(*(_span(first["eao"][k]) for k in ("interval_pysot", "interval_vot")))
     width = max(12, *(len(n) for n in trackers))
     lines = [
-        f"Dataset {report['dataset']['name']}: {_count(report['dataset']['sequences'], 'sequence')}, "
+        f"Dataset {printable(report['dataset']['name'])}: {_count(report['dataset']['sequences'], 'sequence')}, "
         f"{report['dataset']['frames']} frames ({eao_head})",
         f"{'Tracker':<{width}}  {'Accuracy':>8}  {'Robustness':>10}  {'Lost':>6}  {'EAO pysot':>9}  {'EAO vot':>8}",
     ]
@@ -116,7 +117,7 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(f"EAO '-': the sequences are shorter than the EAO interval {eao_head.split(' ', 1)[1]}; "
                      "pass --eao-interval LOW,HIGH within their length")
     seq_names = list(first["sequences"])
-    seq_width = max(8, *(len(s) for s in seq_names))
+    seq_width = max(8, *(len(printable(s)) for s in seq_names))
     # whole names: two trackers differing only past a cut (SiamMask_onnxruntime, ..._int8) stay apart
     widths = {n: max(16, len(n)) for n in trackers}
     lines += ["", f"{'Sequence':<{seq_width}}" + "".join(f"  {n:>{widths[n]}} acc/lost" for n in trackers)]
@@ -125,7 +126,7 @@ def format_table(report: dict[str, Any]) -> str:
             f"  {_num(t['sequences'][seq]['accuracy'], widths[n], 3)} {_num(t['sequences'][seq]['lost'], 8, 1)}"
             for n, t in trackers.items()
         )
-        lines.append(f"{seq:<{seq_width}}{cells}")
+        lines.append(f"{printable(seq):<{seq_width}}{cells}")
     return "\n".join(lines) + "\n"
 
 

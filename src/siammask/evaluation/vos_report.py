@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, printable
 from siammask.evaluation.davis import DavisDataset, DavisSequence, load_davis
 from siammask.evaluation.vos_measures import sequence_measures, summarize
+from siammask.io.sources import open_image
 
 MEASURES = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
@@ -93,15 +93,16 @@ def score_tracker(dataset: DavisDataset, folder: Path, name: str) -> dict[str, A
 def read_result(folder: Path, seq: DavisSequence, t: int, tracker: str) -> np.ndarray:
     """Result label map of frame t: palette indices (or grey values), uint8, the frame's size."""
     path = folder / f"{seq.frame_names[t]}.png"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise SiamMaskError(f"tracker {tracker!r}: result {path} not found (one PNG per annotated frame)")
-    try:
-        with Image.open(path) as image:
-            if image.mode not in ("P", "L"):
-                raise SiamMaskError(f"result {path}: a label map is a palette or greyscale PNG, not mode {image.mode}")
+    what = f"cannot read result {path}"  # a FIFO, a device, a bomb: refused as every input is
+    with open_image(path, what, formats=("PNG",)) as image:
+        if image.mode not in ("P", "L"):
+            raise SiamMaskError(f"result {path}: a label map is a palette or greyscale PNG, not mode {image.mode}")
+        try:
             labels = np.array(image, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise SiamMaskError(f"cannot read result {path}: {exc}") from None
+        except (OSError, ValueError, SyntaxError) as exc:  # truncated or damaged image data
+            raise SiamMaskError(f"{what}: {exc}") from None
     if (labels.shape[1], labels.shape[0]) != seq.size:
         raise SiamMaskError(
             f"result {path} is {labels.shape[1]}x{labels.shape[0]}, the frames {seq.size[0]}x{seq.size[1]}"
@@ -131,17 +132,19 @@ def dataset_name(dataset: DavisDataset) -> str:
 
 def format_vos_table(report: dict[str, Any]) -> str:
     """Overall table (one row a tracker), then J and F per object, then the reference's mIoU where
-    a tracker has it."""
-    info, trackers = report["dataset"], report["trackers"]
+    a tracker has it. Names (folders, list entries) are shown with control characters escaped."""
+    info = report["dataset"]
+    trackers = {printable(n): t for n, t in report["trackers"].items()}
     width = max(12, *(len(n) for n in trackers))
     lines = [
-        f"Dataset {info['name']}: {info['sequences']} sequences, {info['frames']} frames, {info['objects']} objects",
+        f"Dataset {printable(info['name'])}: {info['sequences']} sequences, {info['frames']} frames, "
+        f"{info['objects']} objects",
         f"{'Tracker':<{width}}" + "".join(f"  {m:>8}" for m in MEASURES),
     ]
     for name, t in trackers.items():
         lines.append(f"{name:<{width}}" + "".join(f"  {_num(t[m], 8, 3)}" for m in MEASURES))
     objects = list(next(iter(trackers.values()))["per_object"])
-    obj_width = max(8, *(len(o) for o in objects))
+    obj_width = max(8, *(len(printable(o)) for o in objects))
     widths = {n: max(13, len(n)) for n in trackers}
     lines += ["", f"{'Object':<{obj_width}}" + "".join(f"  {n:>{widths[n]}}" for n in trackers)]
     lines.append(f"{'':<{obj_width}}" + "".join(f"  {'J      F':>{widths[n]}}" for n in trackers))
@@ -150,7 +153,7 @@ def format_vos_table(report: dict[str, Any]) -> str:
             f"  {_num(t['per_object'][obj]['J'], widths[n] - 7, 3)} {_num(t['per_object'][obj]['F'], 6, 3)}"
             for n, t in trackers.items()
         )
-        lines.append(f"{obj:<{obj_width}}{cells}")
+        lines.append(f"{printable(obj):<{obj_width}}{cells}")
     for name, t in trackers.items():
         miou = t.get("reference_miou")
         if miou:

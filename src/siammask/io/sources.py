@@ -225,31 +225,43 @@ def open_image(
         except OSError as exc:
             raise SiamMaskError(f"{what}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     with stream:
-        image = _open_header(stream, what, formats)
+        image = _open_header(stream, what, formats, budget)
         with image:
             width, height = image.size
             if width * height > budget:
                 raise SiamMaskError(
-                    f"{what}: {width}x{height} pixels, more than the {budget} an image may have "
+                    f"{what}: {width}x{height}, {width * height} pixels, more than the {budget} an image may have "
                     f"(set {PIXELS_VARIABLE} to allow more)"
                 )
             yield image
 
 
-def _open_header(stream: BinaryIO, what: str, formats: Sequence[str]) -> Image.Image:
+def _open_header(stream: BinaryIO, what: str, formats: Sequence[str], budget: int) -> Image.Image:
     # Pillow's own bomb check (a warning, then an error at twice its limit) stands behind ours:
     # its warning says nothing our budget has not, its error is refused as ours is
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             return Image.open(stream, formats=list(formats))
-        except Image.DecompressionBombError as exc:
-            raise SiamMaskError(f"{what}: more pixels than an image may have ({first_line(exc, 120)})") from None
+        except Image.DecompressionBombError as exc:  # over twice Pillow's limit: over ours too, as a rule
+            count = re.search(r"\((\d+) pixels\)", str(exc))
+            pixels = f"{count.group(1)} pixels" if count else "too many pixels"
+            if budget < _pillow_limit():
+                raise SiamMaskError(f"{what}: {pixels}, more than the {budget} an image may have (set "
+                                    f"{PIXELS_VARIABLE} to allow more, up to Pillow's {_pillow_limit()})") from None
+            raise SiamMaskError(f"{what}: {pixels}, more than the {_pillow_limit()} Pillow opens "
+                                f"({PIXELS_VARIABLE} cannot go beyond it)") from None
         except (OSError, ValueError, EOFError, SyntaxError) as exc:  # Pillow's ways of saying "not this"
             names = ", ".join(formats[:-1]) + f" or {formats[-1]}" if len(formats) > 1 else formats[0]
             # "cannot identify image file <_io.BytesIO ...>" says nothing more than we do
             detail = "" if isinstance(exc, UnidentifiedImageError) else f": {first_line(exc, 80)}"
             raise SiamMaskError(f"{what}: unreadable or truncated image (not a readable {names}{detail})") from None
+
+
+def _pillow_limit() -> int:
+    """The most pixels Pillow opens at all: twice its MAX_IMAGE_PIXELS (unlimited when None)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return 2 * int(limit) if limit else sys.maxsize
 
 
 def check_image_pixels(
