@@ -6,6 +6,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
 
     path = Path(args.path)
     if path.exists() and not (path.is_dir() or path.is_file()):
         raise SiamMaskError(f"{path}: neither a regular file nor a folder")
     info = describe_folder(path) if path.is_dir() else describe_checkpoint(path)
-    print(json.dumps(info, indent=2) if args.json else "\n".join(_lines(info)))
+    # every line holds strings from the file (a manifest's version, file names, settings) and the
+    # user's path: control characters in them are shown escaped, never sent to the terminal
+    # (json.dumps escapes them itself)
+    print(json.dumps(info, indent=2) if args.json else "\n".join(printable(line) for line in _lines(info)))
     return 1 if info.get("problems") else 0
 
 
@@ -82,19 +86,17 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
 def describe_folder(folder: Path) -> dict[str, Any]:
     """The manifest of an exported folder, whether its graphs are the ones it names, and the backends here."""
     from siammask.deploy.graphs import GRAPH_NAMES
-    from siammask.engines.onnx_engine import check_graph_file, read_manifest
+    from siammask.engines.onnx_engine import check_graph_file, graph_file, read_manifest
     from siammask.errors import SiamMaskError
 
-    if not (folder / "manifest.json").is_file():
+    if not os.path.lexists(folder / "manifest.json"):
         raise SiamMaskError(f"{folder}: not an exported model folder (no manifest.json)")
-    manifest = read_manifest(folder)
+    manifest = read_manifest(folder)  # checked: every graph file a plain name in the folder
     graphs, problems = {}, []
     for name in GRAPH_NAMES:
         entry = manifest["graphs"][name]
-        graph = folder / str(entry["file"])
         try:
-            if not graph.is_file():
-                raise SiamMaskError(f"graph {entry['file']}: missing")
+            _, graph = graph_file(folder, manifest, name)
             check_graph_file(graph, entry, manifest["opset"])
             status = "matches the manifest"
         except SiamMaskError as exc:

@@ -32,7 +32,7 @@ import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_feeds, search_feeds, template_feeds
 from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import OnnxEngine, export_owner_problem, read_manifest
+from siammask.engines.onnx_engine import OnnxEngine, export_owner_problem, graph_file, read_manifest
 from siammask.errors import SiamMaskError
 from siammask.io.files import check_output_folder, file_sha256, staged_folder
 
@@ -372,7 +372,7 @@ def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layer
 
     known: dict[str, None] = {}
     for name in graphs:
-        graph = onnx.load(str(model / manifest["graphs"][name]["file"]), load_external_data=False)
+        graph = onnx.load(str(graph_file(model, manifest, name)[1]), load_external_data=False)
         for node, role in conv_roles(graph).items():
             known[role] = None
             known[node] = None
@@ -415,7 +415,7 @@ def quantize_model(
         details = {}
         for name in GRAPH_NAMES:
             entry = dict(manifest["graphs"][name])
-            src = model / entry["file"]
+            src = graph_file(model, manifest, name)[1]  # a plain name in the folder: read_manifest checked it
             if name in graphs:
                 say(f"quantizing {name} ({len(cal.feeds[name])} calibration inputs)")
                 if not cal.feeds[name]:

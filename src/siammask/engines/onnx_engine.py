@@ -6,16 +6,24 @@ opset, package version) and says plainly what does not match.
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from siammask import __version__
-from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, OPSET, GraphCalls, precision_string
+from siammask.deploy.graphs import (
+    GRAPH_NAMES,
+    MANIFEST,
+    OPSET,
+    GraphCalls,
+    check_manifest,
+    load_manifest,
+    precision_string,
+)
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import file_sha256, unexpected_entries
+from siammask.io.files import check_input_file, file_sha256, unexpected_entries
 
 SUPPORTED_OPSETS = (OPSET,)
 # provider preference when none is named: the fastest available first
@@ -25,25 +33,17 @@ PROVIDER_ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecut
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """An exported folder's manifest, checked: its structure (graphs.check_manifest: types, plain
+    graph file names), the package version and opset, and that each graph file present is a
+    regular file (a FIFO would hang the hash, a device never end it). A missing graph is left to
+    `graph_file`, so `inspect` can report it beside the others."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SiamMaskError(f"model folder {folder}: not a directory")
     path = folder / MANIFEST
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise SiamMaskError(f"model folder {folder}: {MANIFEST} missing (export with `siammask export`)")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SiamMaskError(f"{path}: not valid JSON ({exc})") from None
-    except (ValueError, RecursionError):  # absurd numbers or nesting: not what export writes
-        raise SiamMaskError(f"{path}: not valid JSON (values or nesting beyond what a manifest holds)") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("graphs"), dict):
-        raise SiamMaskError(f"{path}: not a siammask manifest (no 'graphs')")
-    missing = [g for g in GRAPH_NAMES if g not in manifest["graphs"]]
-    if missing:
-        raise SiamMaskError(f"{path}: manifest names no {', '.join(missing)} graph")
-    if manifest.get("package") != "siammask":
-        raise SiamMaskError(f"{path}: not written by siammask")
+    manifest = check_manifest(load_manifest(path), path)
     version = " ".join(str(manifest.get("package_version", "?")).split())[:40]
     if version.split(".")[:2] != __version__.split(".")[:2]:
         raise SiamMaskError(f"{path}: exported by siammask {version}, this is {__version__}; export again")
@@ -52,12 +52,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise SiamMaskError(f"{path}: opset {opset} is not one this siammask exports "
                             f"({', '.join(map(str, SUPPORTED_OPSETS))}); export again")
     for name in GRAPH_NAMES:
-        entry = manifest["graphs"][name]
-        if not isinstance(entry, dict):
-            raise SiamMaskError(f"{path}: the {name} graph's entry is not an object")
-        absent = [k for k in ("file", "sha256", "precision", "inputs", "outputs") if k not in entry]
-        if absent:
-            raise SiamMaskError(f"{path}: the {name} graph's entry lacks {', '.join(absent)}")
+        graph = folder / manifest["graphs"][name]["file"]
+        if os.path.lexists(graph):
+            check_input_file(graph, f"model folder {folder}: graph {graph.name}")
     return manifest
 
 
@@ -65,8 +62,8 @@ def export_owner_problem(folder: Path) -> str | None:
     """None when `folder` is an export siammask wrote and holds nothing else (so `--force` may
     replace it), else why not."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        manifest = load_manifest(folder / MANIFEST)
+    except SiamMaskError:
         return f"no readable {MANIFEST}"
     if not isinstance(manifest, dict) or manifest.get("package") != "siammask":
         return f"its {MANIFEST} is not siammask's"
@@ -98,9 +95,10 @@ def check_graph_file(path: Path, entry: dict[str, Any], opset: int) -> None:
 def graph_file(folder: Path, manifest: dict[str, Any], name: str) -> tuple[dict[str, Any], Path]:
     """The manifest's entry for graph `name` and its file, refused when the file is not there."""
     entry = manifest["graphs"][name]
-    path = folder / str(entry.get("file", ""))
-    if not path.is_file():
+    path = folder / entry["file"]  # a plain name: read_manifest checked it
+    if not os.path.lexists(path):
         raise SiamMaskError(f"model folder {folder}: graph {path.name} missing")
+    check_input_file(path, f"model folder {folder}: graph {path.name}")  # not a FIFO, device or folder
     return entry, path
 
 

@@ -22,11 +22,20 @@ from pathlib import Path
 import torch
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import file_sha256  # noqa: F401 - part of this module's API
+from siammask.io.files import check_input_file, file_sha256  # noqa: F401 - file_sha256: part of this module's API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."
 _COUNTER = "num_batches_tracked"
+
+# What a checkpoint may weigh, on disk and once loaded: the network's weights are 86 MB in fp32,
+# pysot's model.pth with its optimizer state a few times that. A file far above is not one of ours,
+# and the sizes a file *claims* (inflated zip members, tensor views) are held to the same budget
+# before anything of that size is allocated.
+MAX_CHECKPOINT_BYTES = 1 << 30
+# torch.save stores its members uncompressed; weights repacked with deflate shrink by ~10 %. A
+# file whose members claim more than this many times its size inflates like a zip bomb.
+MAX_INFLATION = 4
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise SiamMaskError(f"checkpoint {path}: not a file")
-    if path.stat().st_size == 0:
+    info = check_input_file(path, f"checkpoint {path}", MAX_CHECKPOINT_BYTES)
+    if info.st_size == 0:
         raise SiamMaskError(f"checkpoint {path}: empty file")
+    check_archive(path, info.st_size)
     try:
         # weights_only=True: the unpickler builds tensors and containers only, never objects
         # with code, so a malicious checkpoint is refused instead of executed. It reads the
@@ -113,17 +124,61 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, Mapping):
         raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors")
     state: dict[str, torch.Tensor] = {}
+    claimed = 0
     for key, value in obj.items():
         if not isinstance(key, str):
             raise SiamMaskError(f"checkpoint {path}: key {_show(key)} ({type(key).__name__}) is not a string")
         if not isinstance(value, torch.Tensor):
             raise SiamMaskError(f"checkpoint {path}: not a state dict of tensors ({_show(key)} holds a "
                                 f"{type(value).__name__})")
-        problem = _tensor_problem(key, value)
+        # sizes first, from the tensor's metadata alone: the checks below allocate as much as the
+        # tensor claims, and a view claims what it likes (a stride-0 view of one float is "40 GB")
+        problem = _size_problem(value)
+        claimed += _claimed_bytes(value)
+        if not problem and claimed > MAX_CHECKPOINT_BYTES:
+            problem = f"brings the tensors to more than the {MAX_CHECKPOINT_BYTES >> 20} MiB a checkpoint may hold"
+        problem = problem or _tensor_problem(key, value)
         if problem:
             raise SiamMaskError(f"checkpoint {path}: {_show(key)} {problem}")
         state[key[len(_PREFIX):] if key.startswith(_PREFIX) else key] = value
     return state
+
+
+def check_archive(path: Path, size: int) -> None:
+    """Refuse a zip checkpoint whose members claim more bytes than it could hold, before
+    torch.load inflates them: deflate turns 2 MB of zeros into 2 GB. (The legacy, non-zip format
+    reads each storage from the file itself, so the file's size bounds it.)"""
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # torch.load's own test for its zip format
+            return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise SiamMaskError(f"checkpoint {path}: unreadable or truncated zip ({first_line(exc, 80)})") from None
+    declared = sum(m.file_size for m in members)
+    budget = min(MAX_CHECKPOINT_BYTES, MAX_INFLATION * size + (1 << 20))
+    if declared > budget:
+        raise SiamMaskError(f"checkpoint {path}: its members claim {declared:,} bytes from a {size:,}-byte file "
+                            f"(at most {budget:,} may be claimed); refused unread, as a zip bomb")
+
+
+def _claimed_bytes(t: torch.Tensor) -> int:
+    """The bytes a tensor claims to hold (its shape's), whatever its storage holds."""
+    return int(t.numel()) * t.element_size()
+
+
+def _size_problem(t: torch.Tensor) -> str | None:
+    """Why a tensor's claimed size cannot be trusted (None if it can): a weight holds its own
+    values, so its shape never claims more elements than its storage has; a stride-0 or
+    overlapping view (torch.zeros(1).expand(10**10)) claims what was never written."""
+    if t.layout != torch.strided or t.is_meta:
+        return None  # refused by _tensor_problem, which allocates nothing for them
+    stored = t.untyped_storage().nbytes()
+    if _claimed_bytes(t) > stored:
+        return (f"claims {int(t.numel()):,} elements from a storage of {stored:,} bytes (a stride-0 or "
+                "overlapping view); weights are plain tensors")
+    return None
 
 
 def _tensor_problem(key: str, t: torch.Tensor) -> str | None:

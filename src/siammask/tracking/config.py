@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import stat
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError
+from siammask.io.files import read_input_text
 
 # A settings file is a few hundred bytes; anything far larger is not one (and is not read whole).
 MAX_CONFIG_BYTES = 1 << 20
@@ -48,10 +49,43 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
 _ANCHOR_RANGE = (0.0, 100.0)  # ratios and scales: beyond it anchors overflow or round to 0 pixels
 
 
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 6, 4, 40, 40
+
+
 def _show(value: object) -> str:
-    """A value for a one-line message: short, and quoted when it holds newlines or other controls."""
-    text = str(value)[:40]
+    """A value for a one-line message: short, and quoted when it holds newlines or other controls.
+    A container is abbreviated as it is written (reprlib), never turned whole into a string first:
+    a file's value may be far larger than the file (YAML aliases, shared references)."""
+    text = value[:40] if isinstance(value, str) else _SHORT.repr(value)[:60]
     return text if text.isprintable() else repr(text)
+
+
+class Refused(ValueError):
+    """Valid JSON or YAML that a settings or manifest file may not hold: a key given twice in one
+    mapping (the parsers keep the last silently), a YAML alias."""
+
+
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: a JSON object, refused when a key appears twice (which
+    value was meant cannot be told; json keeps the last)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise Refused(f"key {_show(key)} appears twice; keep one")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str, what: str) -> Any:
+    """JSON from a settings or manifest file, in one line when it is not valid JSON or names a
+    key twice in one object; `what` names the file ("config a.json")."""
+    try:
+        return json.loads(text, object_pairs_hook=unique_pairs)
+    except Refused as exc:
+        raise SiamMaskError(f"{what}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: JSON errors and 5,000-digit integers
+        raise SiamMaskError(f"{what}: not valid JSON ({str(exc).splitlines()[0][:80]})") from None
 
 
 def _setting_error(name: str, value: object, why: str) -> SiamMaskError:
@@ -152,17 +186,10 @@ class TrackerConfig:
     def from_file(cls, path: str | Path) -> TrackerConfig:
         """A JSON file (ours or the authors' config_*.json) or a YAML file (.yaml/.yml: pysot's)."""
         path = Path(path)
-        try:
-            info = path.stat()
-            if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-                raise SiamMaskError(f"config {path}: not a regular file")
-            if info.st_size > MAX_CONFIG_BYTES:
-                raise SiamMaskError(f"config {path}: {info.st_size} bytes, too large for a settings file")
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise SiamMaskError(f"config {path}: {reason}") from None
-        data = _parse_yaml(path, text) if path.suffix.lower() in (".yaml", ".yml") else _parse_json(path, text)
+        # refused by type (a FIFO would block, a device never end) and size before it is read
+        text = read_input_text(path, f"config {path}", MAX_CONFIG_BYTES)
+        yaml_file = path.suffix.lower() in (".yaml", ".yml")
+        data = _parse_yaml(path, text) if yaml_file else parse_json(text, f"config {path}")
         if not isinstance(data, dict):
             raise SiamMaskError(f"config {path}: expected a mapping of settings")
         try:
@@ -189,7 +216,7 @@ def _convert(f: dataclasses.Field, value: Any) -> Any:
             return int(number(value))
         return number(value)
     except (TypeError, ValueError, OverflowError):
-        raise SiamMaskError(f"tracker setting {f.name}: not a number: {str(value)[:40]!r}") from None
+        raise SiamMaskError(f"tracker setting {f.name}: not a number: {_show(value)}") from None
 
 
 def _from_pysot(data: dict[str, Any]) -> dict[str, Any]:
@@ -211,18 +238,42 @@ def _from_pysot(data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _parse_json(path: Path, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:  # ValueError: JSON errors and 5,000-digit integers
-        raise SiamMaskError(f"config {path}: not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+def _strict_loader() -> type:
+    """yaml.SafeLoader (tags that build Python objects refused) that also refuses what a settings
+    file never needs and an attacker uses: aliases (`*a`, each of which repeats a whole subtree:
+    nine nested levels of nine make a 365-byte file of a billion values) and a key given twice
+    in one mapping (YAML keeps the last silently)."""
+    import yaml  # a dependency, imported here so that `import siammask` stays light
+
+    class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise Refused(f"alias *{event.anchor} at line {event.start_mark.line + 1}: aliases are not "
+                                     "accepted in a settings file; write the values out")
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool):
+                    continue  # unhashable keys: the base class refuses them
+                if key in seen:
+                    raise Refused(f"key {_show(key)} appears twice (line {key_node.start_mark.line + 1}); keep one")
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
-    import yaml  # a dependency, imported here so that `import siammask` stays light
+    import yaml
 
     try:
-        return yaml.safe_load(text)  # safe_load: tags that build Python objects are refused
+        return yaml.load(text, Loader=_strict_loader())  # noqa: S506 - a SafeLoader subclass
+    except Refused as exc:
+        raise SiamMaskError(f"config {path}: {exc}") from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        first = " ".join(str(exc).split())[:80]
+        first = " ".join(str(exc).split())[:120]
         raise SiamMaskError(f"config {path}: not valid YAML ({first})") from None
