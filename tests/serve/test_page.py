@@ -194,3 +194,46 @@ def test_a_bad_upload_shows_a_message(server, browsers, tmp_path):
     assert "bad.mp4" in message and "Traceback" not in message
     with urllib.request.urlopen(server + "/api/info", timeout=10) as response:  # still up
         assert response.status == 200
+
+
+def test_the_page_before_and_after_a_failed_upload(server, browsers, clip, tmp_path):
+    """A hint instead of a grey box before any video; a failed upload after a good one leaves
+    nothing of the previous clip (canvas, targets, downloads, an enabled Track) next to its error."""
+    driver = browsers()
+    driver.get(server)
+    assert driver.find_element(By.ID, "empty").is_displayed()
+    assert not driver.find_element(By.ID, "frame").is_displayed()
+    # the upload goes through XMLHttpRequest with an upload-progress handler: record that it had one
+    driver.execute_script("""
+        const send = XMLHttpRequest.prototype.send;
+        window.progressHandlers = [];
+        XMLHttpRequest.prototype.send = function (body) {
+          window.progressHandlers.push(typeof this.upload.onprogress);
+          return send.call(this, body);
+        };""")
+    driver.find_element(By.ID, "video-file").send_keys(str(clip))
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "frame").is_displayed())
+    assert driver.execute_script("return window.progressHandlers") == ["function"]
+    _drag(driver, clip_box())
+    _track(driver)
+    assert driver.find_element(By.ID, "download-json").get_attribute("href")
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video " * 1000)
+    driver.find_element(By.ID, "video-file").send_keys(str(bad))
+    WebDriverWait(driver, 30).until(lambda d: "bad.mp4" in d.find_element(By.ID, "message").text)
+    assert not driver.find_element(By.ID, "frame").is_displayed()
+    assert driver.find_element(By.ID, "empty").is_displayed()
+    assert driver.find_element(By.ID, "targets").text == ""
+    assert not driver.find_element(By.ID, "track").is_enabled()
+    assert driver.find_element(By.ID, "download-json").get_attribute("href") is None
+    assert "target 0" not in driver.find_element(By.ID, "download-vot").text
+
+
+def test_paused_shows_no_time_left(server, browsers):
+    driver = browsers()
+    driver.get(server)
+    job = {"state": "paused", "frames": 3, "total": 8, "fps": 2.0, "seconds_left": 2.5, "message": ""}
+    text = driver.execute_script("return describe(arguments[0])", job)
+    assert text.startswith("paused: 3 / 8 frames") and "left" not in text
+    job["state"] = "running"
+    assert "3 s left" in driver.execute_script("return describe(arguments[0])", job)

@@ -18,6 +18,7 @@ const state = {
   job: null,
   events: null,
   lost: [],
+  maxTargets: 32,
 };
 
 function api(path, options = {}) {
@@ -34,10 +35,17 @@ function color(k) { const c = state.palette[k % state.palette.length]; return `r
 function running() { return state.job && !["done", "stopped", "failed"].includes(state.job.state); }
 
 // --- drawing -------------------------------------------------------------------------------
+function showStage() {
+  // before a video (or after one failed to open) the page says what to do, not a grey box
+  $("frame").hidden = !state.video;
+  $("empty").hidden = !!state.video;
+}
+
 function draw() {
+  showStage();
   if (state.live) { ctx.drawImage(state.live, 0, 0, canvas.width, canvas.height); return; }
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  if (state.first) ctx.drawImage(state.first, 0, 0);
+  if (state.first) ctx.drawImage(state.first, 0, 0, canvas.width, canvas.height);  // the preview may be smaller
   const line = Math.max(2, Math.round(Math.min(canvas.width, canvas.height) / 240));
   ctx.font = `${Math.max(12, Math.round(canvas.height / 30))}px sans-serif`;
   state.boxes.forEach((b, k) => {
@@ -110,6 +118,7 @@ canvas.addEventListener("mousedown", (event) => {
   state.selected = k;
   state.drag = k >= 0 ? {mode: "move", dx: p.x - state.boxes[k].x, dy: p.y - state.boxes[k].y}
                       : {mode: "new", x0: p.x, y0: p.y};
+  if (k < 0 && state.boxes.length >= state.maxTargets) { say(`at most ${state.maxTargets} targets`); state.drag = null; return; }
   if (k < 0) { state.boxes.push({x: Math.round(p.x), y: Math.round(p.y), w: 0, h: 0}); state.selected = state.boxes.length - 1; }
   refresh();
 });
@@ -155,30 +164,74 @@ function showVideo(video) {
   state.boxes = []; state.selected = -1; state.live = null; state.lost = [];
   canvas.width = video.width;
   canvas.height = video.height;
-  const image = new Image();
-  image.onload = () => { state.first = image; refresh(); };
-  image.src = `/api/frame?session=${encodeURIComponent(SESSION)}&t=${Date.now()}`;
+  // the session travels in a header only (a page of another site cannot send it): fetch, then show
+  fetch("/api/frame", {headers: {"X-Session": SESSION}, cache: "no-store"})
+    .then((response) => { if (!response.ok) throw new Error("the first frame could not be loaded"); return response.blob(); })
+    .then((blob) => {
+      const image = new Image();
+      image.onload = () => { URL.revokeObjectURL(image.src); state.first = image; refresh(); };
+      image.src = URL.createObjectURL(blob);
+    })
+    .catch((error) => say(error.message));
   const frames = video.frames ? `${video.frames} frames, ` : "";
   say("");
   setProgress(0, `${video.name}: ${video.width}×${video.height}, ${frames}draw the targets`);
   resetDownloads();
 }
 
+function forgetVideo(text) {
+  // a failed (or new) upload: nothing of the previous clip stays on the page to be tracked
+  if (running()) api(`/api/jobs/${state.job.id}/stop`, {method: "POST"}).catch(() => {});  // its files go with it
+  if (state.events) { state.events.close(); state.events = null; }
+  Object.assign(state, {video: null, first: null, boxes: [], selected: -1, live: null, job: null, lost: []});
+  $("pause").disabled = $("stop").disabled = true;
+  $("pause").textContent = "Pause";
+  resetDownloads();
+  setProgress(0, text || "no video open");
+  refresh();
+}
+
+function uploadFile(file) {
+  // XMLHttpRequest, not fetch: its upload events give the progress of the body being sent
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `/api/upload?name=${encodeURIComponent(file.name)}`);
+    request.setRequestHeader("X-Session", SESSION);
+    request.responseType = "json";
+    const mb = (n) => (n / 1048576).toFixed(1);
+    request.upload.onprogress = (event) => {
+      if (!event.lengthComputable) return;
+      setProgress(event.loaded / event.total, `uploading ${file.name}: ${Math.floor(100 * event.loaded / event.total)} % (${mb(event.loaded)} of ${mb(event.total)} MB)`);
+    };
+    request.upload.onload = () => setProgress(1, `${file.name}: uploaded, opening it …`);
+    request.onload = () => {
+      const body = request.response || {};
+      if (request.status >= 200 && request.status < 300) resolve(body);
+      else reject(new Error(body.error || `the server answered ${request.status}`));
+    };
+    request.onerror = () => reject(new Error(`${file.name}: the upload failed (connection lost)`));
+    request.send(file);
+  });
+}
+
 $("video-file").addEventListener("change", () => {
   const file = $("video-file").files[0];
   if (!file) return;
-  say(`uploading ${file.name} …`);
-  api(`/api/upload?name=${encodeURIComponent(file.name)}`, {method: "POST", body: file})
+  forgetVideo(`uploading ${file.name} …`);
+  say("");
+  uploadFile(file)
     .then(showVideo)
-    .catch((error) => say(error.message));
+    .catch((error) => { forgetVideo("no video open"); say(error.message); });
 });
 
 $("media-open").addEventListener("click", () => {
   const path = $("media-list").value;
   if (!path) return;
+  forgetVideo(`opening ${path} …`);
+  say("");
   api("/api/media/open", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({path})})
     .then(showVideo)
-    .catch((error) => say(error.message));
+    .catch((error) => { forgetVideo("no video open"); say(error.message); });
 });
 
 // --- tracking ------------------------------------------------------------------------------
@@ -191,8 +244,9 @@ function describe(job) {
   if (["done", "stopped", "failed"].includes(job.state) || job.state === "queued") return job.message;
   const of = job.total ? ` / ${job.total}` : "";
   const rate = job.fps ? ` · ${job.fps.toFixed(1)} frames/s` : "";
+  if (job.state === "paused") return `paused: ${job.frames}${of} frames${rate}`;  // nothing counts down
   const left = job.seconds_left != null ? ` · ${Math.ceil(job.seconds_left)} s left` : "";
-  return `${job.state === "paused" ? "paused" : "tracking"}: ${job.frames}${of} frames${rate}${left}`;
+  return `tracking: ${job.frames}${of} frames${rate}${left}`;
 }
 
 function onProgress(job) {
@@ -272,6 +326,7 @@ $("stop").addEventListener("click", () => {
 // --- start-up and the end of the session ---------------------------------------------------
 api("/api/info").then((info) => {
   state.palette = info.palette;
+  state.maxTargets = info.max_targets || state.maxTargets;
   $("model").textContent = `model: ${info.model} · ${info.engine} ${info.precision}`;
   $("untrained").hidden = !info.untrained;
   if (info.media) {
@@ -282,4 +337,9 @@ api("/api/info").then((info) => {
   }
 }).catch((error) => say(error.message));
 
-window.addEventListener("pagehide", () => navigator.sendBeacon(`/api/session/end?session=${encodeURIComponent(SESSION)}`));
+// keepalive: sent even as the page goes; a header (sendBeacon cannot set one) carries the session
+window.addEventListener("pagehide", () => {
+  fetch("/api/session/end", {method: "POST", headers: {"X-Session": SESSION}, keepalive: true}).catch(() => {});
+});
+
+refresh();
