@@ -177,13 +177,17 @@ def run(args: argparse.Namespace) -> int:
         settings = ServeSettings(engine, config, label, untrained, media, host=args.host,
                                  allow_hosts=tuple(args.allow_host), **limits)
         logging.basicConfig(level=logging.INFO, format="siammask: %(message)s")
+        app = create_app(settings)
         shown = f"[{args.host}]" if ":" in args.host else args.host
         print(f"siammask serve: {printable(label)} on {engine.name} {engine.precision}; "
               f"open http://{printable(shown)}:{port}/", flush=True)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-        # Server.run, not uvicorn.run: that one swallows Ctrl-C and SIGTERM (exit 0); this re-raises
-        # the signal once it has shut down, so the CLI exits 130 or 143 as every command does
-        server.run(sockets=[sock])
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        try:
+            # Server.run, not uvicorn.run: that one swallows Ctrl-C and SIGTERM (exit 0); this re-raises
+            # the signal once it has shut down, so the CLI exits 130 or 143 as every command does
+            server.run(sockets=[sock])
+        finally:  # also for a signal before the server's own shutdown could run
+            app.state.store.close()
     finally:
         sock.close()
     return 0

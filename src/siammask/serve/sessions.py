@@ -211,7 +211,7 @@ class SessionStore:
                 log.error("removing idle sessions: %s: %s", type(exc).__name__, exc)
 
     def close(self) -> None:
-        """End every session and remove the root folder (server shutdown)."""
+        """End every session and remove the root folder (server shutdown; again is harmless)."""
         self._stopped.set()
         with self._lock:
             ids = list(self._sessions)
