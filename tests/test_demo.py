@@ -52,5 +52,7 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
 def test_demo_refuses_a_foreign_folder(tmp_path, capsys):
     (tmp_path / "keep.txt").write_text("mine")
     assert main(["demo", "--output", str(tmp_path)]) == 1
+    assert "use --force" in capsys.readouterr().err
+    assert main(["demo", "--output", str(tmp_path), "--force"]) == 1
     assert "not a demo folder" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "mine"

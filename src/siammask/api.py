@@ -2,7 +2,7 @@
 
     from siammask.api import SiamMask, SiamMaskCV
 
-    model = SiamMask.load("SiamMask_VOT.pth")      # or an exported folder (ONNX Runtime, no torch)
+    model = SiamMask.load("SiamMask_VOT.pth")      # or an exported folder (ONNX Runtime or OpenVINO, no torch)
     model.init(first_frame, (x, y, w, h))           # or an 8-value polygon
     result = model.track(next_frame)                # TrackResult: polygon, box, score, mask
 

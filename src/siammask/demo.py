@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from siammask.errors import SiamMaskError, first_line
+from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 from siammask.evaluation.dataset import Dataset, load_dataset
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
-from siammask.io.files import check_output_folder, json_text, write_text_atomically
+from siammask.io.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
 
 MARKER = ".siammask-demo"
+# everything a demo writes in its folder: --force replaces a folder holding these and nothing else
+ENTRIES = (MARKER, "trained_default.pth", "dataset", "model", "model_int8", "results", "report.json", "plots",
+           "bench.json", "davis", "results_vos", "overlay.gif", "overlay_frame.png", "summary.md")
 TRACKERS = {"torch": "SiamMask_torch", "onnxruntime": "SiamMask_onnxruntime",
             "onnxruntime_int8": "SiamMask_onnxruntime_int8"}
 
@@ -45,43 +48,52 @@ class DemoOptions:
     vos: bool = True
     vos_frames: int = 12
     threads: int | None = None
+    force: bool = False  # replace an earlier demo's folder (never anything else)
 
 
-def prepare_output(folder: Path) -> None:
-    """A demo folder is replaced only if an earlier demo made it (its marker file says so): a
-    folder of anything else is never deleted, and neither is the current, home or root folder."""
-    def owner_problem(path: Path) -> str | None:
-        return None if (path / MARKER).is_file() else f"no {MARKER} marker: not a demo folder"
+def demo_owner_problem(folder: Path) -> str | None:
+    """None when `folder` is an earlier demo's: its marker, and nothing but what a demo writes
+    (a killed run's hidden leftovers of those included); else why not, in a phrase."""
+    if not (folder / MARKER).is_file():
+        return f"no {MARKER} marker: not a demo folder"
+    leftovers = [p.name for p in folder.iterdir() if any(p.name.startswith(f".{name}.") for name in ENTRIES)]
+    return unexpected_entries(folder, [*ENTRIES, *leftovers])
 
-    # a demo folder is the demo's own to replace: no --force needed, and none can widen it
-    if check_output_folder(folder, True, owner_problem, option="--output"):
+
+def prepare_output(folder: Path, force: bool = False) -> None:
+    """The rules of every output folder (files.check_output_folder): a missing or empty folder is
+    used; a non-empty one needs `force` and is replaced only if an earlier demo wrote it; never the
+    current, home or root folder."""
+    if check_output_folder(folder, force, demo_owner_problem, option="--output"):
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text("made by siammask demo; replaced by the next demo run\n")
 
 
 def compare_runs(dataset: Dataset, results: Path, first: str = "torch", second: str = "onnxruntime") -> dict[str, Any]:
-    """Frame-by-frame agreement of two runs' result files (by TRACKERS key)."""
+    """Frame-by-frame agreement of two runs' result files (by TRACKERS key): the events, and the
+    polygons of the frames both tracked compared as regions (VOT overlap) and with their vertices
+    matched up, by the same code and in the same words as `siammask compare`."""
     events = same = 0
-    max_diff = 0.0
-    diffs: list[float] = []
+    pairs = PolygonPairs()
     for seq in dataset:
         a = read_trajectory(result_path(results, TRACKERS[first], seq.name))
         b = read_trajectory(result_path(results, TRACKERS[second], seq.name))
-        for ra, rb in zip(a, b):
+        for f, (ra, rb) in enumerate(zip(a, b)):
             events += 1
             kind_a = ra if isinstance(ra, int) else "track"
             kind_b = rb if isinstance(rb, int) else "track"
             same += kind_a == kind_b
             if kind_a == kind_b == "track":
-                d = float(np.abs(np.asarray(ra) - np.asarray(rb)).max())
-                diffs.append(d)
-                max_diff = max(max_diff, d)
+                pairs.add(ra, rb, f"{seq.name} frame {f}")
+    diffs, overlaps = difference_stats(pairs.vertex_differences()), pairs.overlaps()
     return {
         "frames": events,
         "events_equal_pct": 100.0 * same / events if events else float("nan"),
-        "polygon_max_diff_px": max_diff,
-        "polygon_within_0_5px_pct": 100.0 * float(np.mean(np.asarray(diffs) <= 0.5)) if diffs else float("nan"),
+        "polygon_max_diff_px": diffs["max"] if diffs["frames"] else 0.0,
+        "polygon_within_0_5px_pct": diffs["within_0.5px"],
+        "overlap": overlap_stats(overlaps),
+        "overlap_lowest": pairs.worst(overlaps),
     }
 
 
@@ -170,7 +182,7 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
         raise SiamMaskError(f"checkpoint {options.checkpoint}: not a file")
     if options.dataset is not None:
         load_dataset(options.dataset)  # refuse bad data before anything is written
-    prepare_output(out)
+    prepare_output(out, options.force)
     stages.output = out
     seeded = options.checkpoint is None
     if seeded:
@@ -279,8 +291,9 @@ def _summary(
         "## Parity: PyTorch vs ONNX Runtime (same results, frame by frame)", "",
         f"- frames compared: {parity['frames']}",
         f"- identical events (init/track/failure/skip): {parity['events_equal_pct']:.2f}%",
-        f"- largest polygon difference: {parity['polygon_max_diff_px']:.4f} px; within 0.5 px: "
-        f"{parity['polygon_within_0_5px_pct']:.2f}% of tracked frames", "",
+        f"- largest polygon difference (vertices matched): {parity['polygon_max_diff_px']:.4f} px; within 0.5 px: "
+        f"{parity['polygon_within_0_5px_pct']:.2f}% of tracked frames",
+        f"- {describe_overlap(parity['overlap'], parity['overlap_lowest'])}", "",
         *_int8_lines(int8),
         "## VOT metrics (supervised protocol)", "", "```", table.rstrip(), "```", "",
         "Tracking speed during evaluation: " + ", ".join(f"{k} {fps(k)} FPS" for k in outcomes) + ".", "",
@@ -293,12 +306,16 @@ def _summary(
 
 
 def _int8_lines(int8: dict[str, Any] | None) -> list[str]:
+    """INT8 against fp32: the same decisions? then how much the regions differ (a polygon is a
+    region: compared vertex by vertex, one run's axis-aligned box against the other's rotated
+    polygon of nearly the same area reads as tens of pixels)."""
     if int8 is None:
         return []
     return [
         "## INT8 against fp32 (ONNX Runtime, closed loop)", "",
         f"- identical events: {int8['events_equal_pct']:.2f}% of {int8['frames']} frames",
-        f"- largest polygon difference: {int8['polygon_max_diff_px']:.2f} px; within 0.5 px: "
+        f"- {describe_overlap(int8['overlap'], int8['overlap_lowest'])}",
+        f"- polygon difference (vertices matched): largest {int8['polygon_max_diff_px']:.2f} px; within 0.5 px: "
         f"{int8['polygon_within_0_5px_pct']:.2f}% of frames both tracked",
-        "- judge INT8 for real weights with `siammask compare` (docs/int8.md)", "",
+        "- judge INT8 for real weights with `siammask compare` (the same figures; docs/int8.md)", "",
     ]

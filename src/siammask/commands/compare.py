@@ -7,9 +7,12 @@ the figures are, in that order:
 * closed-loop events equal (%): frames where both runs did the same thing (init, track, lost,
   skip). One different decision (a failure one run has and the other not) shifts every later
   re-initialisation, so the first divergence of each sequence is named too.
-* polygon differences (px): the largest coordinate difference of the two polygons, over frames
-  both tracked; "in step" counts only frames before the sequence's first event divergence, where
-  both runs started from the same state.
+* the two polygons as regions: their VOT overlap (intersection over union) over frames both
+  tracked, its mean, its lowest (named: sequence, frame, and whether one run gave its axis-aligned
+  box where the other gave a rotated polygon) and the share of frames at 0.9 or more;
+* the polygons' largest coordinate difference (px), vertices matched up (a rotated box may start
+  at any corner); "in step" counts only frames before the sequence's first event divergence,
+  where both runs started from the same state.
 * the report figures of both runs (accuracy, failures, EAO), as `siammask report` computes them
   from the result files (written to --results when given, else to a temporary folder).
 """
@@ -24,17 +27,23 @@ from typing import Any
 import numpy as np
 
 from siammask.commands.options import add_command, positive_int
+from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 
 EPILOG = """\
 examples:
   siammask compare --dataset tests/data/golden/dataset --model models/seeded --model models/seeded_int8
   siammask compare --dataset data/VOT2016 --model models/vot --model models/vot_int8 --threads 2 \\
       --results results/compare --json compare.json
-  siammask compare --dataset data/VOT2016 --model SiamMask_VOT.pth --model models/vot   # torch vs ONNX
+  siammask compare --dataset data/VOT2016 --model SiamMask_VOT.pth --model models/vot \
+      --backend torch --backend onnxruntime                                        # torch vs ONNX Runtime
   siammask compare --dataset tests/data/golden/dataset --sequence synth00 --frames 20 \\
       --model models/seeded --model models/seeded_int8 --eao-interval 5,20
 
-A --model is an exported folder (ONNX Runtime) or a .pth checkpoint (PyTorch).
+A --model is an exported folder or a .pth checkpoint. A checkpoint runs on PyTorch; a folder runs on
+the engine --backend names (default auto: the one measured fastest for its precision on this machine,
+ONNX Runtime or OpenVINO, see docs/engines.md). Give --backend once for both models or twice, one per
+--model (e.g. the same INT8 folder on onnxruntime, then openvino). The first lines say which engine
+and precision ran each model.
 """
 
 
@@ -42,6 +51,8 @@ HELP = "closed-loop agreement of two models on a dataset (events, polygons, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from siammask.engines.factory import BACKENDS
+
     p = add_command(sub, "compare", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
     p.add_argument("--model", action="append", required=True, metavar="PATH",
@@ -50,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tracker names for the two models (default: from folder name and precision)")
     p.add_argument("--sequence", action="append", metavar="NAME", help="only these sequences (repeatable)")
     p.add_argument("--frames", type=positive_int, metavar="N", help="only the first N frames of each sequence")
+    p.add_argument("--backend", action="append", choices=BACKENDS, metavar="NAME",
+                   help="engine for an exported folder: auto (default), onnxruntime, openvino (torch: a "
+                        "checkpoint's); once for both models or twice, one per --model")
     p.add_argument("--threads", type=positive_int, metavar="N", help="threads per engine (default: all cores)")
     p.add_argument("--results", metavar="DIR", help="keep both runs' result files here (report layout)")
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
@@ -65,8 +79,10 @@ class SequenceComparison:
     events_equal: int
     first_divergence: int | None  # frame index, or None when every event is equal
     failures: tuple[int, int]
-    polygon_diff: np.ndarray = field(repr=False)  # per frame both tracked: max |coordinate difference|
+    polygon_diff: np.ndarray = field(repr=False)  # per frame both tracked: max |coordinate difference|, matched
     in_step: np.ndarray = field(repr=False)  # same mask: the frame is before the first divergence
+    pairs: PolygonPairs = field(default_factory=PolygonPairs, repr=False)  # the polygons, for the overlaps
+    overlap: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # VOT overlap, same frames
 
 
 @dataclass
@@ -84,18 +100,20 @@ class Comparison:
         return 100.0 * sum(s.events_equal for s in self.sequences) / max(1, self.frames)
 
     def polygon_stats(self, in_step_only: bool = False) -> dict[str, float]:
-        """mean / p95 / max of the per-frame polygon difference (px) and the share of frames within
-        0.5 px and 1 px; NaN when no frame qualifies."""
+        """mean / p95 / max of the per-frame polygon difference (px, vertices matched) and the share
+        of frames within 0.5 px and 1 px; NaN when no frame qualifies."""
         diffs = [s.polygon_diff[s.in_step] if in_step_only else s.polygon_diff for s in self.sequences]
-        d = np.concatenate(diffs) if diffs else np.zeros(0)
-        if d.size == 0:
-            nan = float("nan")
-            return {"frames": 0, "mean": nan, "p95": nan, "max": nan, "within_0.5px": nan, "within_1px": nan}
-        return {
-            "frames": int(d.size), "mean": float(d.mean()), "p95": float(np.percentile(d, 95)),
-            "max": float(d.max()), "within_0.5px": float(100 * np.mean(d <= 0.5)),
-            "within_1px": float(100 * np.mean(d <= 1.0)),
-        }
+        return difference_stats(np.concatenate(diffs) if diffs else np.zeros(0))
+
+    def overlap_stats(self, in_step_only: bool = False) -> dict[str, float]:
+        """frames, mean and lowest VOT overlap of the two polygons, share at 0.9 or more."""
+        values = [s.overlap[s.in_step] if in_step_only else s.overlap for s in self.sequences]
+        return overlap_stats(np.concatenate(values) if values else np.zeros(0))
+
+    def worst(self) -> dict[str, object] | None:
+        """The frame whose two polygons overlap least, where it is and what differs there."""
+        found = [w for s in self.sequences if (w := s.pairs.worst(s.overlap)) is not None]
+        return min(found, key=lambda w: w["overlap"], default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +121,7 @@ class Comparison:
             "frames": self.frames,
             "events_equal_pct": self.events_equal_pct,
             "polygon_diff_px": {"all": self.polygon_stats(), "in_step": self.polygon_stats(True)},
+            "overlap": {"all": self.overlap_stats(), "in_step": self.overlap_stats(True), "lowest": self.worst()},
             "sequences": {
                 s.name: {"frames": s.frames, "events_equal": s.events_equal,
                          "first_divergence": s.first_divergence, "failures": list(s.failures)}
@@ -112,17 +131,32 @@ class Comparison:
         }
 
 
-def model_spec(path: str, threads: int | None) -> Any:
-    """An EngineSpec for a folder (ONNX Runtime) or a checkpoint file (PyTorch)."""
+def model_spec(path: str, threads: int | None, backend: str | None = None) -> Any:
+    """An EngineSpec for a folder (on `backend`, None/auto: the measured fastest) or a checkpoint
+    file (PyTorch); a backend that cannot run it is refused when the spec is checked."""
     from siammask.engines.factory import EngineSpec
     from siammask.errors import SiamMaskError
 
     p = Path(path)
     if p.is_dir():
-        return EngineSpec(model=str(p), threads=threads)
+        return EngineSpec(model=str(p), threads=threads, backend=backend)
     if p.is_file():
-        return EngineSpec(checkpoint=str(p), threads=threads)
+        return EngineSpec(checkpoint=str(p), threads=threads, backend=backend)
     raise SiamMaskError(f"--model {path}: no such folder or checkpoint file")
+
+
+def model_backends(backends: list[str] | None, paths: list[str]) -> list[str | None]:
+    """--backend given once applies to every exported folder (a checkpoint always runs PyTorch);
+    given twice, one per --model, in order."""
+    from siammask.errors import SiamMaskError
+
+    if not backends:
+        return [None, None]
+    if len(backends) == 2:
+        return list(backends)
+    if len(backends) != 1:
+        raise SiamMaskError(f"give --backend once (for both models) or twice (one per --model), got {len(backends)}")
+    return [None if Path(p).is_file() else backends[0] for p in paths]
 
 
 def select(dataset: Any, sequences: list[str] | None, frames: int | None) -> Any:
@@ -175,13 +209,13 @@ def _compare_runs(name: str, a: Any, b: Any) -> SequenceComparison:
     events_b = [r.event for r in b.records]
     equal = [x == y for x, y in zip(events_a, events_b)]
     first = next((f for f, same in enumerate(equal) if not same), None)
-    diffs, in_step = [], []
+    pairs, in_step = PolygonPairs(), []
     for f, (ra, rb) in enumerate(zip(a.records, b.records)):
         if ra.polygon is not None and rb.polygon is not None:
-            diffs.append(float(np.max(np.abs(np.asarray(ra.polygon) - np.asarray(rb.polygon)))))
+            pairs.add(ra.polygon, rb.polygon, f"{name} frame {f}")
             in_step.append(first is None or f < first)
     return SequenceComparison(name, len(equal), sum(equal), first, (a.failures, b.failures),
-                              np.array(diffs, dtype=np.float64), np.array(in_step, dtype=bool))
+                              pairs.vertex_differences(), np.array(in_step, dtype=bool), pairs, pairs.overlaps())
 
 
 def format_comparison(c: Comparison) -> str:
@@ -195,10 +229,11 @@ def format_comparison(c: Comparison) -> str:
         where = "all equal" if s.first_divergence is None else f"first divergence at frame {s.first_divergence}"
         lines.append(f"  {s.name}: {s.events_equal}/{s.frames} equal, {where}; failures {s.failures[0]} vs "
                      f"{s.failures[1]}")
+    lines.append(describe_overlap(c.overlap_stats(), c.worst()))
     for title, stats in (("in step (before any divergence)", c.polygon_stats(True)),
                          ("all frames both tracked", c.polygon_stats())):
         lines.append(
-            f"polygon difference, {title}: {stats['frames']} frames, mean {stats['mean']:.3f} px, "
+            f"polygon difference (vertices matched), {title}: {stats['frames']} frames, mean {stats['mean']:.3f} px, "
             f"p95 {stats['p95']:.3f} px, max {stats['max']:.3f} px, within 0.5 px {stats['within_0.5px']:.1f} %, "
             f"within 1 px {stats['within_1px']:.1f} %"
         )
@@ -206,20 +241,34 @@ def format_comparison(c: Comparison) -> str:
 
 
 def default_labels(engines: list[Any], paths: list[str]) -> tuple[str, str]:
-    """`<folder>_<precision>`, made unique."""
-    labels = [f"{Path(p).stem}_{getattr(e, 'precision', 'fp32').replace('+', '_')}" for (e, _), p in
+    """`<folder>_<precision>` (`vot_fp32`, `vot_int8`: the precision is not repeated when the name
+    already holds it), then the engine's name when both are alike, then A and B."""
+    labels = [_label(Path(p).stem, _short_precision(getattr(e, "precision", "fp32"))) for (e, _), p in
               zip(engines, paths)]
+    if labels[0] == labels[1]:
+        labels = [f"{label}_{getattr(e, 'name', '')}".rstrip("_") for label, (e, _) in zip(labels, engines)]
     if labels[0] == labels[1]:
         labels = [f"{labels[0]}_A", f"{labels[1]}_B"]
     return labels[0], labels[1]
 
 
+def _short_precision(precision: str) -> str:
+    """An engine's precision string as a user names it: `fp32+int8` (a quantized export) is int8."""
+    parts = precision.split("+")
+    return "int8" if "int8" in parts else parts[0]
+
+
+def _label(stem: str, precision: str) -> str:
+    return stem if precision in stem.lower().replace("-", "_").split("_") else f"{stem}_{precision}"
+
+
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
+    from siammask.io.files import check_name
 
     if len(args.model) != 2:
         raise SiamMaskError(f"give --model exactly twice (baseline, then the model to judge), got {len(args.model)}")
@@ -228,11 +277,18 @@ def run(args: argparse.Namespace) -> int:
     if args.name and args.name[0] == args.name[1]:
         raise SiamMaskError("the two --name values must differ")
     interval = parse_interval(args.eao_interval) if args.eao_interval else None
+    backends = model_backends(args.backend, args.model)
+    specs = [model_spec(m, args.threads, b) for m, b in zip(args.model, backends)]
+    for spec in specs:
+        spec.check()  # a backend that cannot run its model is refused before the dataset is read
     dataset = select(load_dataset(args.dataset), args.sequence, args.frames)
-    engines = [model_spec(m, args.threads).build() for m in args.model]
+    engines = [spec.build() for spec in specs]
     labels = tuple(args.name) if args.name else default_labels(engines, args.model)
-    for (engine, _), label in zip(engines, labels):
-        print(f"{label}: {getattr(engine, 'name', '?')} {getattr(engine, 'precision', '?')}")
+    for label in labels:
+        check_name(label, "tracker name (--name, or the model's folder name)")
+    for (engine, _), label, spec in zip(engines, labels, specs):
+        print(printable(f"{label}: {getattr(engine, 'name', '?')} {getattr(engine, 'precision', '?')} "
+                        f"({'--backend given' if spec.choice.reason == 'given' else spec.choice.reason})"))
 
     def progress(s: SequenceComparison) -> None:
         print(f"  {s.name}: {s.events_equal}/{s.frames} events equal", flush=True)

@@ -8,8 +8,13 @@ from siammask.commands.options import add_command, positive_int
 
 EPILOG = """\
 examples:
-  siammask demo                                   # seeded weights + synthetic data, ~3 minutes
+  siammask demo                                   # the embedded trained default + synthetic data
+  siammask demo --force                           # again, replacing the earlier demo's folder
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
+
+On the embedded defaults it took 1 min 26 s on 2 idle AVX-512 cores, 5 min 21 s on 2 AVX2 ones (README).
+The embedded default is the seeded backbone with heads, mask and refine trained on synthetic data
+(docs/training.md): it follows synthetic targets and was never shown a real object.
 
 It writes OUTPUT/summary.md (parity, INT8 agreement, metrics, speed), report.json, bench.json, plots/,
 overlay.gif and overlay_frame.png, plus the exported graphs (model/, model_int8/) and results (results/).
@@ -21,9 +26,12 @@ HELP = "run the whole workflow (export, track, evaluate, benchmark) and write a 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", HELP, __doc__, EPILOG)
-    p.add_argument("--checkpoint", metavar="FILE", help="SiamMask_VOT.pth (default: seeded, untrained weights)")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="SiamMask_VOT.pth (default: the embedded trained default, trained on synthetic data only)")
     p.add_argument("--dataset", metavar="DIR", help="VOT-layout dataset (default: a synthetic one)")
     p.add_argument("--output", default="siammask-demo", metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUTPUT if an earlier demo wrote it (a folder holding anything else is never replaced)")
     p.add_argument("--sequences", type=int, default=3, help="synthetic sequences (default: %(default)s)")
     p.add_argument("--frames", type=int, default=50, help="frames per synthetic sequence (default: %(default)s)")
     p.add_argument("--threads", type=positive_int, metavar="N", help="engine threads (default: all cores)")
@@ -43,12 +51,13 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         output=Path(args.output), checkpoint=Path(args.checkpoint) if args.checkpoint else None,
         dataset=Path(args.dataset) if args.dataset else None, sequences=args.sequences, frames=args.frames,
-        threads=args.threads, int8=not args.no_int8, vos=not args.no_vos,
+        threads=args.threads, int8=not args.no_int8, vos=not args.no_vos, force=args.force,
     )
     result = run_demo(options)
     parity = result["parity"]
     print(f"done: {result['output']}/summary.md - torch vs onnxruntime events equal on "
           f"{parity['events_equal_pct']:.1f}% of frames, largest polygon difference "
           f"{parity['polygon_max_diff_px']:.4f} px"
-          + (f"; INT8 vs fp32 events equal on {result['int8']['events_equal_pct']:.1f}%" if result["int8"] else ""))
+          + (f"; INT8 vs fp32 events equal on {result['int8']['events_equal_pct']:.1f}%, region overlap mean "
+             f"{result['int8']['overlap']['mean']:.3f}" if result["int8"] else ""))
     return 0

@@ -59,13 +59,23 @@ def ar_figure(metrics: dict[str, TrackerMetrics]) -> Figure:
         ax.scatter([m.robustness], [m.accuracy], s=50, label=name, zorder=3)
     ax.set_xlabel("robustness: failures per 100 frames (lower is better)")
     ax.set_ylabel("accuracy: mean overlap (higher is better)")
-    ax.set_ylim(0, 1)
-    ax.set_xlim(0, max([1.0] + [1.2 * m.robustness for _, m in shown]))
+    ax.set_xlim(*_padded([m.robustness for _, m in shown], floor=0.0, least_span=1.0))
+    ax.set_ylim(*_padded([m.accuracy for _, m in shown], floor=0.0, least_span=1.0))
     ax.grid(alpha=0.3)
     ax.set_title("Accuracy - robustness")
     if shown:
         ax.legend(fontsize=8)
     return fig
+
+
+def _padded(values: list[float], floor: float, least_span: float) -> tuple[float, float]:
+    """Axis limits showing every value whole: from `floor` (or the lowest value) over at least
+    `least_span` and every value, plus a margin either side, so that a marker at the edge of the
+    range (no failures: robustness 0; accuracy 1) is not cut in half by the axis."""
+    low = min([floor, *values])
+    high = max([low + least_span, *values])
+    margin = 0.06 * (high - low)
+    return low - margin, high + margin
 
 
 def _save(fig: Figure, path: Path) -> Path:
