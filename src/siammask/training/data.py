@@ -10,6 +10,7 @@ tracking. Every draw comes from the generator passed in, so a pair depends only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from siammask.errors import SiamMaskError
 from siammask.io.sources import read_image
 from siammask.model.network import SEARCH_SIZE, TEMPLATE_SIZE
 from siammask.tracking.crop import crop_subwindow
-from siammask.tracking.geometry import axis_aligned_box
+from siammask.tracking.geometry import axis_aligned_box, check_start_box
 
 CONTEXT = 0.5  # the tracker's context_amount
 
@@ -47,6 +48,7 @@ class Track:
     regions: np.ndarray | None = None  # VOT regions (T, 4 or 8): the mask is the filled region
     labels: tuple[Path | None, ...] | None = None  # DAVIS label maps; the mask is labels == object
     object_id: int = 1
+    size: tuple[int, int] | None = None  # (width, height) of every frame; the boxes are within it
 
     @property
     def usable(self) -> np.ndarray:
@@ -80,19 +82,39 @@ class Pair:
 
 
 def vot_tracks(dataset: object) -> list[Track]:
-    """Tracks of a VOT dataset (siammask.evaluation.dataset.Dataset), boxes checked against the frames."""
+    """Tracks of a VOT dataset (siammask.evaluation.dataset.Dataset), every frame's size and box
+    checked before any work, as `eval` and `track` check them: all frames the first one's size
+    (read from their headers), each box within the bounds a tracker starts from
+    (siammask.tracking.geometry.check_start_box: a pixel a side, at most ten times the frame,
+    overlapping it), so a hostile box never becomes a crop of hundreds of GiB."""
     tracks = []
     for seq in dataset:  # type: ignore[attr-defined]
-        width, height = seq.size
+        size = frame_sizes(seq.name, seq.frames)
         boxes = np.array([axis_aligned_box(r) for r in seq.groundtruth], dtype=np.float64)
-        x0, y0 = boxes[:, 0] - boxes[:, 2] / 2, boxes[:, 1] - boxes[:, 3] / 2
-        outside = (x0 >= width) | (y0 >= height) | (x0 + boxes[:, 2] <= 0) | (y0 + boxes[:, 3] <= 0)
-        if outside.any():
-            line = int(np.flatnonzero(outside)[0]) + 1
-            raise SiamMaskError(f"sequence {seq.name}: groundtruth.txt line {line} lies outside the "
-                                f"{width}x{height} frame")
-        tracks.append(Track(seq.name, tuple(seq.frames), boxes, regions=seq.groundtruth))
+        for line, box in enumerate(boxes, 1):
+            try:
+                check_start_box(tuple(box), size)
+            except SiamMaskError as exc:
+                raise SiamMaskError(f"sequence {seq.name}: groundtruth.txt line {line}: {exc}") from None
+        tracks.append(Track(seq.name, tuple(seq.frames), boxes, regions=seq.groundtruth, size=size))
     return tracks
+
+
+def frame_sizes(name: str, frames: Sequence[Path]) -> tuple[int, int]:
+    """The frames' common (width, height), from their headers; a frame of another size is refused."""
+    from siammask.io.sources import check_image_pixels
+
+    first: tuple[int, int] | None = None
+    for frame in frames:
+        size = check_image_pixels(frame, f"sequence {name}: frame {frame}")
+        if first is None:
+            first = size
+        elif size != first:
+            raise SiamMaskError(f"sequence {name}: frame {frame.name} is {size[0]}x{size[1]} but the first frame "
+                                f"is {first[0]}x{first[1]}: all frames of a sequence must have the same size")
+    if first is None:
+        raise SiamMaskError(f"sequence {name}: no frames")
+    return first
 
 
 def davis_tracks(dataset: object) -> list[Track]:
@@ -110,7 +132,7 @@ def davis_tracks(dataset: object) -> list[Track]:
                     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
                     boxes[t] = ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
             tracks.append(Track(f"{seq.name}/{obj}", seq.frames, boxes, labels=seq.annotations,
-                                object_id=-1 if seq.merge_objects else obj))
+                                object_id=-1 if seq.merge_objects else obj, size=seq.size))
     if not any(len(t.usable) for t in tracks):
         raise SiamMaskError("the DAVIS dataset's label maps hold no object to train on")
     return tracks
@@ -131,8 +153,14 @@ def exemplar_side(w: float, h: float) -> float:
     return float(np.sqrt((w + context) * (h + context)))
 
 
-def _read(path: Path) -> np.ndarray:
-    return read_image(path, "training frame")
+def _read(track: Track, t: int) -> np.ndarray:
+    """Frame t, refused when its size is not the track's (the file changed since it was checked)."""
+    image = read_image(track.frames[t], "training frame")
+    if track.size is not None and (image.shape[1], image.shape[0]) != track.size:
+        raise SiamMaskError(f"sequence {track.name}: frame {track.frames[t].name} is {image.shape[1]}x"
+                            f"{image.shape[0]} but the first frame is {track.size[0]}x{track.size[1]}: all "
+                            "frames of a sequence must have the same size")
+    return image
 
 
 def _crop_map(center: np.ndarray, side: float, out: int) -> tuple[float, float, float]:
@@ -153,7 +181,7 @@ def make_pair(track: Track, rng: np.random.Generator, max_gap: int, aug: Augment
     t = int(usable[rng.integers(len(usable))])
     near = usable[(np.abs(usable - t) <= max_gap) & (usable != t)]
     s = int(near[rng.integers(len(near))]) if len(near) else t
-    z_frame, x_frame = _read(track.frames[t]), _read(track.frames[s])
+    z_frame, x_frame = _read(track, t), _read(track, s)
     # exemplar: the template box, barely jittered (the tracker's init box is exact)
     side_z = exemplar_side(*track.boxes[t, 2:])
     cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * side_z / TEMPLATE_SIZE

@@ -1,0 +1,73 @@
+"""How many training pairs a step may hold: the memory a step needs, estimated before any work.
+
+A step holds its batch's crops, the backbone's activations for each (kept for the backward pass
+with `--train all`) and the refine module's passes (`--train mask|all`). The figures below are
+the peak resident memory a pair adds, measured on CPU (docs/training.md); `--batch` is refused in
+one line when the estimate exceeds the memory this process may still use, rather than failing
+with a MemoryError (or the kernel's OOM killer) after the data have been read.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+from siammask.errors import SiamMaskError
+
+MIB = 1 << 20
+# Peak resident memory a pair adds to a step, by --train (measured: docs/training.md), with a margin.
+PAIR_BYTES = {"heads": 40 * MIB, "mask": 80 * MIB, "all": 400 * MIB}
+# What a run holds besides its batch: the network, Adam's moments, the held-out engines.
+BASE_BYTES = 1536 * MIB
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the least of the system's available memory, a cgroup
+    (container) limit and the address-space limit (ulimit -v). None when none can be read."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            text = f.read().strip()
+        if text != "max":
+            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+                limits.append(int(text) - int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft - _address_space_used())
+    return min(limits) if limits else None
+
+
+def _address_space_used() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def check_batch(batch: int, train: str, available: int | None = None) -> int:
+    """`batch`, refused when a step of that many pairs would need more memory than is available."""
+    available = available_memory() if available is None else available
+    if available is None:
+        return batch
+    per_pair = PAIR_BYTES[train]
+    need = BASE_BYTES + batch * per_pair
+    if need > available:
+        most = max((available - BASE_BYTES) // per_pair, 0)
+        advice = f"use --batch {most} or less" if most else "free memory first"
+        raise SiamMaskError(f"--batch {batch}: a step of --train {train} would need about {_gib(need)} "
+                            f"({per_pair // MIB} MiB a pair), and {_gib(max(available, 0))} is available; {advice}")
+    return batch
+
+
+def _gib(count: int) -> str:
+    return f"{count / (1 << 30):.1f} GiB"
