@@ -53,9 +53,13 @@ def test_train_defaults_are_the_settings():
     pytest.importorskip("torch")
     from siammask.training.loop import Settings
 
+    from siammask.commands.train import SEEDED_LR
+
     args, settings = _parse("train", "--dataset", "d", "--seeded", "--output", "o.pth"), Settings()
-    for name in ("train", "seed", "batch", "lr", "bf16", "max_gap"):
+    for name in ("train", "seed", "batch", "bf16", "max_gap"):
         assert getattr(args, name) == getattr(settings, name), name
+    # --lr follows the starting point (commands/train.py); from the seeded weights it is the settings'
+    assert args.lr is None and SEEDED_LR == settings.lr
 
 
 def test_serve_defaults_are_the_settings():
@@ -64,5 +68,9 @@ def test_serve_defaults_are_the_settings():
 
     args = _parse("serve")
     fields = {f.name: f.default for f in dataclasses.fields(ServeSettings)}
-    assert args.max_upload_mb == fields["max_upload_mb"]
-    assert args.idle_minutes * 60 == fields["idle_timeout"]
+    # the parser keeps the text; `serve` checks it is a finite number in range (commands/serve.number)
+    assert float(args.max_upload_mb) == fields["max_upload_mb"]
+    assert float(args.idle_minutes) * 60 == fields["idle_timeout"]
+    for name in ("max_sessions", "max_runs", "max_targets"):
+        assert int(getattr(args, name)) == fields[name], name
+    assert args.max_temp_mb is None and fields["max_temp_mb"] is None
