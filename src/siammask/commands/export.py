@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from siammask.commands.options import add_command
 from siammask.tracking.presets import PRESETS
@@ -33,9 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import tempfile
-    from pathlib import Path
 
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.tracking.config import TrackerConfig
 
     try:
@@ -47,7 +48,18 @@ def run(args: argparse.Namespace) -> int:
         raise
     config = TrackerConfig.from_file(args.config) if args.config else None
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = Path(args.checkpoint) if args.checkpoint else write_checkpoint(Path(tmp) / "seeded.pth")
+        checkpoint = Path(args.checkpoint) if args.checkpoint else _seeded_checkpoint(Path(tmp), write_checkpoint)
         out = export(checkpoint, args.output, config=config, half=args.fp16, force=args.force, preset=args.preset)
-    print(f"exported template, search and refine graphs to {out} ({'fp16' if args.fp16 else 'fp32'})")
+    print(printable(f"exported template, search and refine graphs to {out} ({'fp16' if args.fp16 else 'fp32'})"))
     return 0
+
+
+def _seeded_checkpoint(folder: Path, write: Callable[[Path], Path]) -> Path:
+    """The seeded weights as a checkpoint file in `folder` (export hashes its source for the
+    manifest); a failed write (a full temporary folder) says what was being written."""
+    from siammask.errors import SiamMaskError
+
+    try:
+        return write(folder / "seeded.pth")
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"--seeded: the seeded weights could not be written to a temporary file ({exc})") from None

@@ -10,6 +10,7 @@ they depend on the decoded score, which is host-side anyway, and slicing costs m
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -21,6 +22,7 @@ from torch import nn
 from siammask import __version__
 from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, MANIFEST, OPSET
 from siammask.engines.onnx_engine import export_owner_problem
+from siammask.errors import SiamMaskError, first_line
 from siammask.io.files import check_output_folder, file_sha256, staged_folder
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
@@ -57,25 +59,29 @@ class _Refine(nn.Module):
         return torch.sigmoid(self.net.refine(xf_w, mask_k, p0_w, p1_w, p2_w))
 
 
-def _export_graph(module: nn.Module, name: str, path: Path, half: bool) -> None:
+def _export_graph(module: nn.Module, name: str, half: bool) -> Any:
+    """The graph as an onnx ModelProto, built in memory: no path reaches the exporter's native
+    code, which cannot take a name that is not UTF-8 (pybind11's TypeError then prints every
+    argument, the weights included: 5,000 lines) and hides a failed write's cause."""
+    import onnx
+
     inputs, outputs = GRAPHS[name]
     dtype = torch.float16 if half else torch.float32
     examples = tuple(torch.rand(1, *shape, dtype=dtype) * (255 if i == 0 and name != "refine" else 1)
                      for i, (_, shape) in enumerate(inputs))
     names_in = [n for n, _ in inputs]
     names_out = [n for n, _ in outputs]
+    buffer = io.BytesIO()
     torch.onnx.export(
-        module, examples, str(path), input_names=names_in, output_names=names_out, opset_version=OPSET,
+        module, examples, buffer, input_names=names_in, output_names=names_out, opset_version=OPSET,
         dynamic_axes={n: {0: "batch"} for n in names_in + names_out}, do_constant_folding=True, dynamo=False,
     )
+    return onnx.load_model_from_string(buffer.getvalue())
 
 
-def _declare_shapes(path: Path, shapes: list[tuple[str, list[int]]]) -> None:
+def _declare_shapes(model: Any, shapes: list[tuple[str, list[int]]]) -> None:
     """Write each input's and output's full shape (batch symbolic) into the graph; the exporter
     leaves some spatial dims symbolic after the correlation's slices."""
-    import onnx
-
-    model = onnx.load(str(path))
     wanted = dict(shapes)
     for value in list(model.graph.input) + list(model.graph.output):
         if value.name not in wanted:
@@ -87,7 +93,6 @@ def _declare_shapes(path: Path, shapes: list[tuple[str, list[int]]]) -> None:
                 dims[i].dim_value = size
             else:
                 dims[i].dim_param = size
-    onnx.save(model, str(path))
 
 
 def export(
@@ -98,8 +103,6 @@ def export(
 
     Settings: `config` if given, else the `preset`, else the checkpoint layout's default preset.
     The manifest records the layout and the preset the settings equal ("custom" if none)."""
-    import onnx
-
     checkpoint = Path(checkpoint)
     output = Path(output)
     check_output_folder(output, force, export_owner_problem)
@@ -110,6 +113,22 @@ def export(
     preset = preset or (loaded.preset if loaded is not None else "vot")
     config = config or preset_config(preset)
     recorded = matching_preset(config, prefer=preset) or "custom"
+    try:
+        _write_folder(output, net, half, checkpoint, loaded.layout.name if loaded is not None else "unknown",
+                      recorded, config)
+    except OSError as exc:  # a full disk, a file-size limit, a folder made read-only meanwhile
+        raise SiamMaskError(f"--output {output}: cannot be written ({exc.strerror or first_line(exc)}); "
+                            "nothing was left there") from None
+    return output
+
+
+def _write_folder(
+    output: Path, net: SiamMaskNet, half: bool, checkpoint: Path, layout: str, recorded: str, config: TrackerConfig,
+) -> None:
+    """The three graphs and the manifest, written into a staging folder that becomes `output`
+    only when all are written (every write by Python: a failure is an OSError, nothing half)."""
+    import onnx
+
     with staged_folder(output) as staging:
         graphs: dict[str, Any] = {}
         for name, wrapper in (("template", _Template), ("search", _Search), ("refine", _Refine)):
@@ -117,10 +136,11 @@ def export(
             # the exporter warns about its own internals (shape inference, deprecations)
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                _export_graph(wrapper(net), name, path, half)
+                model = _export_graph(wrapper(net), name, half)
             inputs, outputs = GRAPHS[name]
-            _declare_shapes(path, inputs + outputs)
-            onnx.checker.check_model(str(path))
+            _declare_shapes(model, inputs + outputs)
+            onnx.checker.check_model(model)
+            path.write_bytes(model.SerializeToString())
             graphs[name] = {
                 "file": path.name,
                 "sha256": file_sha256(path),
@@ -133,11 +153,9 @@ def export(
             "package": "siammask",
             "package_version": __version__,
             "opset": OPSET,
-            "checkpoint": {"file": checkpoint.name, "sha256": file_sha256(checkpoint),
-                           "layout": loaded.layout.name if loaded is not None else "unknown"},
+            "checkpoint": {"file": checkpoint.name, "sha256": file_sha256(checkpoint), "layout": layout},
             "graphs": graphs,
             "preset": recorded,
             "tracker_config": config.to_dict(),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return output

@@ -23,7 +23,7 @@ from siammask.deploy.graphs import (
     precision_string,
 )
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_input_file, file_sha256, unexpected_entries
+from siammask.io.files import check_input_file, file_sha256, native_path, unexpected_entries
 
 SUPPORTED_OPSETS = (OPSET,)
 # provider preference when none is named: the fastest available first
@@ -159,7 +159,11 @@ class OnnxEngine(GraphCalls):
         for name in GRAPH_NAMES:
             entry, path = graph_file(self.folder, self.manifest, name)
             try:
-                session = ort.InferenceSession(str(path), options, providers=self.providers)
+                # native_path: ONNX Runtime's binding cannot take a name that is not UTF-8
+                with native_path(path) as name_for_ort:
+                    session = ort.InferenceSession(name_for_ort, options, providers=self.providers)
+            except SiamMaskError:
+                raise
             except Exception as exc:  # ORT raises its own exception types for bad files
                 first = first_line(exc, 200)
                 found = _graph_opset(path)

@@ -11,6 +11,7 @@ names (its ModelBuilder: backbone, neck, rpn_head, mask_head, refine_head), poss
 from __future__ import annotations
 
 import functools
+import io
 import pickle
 import re
 import warnings
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_input_file, file_sha256  # noqa: F401 - file_sha256: part of this module's API
+from siammask.io.files import atomic_file, check_input_file, file_sha256  # noqa: F401 - file_sha256: API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."
@@ -273,6 +274,19 @@ def load_into(model: SiamMaskNet, state: Mapping[str, torch.Tensor], source: str
         for k, v in expected.items():
             if k in state:
                 v.copy_(state[k].to(v.dtype))
+
+
+def save_checkpoint(state: Mapping[str, torch.Tensor], path: str | Path, what: str = "checkpoint") -> Path:
+    """Write `state` as a SiamMask_VOT.pth-layout checkpoint (``{'state_dict': {'module.<key>': ...}}``),
+    whole or not at all. torch.save's C++ writer turns a full disk or a file-size limit into a
+    RuntimeError without its cause ("unexpected pos 704 vs 598"); serialised in memory first and
+    written by Python, a failed write is an OSError that atomic_file names in one line."""
+    buffer = io.BytesIO()
+    torch.save({"state_dict": {_PREFIX + k: v for k, v in state.items()}}, buffer)
+    path = Path(path)
+    with atomic_file(path, what) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
+    return path
 
 
 def load_model(path: str | Path) -> SiamMaskNet:

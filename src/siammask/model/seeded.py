@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.io.files import atomic_file
-
 SEED = 20261124
 
 
@@ -75,8 +73,8 @@ def write_checkpoint(out: str | Path, seed: int = SEED, calibration: str | Path 
     """Write the seeded weights as a SiamMask_VOT.pth-layout checkpoint."""
     import torch
 
+    from siammask.model.checkpoint import save_checkpoint
+
     weights = seeded_state_dict(seed, calibration)
     out = Path(out)
-    with atomic_file(out, "checkpoint") as tmp:
-        torch.save({"state_dict": {"module." + k: torch.from_numpy(v) for k, v in weights.items()}}, tmp)
-    return out
+    return save_checkpoint({k: torch.from_numpy(v) for k, v in weights.items()}, out)

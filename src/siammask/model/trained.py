@@ -57,8 +57,8 @@ def write_checkpoint(out: str | Path, path: str | Path | None = None) -> Path:
     """Write the trained default as a SiamMask_VOT.pth-layout checkpoint."""
     import torch
 
+    from siammask.model.checkpoint import save_checkpoint
+
     weights = trained_state_dict(path)
     out = Path(out)
-    with atomic_file(out, "checkpoint") as tmp:
-        torch.save({"state_dict": {"module." + k: torch.from_numpy(v) for k, v in weights.items()}}, tmp)
-    return out
+    return save_checkpoint({k: torch.from_numpy(v) for k, v in weights.items()}, out)
