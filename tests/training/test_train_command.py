@@ -89,7 +89,7 @@ def test_output_onto_the_input_checkpoint_is_refused(vot_data, tmp_path, capsys)
     before = ckpt.read_bytes()
     rc, _, err = train(capsys, "--dataset", vot_data, "--checkpoint", ckpt, "--output", tmp_path / "." / "in.pth",
                        *FAST)
-    assert rc == 1 and "is the input checkpoint" in err
+    assert rc == 1 and "is the input --checkpoint" in err
     assert ckpt.read_bytes() == before
 
 
