@@ -326,8 +326,9 @@ def test_report_table_escapes_tracker_folder_names(tmp_path, capsys):
     assert "T\\x1b[2J\\rX" in out
 
 
-def test_eval_progress_escapes_the_tracker_name(tmp_path, capsys, exported_model):
-    dataset = write_dataset(tmp_path / "ds", ["a"])
+@pytest.mark.parametrize("layout", ["vot", "davis"])
+def test_eval_progress_escapes_the_tracker_name(tmp_path, capsys, exported_model, layout):
+    dataset = write_dataset(tmp_path / "ds", ["a"]) if layout == "vot" else write_davis(tmp_path / "dav", ("a",))
     rc, out, err = cli(capsys, "eval", "--dataset", dataset, "--results", tmp_path / "r", "--model", exported_model,
                        "--tracker-name", "T\x1b]0;owned\x07")
     assert_one_line_error(rc, err, "tracker name")

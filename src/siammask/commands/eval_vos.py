@@ -13,7 +13,7 @@ def run_davis(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.commands.options import engine_spec
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.evaluation.davis import load_davis
     from siammask.evaluation.vos_runner import VosOutcome, run_vos_dataset
 
@@ -33,17 +33,17 @@ def run_davis(args: argparse.Namespace) -> int:
     name = args.tracker_name or f"SiamMask_{spec.label}"
     objects = sum(len(s.object_ids) for s in dataset)
     settings = f"--config {args.config}" if args.config else f"preset {spec.preset}"
-    print(f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects, settings: {settings}",
-          flush=True)
+    line = f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects, settings: {settings}"
+    print(printable(line), flush=True)  # the name and --config path as typed, control characters escaped
     total = sum(len(s) for s in dataset)
-    with tqdm(total=total, unit="frame", desc=f"eval {name}", dynamic_ncols=True, disable=None) as bar:
+    with tqdm(total=total, unit="frame", desc=f"eval {printable(name)}", dynamic_ncols=True, disable=None) as bar:
         def done(outcome: VosOutcome) -> None:
             bar.update(len(dataset[outcome.name]))
             status = "kept" if outcome.skipped else f"{outcome.object_fps:.1f} object-frames/s"
-            bar.set_postfix_str(f"{outcome.name}: {status}")
+            bar.set_postfix_str(f"{printable(outcome.name)}: {status}")
 
         run_vos_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
-    print(f"label maps in {os.path.join(args.results, name)}", flush=True)
+    print(f"label maps in {printable(os.path.join(args.results, name))}", flush=True)
     return _report(args, name)
 
 

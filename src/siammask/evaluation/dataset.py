@@ -141,6 +141,8 @@ def read_groundtruth(path: Path, frames: int | None = None) -> np.ndarray:
     if not path.exists() and not path.is_symlink():
         raise SiamMaskError(f"{path} not found")
     lines = _read_lines(path, frames)
+    if not lines:
+        raise SiamMaskError(f"{path} is empty")
     if frames is not None and len(lines) != frames:
         raise SiamMaskError(f"{path} has {len(lines)} lines for {frames} frames")
     rows = []
