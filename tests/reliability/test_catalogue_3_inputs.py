@@ -220,6 +220,22 @@ def test_groundtruth_is_counted_before_it_is_parsed(tmp_path, capsys):
     assert_one_line_error(rc, err, "groundtruth.txt", "bytes for 4 frames")
 
 
+def test_a_result_file_far_longer_than_its_sequence_is_not_read(tmp_path, capsys):
+    dataset = write_dataset(tmp_path / "ds", ["a"], frames=4)
+    seq = tmp_path / "r" / "T" / "baseline" / "a"
+    seq.mkdir(parents=True)
+    (seq / "a_001.txt").write_text("1\n" + "0\n" * 1_000_000)  # 2 MB for 4 frames
+    rc, _, err = cli(capsys, "report", "--dataset", dataset, "--results", tmp_path / "r")
+    assert_one_line_error(rc, err, "a_001.txt", "bytes for 4 frames")
+
+
+def test_a_vot_frame_that_is_a_fifo_is_named_when_the_dataset_loads(tmp_path, capsys):
+    dataset = write_dataset(tmp_path / "ds", ["a"], frames=4)
+    with fifo_unblocked(dataset / "a" / "00000003.jpg"):
+        rc, _, err = cli(capsys, "report", "--dataset", dataset, "--results", tmp_path / "r")
+    assert_one_line_error(rc, err, "00000003.jpg", "FIFO")
+
+
 @pytest.mark.parametrize("entry", ["[1, 2, 3]", '"bag"', "7"])
 def test_meta_file_entries_of_the_wrong_type_are_refused(tmp_path, capsys, entry):
     dataset = write_dataset(tmp_path / "VOT2016", ["a"])

@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_input_file, check_name, read_input_text, size_text
+from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, check_name, read_frame_lines, read_input_text
 from siammask.io.sources import IMAGE_PATTERNS, find_images, read_image
 
 # The one owner of the VOT per-frame attribute names (tag files, meta files, EAO per tag).
@@ -172,21 +172,11 @@ def read_groundtruth(path: Path, frames: int | None = None) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
-# What one line of a per-frame file (a region, a tag) may weigh: a polygon of 8 values takes
-# under 100 bytes; a file far beyond this per frame is not read at all.
-MAX_LINE_BYTES = 4096
-
-
 def _read_lines(path: Path, frames: int | None = None) -> list[str]:
     """The lines of a text input; with `frames`, one a frame is expected and the file may hold at
     most MAX_LINE_BYTES a frame (a 100 MB file for 12 frames is refused before it is read)."""
     if frames is not None:
-        limit = (frames + 1) * MAX_LINE_BYTES
-        size = check_input_file(path, str(path)).st_size
-        if size > limit:
-            raise SiamMaskError(f"{path}: {size} bytes for {frames} frames, more than the "
-                                f"{size_text(MAX_LINE_BYTES)} a line may have")
-        return read_input_text(path, str(path), limit).splitlines()
+        return read_frame_lines(path, str(path), frames)
     return read_input_text(path, str(path)).splitlines()
 
 
@@ -201,9 +191,9 @@ def _frames(folder: Path) -> list[Path]:
 def _check_frame_files(place: Path, frames: list[Path]) -> None:
     """Frame i is ground-truth line i: a frame missing from the middle would shift every later one."""
     for p in frames:
-        if not p.is_file():
-            problem = "is missing (a broken link)" if not p.exists() else "is not a file"
-            raise SiamMaskError(f"frame {p} {problem}")
+        if not p.exists():
+            raise SiamMaskError(f"frame {p} is missing (a broken link)")
+        check_input_file(p, f"frame {p}", MAX_IMAGE_BYTES)  # a FIFO or a device: named, never read
     if not all(p.stem.isascii() and p.stem.isdigit() for p in frames):
         return
     numbers = sorted(int(p.stem) for p in frames)

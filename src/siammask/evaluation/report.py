@@ -49,7 +49,7 @@ def evaluate_folder(
     out = {}
     for name in names:
         _check_sequences(dataset, Path(results_dir) / name / "baseline", name)
-        results = read_tracker(results_dir, name, dataset.names)
+        results = read_tracker(results_dir, name, dataset.names, {s.name: len(s) for s in dataset})
         out[name] = evaluate(dataset, results, interval_pysot=eao_interval, interval_vot=eao_interval)
     return out
 

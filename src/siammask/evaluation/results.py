@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_name, read_input_text, write_text_atomically
+from siammask.io.files import check_name, read_frame_lines, read_input_text, write_text_atomically
 
 # The one owner of the result vocabulary (as vot-toolkit's Trajectory constants): the codes a
 # result line may hold instead of a region, and the frames skipped after a failure before re-init.
@@ -65,10 +65,12 @@ def parse_region(text: str, where: str) -> Region:
     return values
 
 
-def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
-    """All lines of one result file."""
+def read_trajectory(path: str | os.PathLike[str], frames: int | None = None) -> Trajectory:
+    """All lines of one result file. With `frames` (the sequence's length), a file weighing far
+    more than so many lines can is refused before it is read or parsed."""
     path = Path(path)
-    lines = read_input_text(path, f"cannot read result file {path}").splitlines()
+    what = f"cannot read result file {path}"
+    lines = read_input_text(path, what).splitlines() if frames is None else read_frame_lines(path, what, frames)
     if not lines:
         raise SiamMaskError(f"{path}: empty result file")
     return [parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]
@@ -101,9 +103,11 @@ def find_trackers(results_dir: str | os.PathLike[str]) -> list[str]:
 
 
 def read_tracker(
-    results_dir: str | os.PathLike[str], tracker: str, sequences: Sequence[str]
+    results_dir: str | os.PathLike[str], tracker: str, sequences: Sequence[str],
+    lengths: Mapping[str, int] | None = None,
 ) -> dict[str, list[Trajectory]]:
-    """Every repetition of every listed sequence, in repetition order; missing ones are errors."""
+    """Every repetition of every listed sequence, in repetition order; missing ones are errors.
+    `lengths` (frames per sequence) bounds what a result file may weigh before it is read."""
     base = Path(results_dir) / tracker / "baseline"
     if not base.is_dir():
         raise SiamMaskError(f"no results of tracker {tracker!r}: {base} does not exist")
@@ -116,7 +120,7 @@ def read_tracker(
             raise SiamMaskError(
                 f"tracker {tracker!r} has no result for sequence {seq!r} (expected {folder}/{seq}_001.txt)"
             )
-        out[seq] = [read_trajectory(p) for p in files]
+        out[seq] = [read_trajectory(p, (lengths or {}).get(seq)) for p in files]
     return out
 
 

@@ -240,6 +240,23 @@ def read_input_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) ->
         raise SiamMaskError(f"{what}: not UTF-8 text (byte {exc.start})") from None
 
 
+# What one line of a per-frame text file (a region, a tag, a result) may weigh: a polygon of 8
+# values takes under 100 bytes. A file far beyond this per frame is refused before it is read.
+MAX_LINE_BYTES = 4096
+
+
+def read_frame_lines(path: str | Path, what: str, frames: int) -> list[str]:
+    """The lines of a text input holding one line a frame (ground truth, tags, results) of a
+    sequence of `frames` frames: refused unread when it weighs more than MAX_LINE_BYTES a frame
+    (a 100 MB ground truth for 12 frames), so that parsing it is bounded by the sequence."""
+    limit = (frames + 1) * MAX_LINE_BYTES
+    size = check_input_file(path, what).st_size
+    if size > limit:
+        raise SiamMaskError(f"{what}: {size} bytes for {frames} frames, more than the "
+                            f"{size_text(MAX_LINE_BYTES)} a line may have")
+    return read_input_text(path, what, limit).splitlines()
+
+
 def check_new_file(path: str | Path, what: str, extensions: Iterable[str]) -> Path:
     """Refuse an unsupported extension, a missing folder, a folder or a non-regular file in the way,
     before any work."""
