@@ -4,6 +4,10 @@ Every source yields BGR uint8 frames of one size, as the tracker wants them, and
 goes wrong as one SiamMaskError line naming the file or frame, so that a bad frame in the middle
 of a long sequence is found without a traceback. Frames are numbered from 0, as in the tracking
 output files.
+
+Every image read (frames here, DAVIS label maps and results, the page's uploads) is first held to
+one pixel budget, read from its header before anything is decoded: MAX_PIXELS (50 megapixels),
+or the environment variable SIAMMASK_MAX_PIXELS (check_image_pixels, open_image).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -102,18 +107,20 @@ def _native_stderr_captured() -> Iterator[list[str]]:
     with _STDERR_LOCK:
         try:
             sys.stderr.flush()
-            sink = os.memfd_create("siammask-stderr")
-        except (OSError, ValueError, AttributeError):  # no memfd (not Linux), no usable stderr
+            # in memory where Linux allows it, else an unnamed temporary file
+            captured = (os.fdopen(os.memfd_create("siammask-stderr"), "w+b") if hasattr(os, "memfd_create")
+                        else tempfile.TemporaryFile("w+b"))
+        except (OSError, ValueError, AttributeError):  # no usable stderr or no file to catch it in
             yield lines
             return
-        with os.fdopen(sink, "w+b") as captured:
+        with captured:
             try:
                 saved = os.dup(2)
             except OSError:
                 yield lines
                 return
             try:
-                os.dup2(sink, 2)
+                os.dup2(captured.fileno(), 2)
                 yield lines
             finally:
                 os.dup2(saved, 2)
