@@ -135,11 +135,57 @@ def test_model_cache_is_used_on_the_second_start(exported_model, tmp_path):
 
 
 def test_cache_folder_from_the_environment(exported_model, tmp_path, monkeypatch):
-    monkeypatch.setenv("SIAMMASK_OPENVINO_CACHE", str(tmp_path / "c"))
+    monkeypatch.delenv("SIAMMASK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("SIAMMASK_OPENVINO_CACHE", str(tmp_path / "c"))  # the earlier name still works
     engine = OpenVinoEngine(exported_model, threads=1)
     assert engine.cache_dir == tmp_path / "c" and any((tmp_path / "c").rglob("*.blob"))
-    monkeypatch.setenv("SIAMMASK_OPENVINO_CACHE", "")
-    assert OpenVinoEngine(exported_model, threads=1).cache_dir is None
+    monkeypatch.setenv("SIAMMASK_CACHE_DIR", str(tmp_path / "d"))  # the new one wins
+    assert OpenVinoEngine(exported_model, threads=1).cache_dir == tmp_path / "d"
+    for off in ("", "none"):
+        monkeypatch.setenv("SIAMMASK_CACHE_DIR", off)
+        assert OpenVinoEngine(exported_model, threads=1).cache_dir is None
+    assert OpenVinoEngine(exported_model, threads=1, cache_dir="none").cache_dir is None
+
+
+def test_an_edited_cached_blob_is_never_used(exported_model, tmp_path, capfd):
+    """A blob whose bytes no longer hash to the SHA-256 it was stored with is deleted, named on
+    stderr, and the graph compiled again (OpenVINO itself imports an edited blob without a word)."""
+    OpenVinoEngine(exported_model, threads=1, cache_dir=tmp_path)
+    blob = max(tmp_path.glob("*.blob"), key=lambda p: p.stat().st_size)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    capfd.readouterr()
+    engine = OpenVinoEngine(exported_model, threads=1, cache_dir=tmp_path)
+    assert not engine.loaded_from_cache and not blob.exists()
+    assert "do not match the SHA-256" in capfd.readouterr().err
+    assert OpenVinoEngine(exported_model, threads=1, cache_dir=tmp_path).loaded_from_cache  # stored anew
+
+
+def test_cache_is_capped_least_recently_used_out(tmp_path):
+    import hashlib
+    import os
+
+    from siammask.engines.openvino_engine import ModelCache, cache_summary
+
+    cache = ModelCache(tmp_path, max_bytes=2500)
+    legacy = tmp_path / "0123456789abcdef"  # what OpenVINO's own CACHE_DIR left: removed
+    legacy.mkdir()
+    (legacy / "1.blob").write_bytes(b"x" * 5000)
+    (tmp_path / "notes.txt").write_text("mine")  # not the cache's: kept
+    for age, key in enumerate(["a" * 32, "b" * 32, "c" * 32]):
+        cache.store(key, bytes([age]) * 1000)
+        blob = next(tmp_path.glob(f"{key}-*.blob"))
+        os.utime(blob, (1000 + age, 1000 + age))
+    assert cache.load("a" * 32) is None  # the oldest went when the third came
+    assert cache.load("b" * 32) == b"\x01" * 1000  # using it makes it the newest
+    cache.store("d" * 32, b"\x03" * 1000)
+    names = sorted(p.name[:1] for p in tmp_path.glob("*.blob"))
+    assert names == ["b", "d"] and not legacy.exists() and (tmp_path / "notes.txt").exists()
+    digest = hashlib.sha256(b"\x03" * 1000).hexdigest()
+    assert (tmp_path / f"{'d' * 32}-{digest}.blob").is_file()
+    assert "2 compiled graph(s)" in cache_summary(tmp_path) and "SIAMMASK_CACHE_DIR" in cache_summary(tmp_path)
+    assert "off" in cache_summary("none")
 
 
 def one_line_error(call) -> str:

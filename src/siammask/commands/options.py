@@ -21,14 +21,29 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text)} characters)"
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
 
 
+def thread_count(text: str) -> int:
+    """argparse type for --threads: 1 to 4 per core of this machine (see engines.factory.check_threads);
+    more only exhausts the system's thread limit. A bad value is a usage error (exit 2)."""
+    from siammask.engines.factory import check_threads
+    from siammask.errors import SiamMaskError
+
+    value = positive_int(text)
+    try:
+        check_threads(value)
+    except SiamMaskError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--threads ")) from None
+    return value
+
+
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config."""
+    """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config, --cache-dir."""
     from siammask.engines.factory import BACKENDS, PRECISIONS
     from siammask.tracking.presets import PRESETS
 
@@ -40,7 +55,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = Fa
                              "for the precision, see docs/engines.md)")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="what the engine computes in (default: what the model was exported in)")
-    parser.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads for the engine")
+    parser.add_argument("--threads", type=thread_count, metavar="N",
+                        help="CPU threads for the engine (at most 4 per core)")
     parser.add_argument("--providers", metavar="NAME",
                         help="ONNX Runtime execution provider: auto, tensorrt, cuda, cpu")
     parser.add_argument("--preset", choices=PRESETS,
@@ -49,6 +65,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = Fa
                              "(an export's recorded settings; a checkpoint's by its layout)")
     parser.add_argument("--config", metavar="FILE",
                         help="tracker settings file (JSON as config_vot.json, or pysot's YAML); overrides --preset")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where OpenVINO keeps compiled graphs (default $SIAMMASK_CACHE_DIR, else "
+                             "~/.cache/siammask/openvino; 'none': no cache)")
 
 
 def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
@@ -56,6 +75,7 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
     from siammask.engines.factory import EngineSpec
 
     fields = {name: getattr(args, name, None)
-              for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config", "preset")}
+              for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config", "preset",
+                           "cache_dir")}
     fields.update(overrides)
     return EngineSpec(**fields)

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.io.outputs import ResultWriter, check_output_path, init_result
     from siammask.io.sources import open_source
     from siammask.io.visualize import OverlayWriter, check_video_path, draw_overlay
-    from siammask.tracking.tracker import MultiTracker, check_box_in_image
+    from siammask.tracking.tracker import MultiTracker, check_box_in_image, check_target_count
 
     if args.checkpoint is None and args.model is None:
         raise SiamMaskError(
@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.select and not args.box:
         raise SiamMaskError("no target given: pass --box x,y,w,h (repeat for more targets) or --select")
     boxes = [parse_box_text(text) for text in args.box]
+    check_target_count(len(boxes), "--box targets")  # before any model is loaded
     outputs = [check_output_path(p) for p in args.output]
     video = check_video_path(args.video) if args.video else None
     destinations = [p.resolve() for p in outputs] + ([video.resolve()] if video else [])

@@ -19,6 +19,29 @@ _HINTS = {"int8": "make an INT8 folder with `siammask quantize`",
           "bf16": "bf16 runs an fp32 export on --backend openvino, where the CPU has bf16 units"}
 
 
+# Engine threads beyond a few per core only add switching; with no bound, --threads 100000
+# created threads up to the system's limit, after which the process no longer answered SIGTERM.
+THREADS_PER_CORE = 4
+
+
+def max_threads() -> int:
+    """The most engine threads siammask starts: THREADS_PER_CORE per core of this machine."""
+    return THREADS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_threads(threads: object, option: str = "--threads") -> int | None:
+    """A thread count as every engine takes it: None (the engine's default) or 1 to max_threads()."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise SiamMaskError(f"{option} must be at least 1, got {str(threads)[:40]}")
+    if threads > max_threads():
+        shown = str(threads) if threads < 10**12 else f"{str(threads)[:12]}... ({len(str(threads))} digits)"
+        raise SiamMaskError(f"{option} {shown}: more than the {max_threads()} threads this machine can use "
+                            f"({THREADS_PER_CORE} per core, {os.cpu_count() or 1} cores)")
+    return threads
+
+
 def check_precision(requested: str | None, backend: str, offered: str) -> None:
     """Refuse a precision the chosen engine cannot give, naming what it gives instead.
 
@@ -126,14 +149,17 @@ def openvino_device(providers: str | list[str] | None) -> str:
 def load_engine(
     checkpoint: str | Path | None = None, model: str | Path | None = None, backend: str | None = None,
     threads: int | None = None, providers: str | list[str] | None = None, precision: str | None = None,
+    cache_dir: str | None = None,
 ) -> tuple[Engine, TrackerConfig]:
     """The engine and the tracker settings that go with it.
 
     --checkpoint runs PyTorch; --model (an exported folder) runs ONNX Runtime or OpenVINO and
     never imports torch. `backend` None or "auto" picks the fastest measured backend for the
     precision (choose_backend says which and why); a named one is checked against it.
-    `precision` None runs what the model holds. For OpenVINO `providers` names the device.
+    `precision` None runs what the model holds. For OpenVINO `providers` names the device and
+    `cache_dir` its model cache (None: the default folder, see openvino_engine.cache_root; "none": off).
     """
+    check_threads(threads, "threads")
     choice = choose_backend(checkpoint, model, backend, precision, providers)
     if choice.backend == "torch":
         try:
@@ -151,7 +177,8 @@ def load_engine(
     if choice.backend == "openvino":
         from siammask.engines.openvino_engine import OpenVinoEngine
 
-        ov_engine = OpenVinoEngine(model, precision=precision, device=openvino_device(providers), threads=threads)
+        ov_engine = OpenVinoEngine(model, precision=precision, device=openvino_device(providers), threads=threads,
+                                   cache_dir=True if cache_dir is None else cache_dir)
         return ov_engine, ov_engine.tracker_config
     from siammask.engines.onnx_engine import OnnxEngine
 
@@ -184,14 +211,17 @@ class EngineSpec:
     config: str | None = None  # tracker settings file overriding the engine's
     precision: str | None = None  # requested; None: what the model holds
     preset: str | None = None  # named settings (siammask.tracking.presets); a settings file overrides them
+    cache_dir: str | None = None  # OpenVINO's model cache: None the default folder, "none" (or "") off
 
     def __post_init__(self) -> None:
         for name in ("checkpoint", "model", "config"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, os.path.abspath(os.fspath(value)))
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise SiamMaskError(f"--threads must be at least 1, got {self.threads}")
+        if self.cache_dir is not None:
+            off = not str(self.cache_dir).strip() or str(self.cache_dir).strip().lower() == "none"
+            object.__setattr__(self, "cache_dir", "none" if off else os.path.abspath(os.fspath(self.cache_dir)))
+        check_threads(self.threads)
 
     @cached_property
     def choice(self) -> BackendChoice:
@@ -217,7 +247,7 @@ class EngineSpec:
 
     def build(self) -> tuple[Engine, TrackerConfig]:
         engine, config = load_engine(self.checkpoint, self.model, self.backend, self.threads, self.providers,
-                                     self.precision)
+                                     self.precision, self.cache_dir)
         return engine, self.settings() or config
 
     def identity(self) -> dict[str, object]:

@@ -16,7 +16,14 @@ Precision is the user's choice, refused in one line when the device cannot give 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import os
+import re
+import shutil
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,22 +32,186 @@ import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls, precision_string
 from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
-from siammask.errors import SiamMaskError, first_line
+from siammask.errors import SiamMaskError, first_line, printable
+from siammask.io.files import read_input
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
 _CAPABILITY_NAMES = {"FP32": "fp32", "BF16": "bf16", "FP16": "fp16", "INT8": "int8"}
 _HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
-CACHE_ENV = "SIAMMASK_OPENVINO_CACHE"  # a folder; empty: no model cache
+# The model cache: compiled graphs kept between runs (compiling costs about a second a graph).
+CACHE_ENV = "SIAMMASK_CACHE_DIR"  # a folder; empty or "none": no model cache
+LEGACY_CACHE_ENV = "SIAMMASK_OPENVINO_CACHE"  # the earlier name, still honoured
+CACHE_MAX_ENV = "SIAMMASK_CACHE_MAX_MB"
+# one model's three graphs at one batch size and setting weigh about 95 MB (search 63 MB): this
+# keeps a few models and batch sizes; the least recently used blobs go first past it
+CACHE_MAX_BYTES = 512 << 20
+_BLOB_RE = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{64})\.blob$")
+_LEGACY_RE = re.compile(r"^[0-9a-f]{16}$")  # the per-graph folders OpenVINO's own CACHE_DIR filled
 
 
-def cache_root() -> Path | None:
-    """Where compiled models are kept: $SIAMMASK_OPENVINO_CACHE, else the per-user cache folder."""
-    override = os.environ.get(CACHE_ENV)
-    if override is not None:
-        return Path(override).expanduser() if override.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "siammask" / "openvino"
+def cache_root(setting: str | os.PathLike | bool | None = True) -> Path | None:
+    """Where compiled models are kept. `setting`: a folder, or "none"/""/False/None for no cache;
+    True (the default) takes $SIAMMASK_CACHE_DIR (else the older $SIAMMASK_OPENVINO_CACHE), else
+    the per-user cache folder ($XDG_CACHE_HOME or ~/.cache)/siammask/openvino."""
+    if setting is True:
+        for name in (CACHE_ENV, LEGACY_CACHE_ENV):
+            if name in os.environ:
+                setting = os.environ[name]
+                break
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            return Path(base) / "siammask" / "openvino"
+    if not setting or str(setting).strip().lower() in ("", "none"):
+        return None
+    return Path(os.fspath(setting)).expanduser()
+
+
+def cache_limit() -> int:
+    """The cache's size cap in bytes: $SIAMMASK_CACHE_MAX_MB, else CACHE_MAX_BYTES."""
+    text = os.environ.get(CACHE_MAX_ENV, "").strip()
+    if not text:
+        return CACHE_MAX_BYTES
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not math.isfinite(megabytes) or megabytes < 0:
+        raise SiamMaskError(f"{CACHE_MAX_ENV}={text[:40]!r}: expected a size in MB (0 or more)")
+    return int(megabytes * (1 << 20))
+
+
+class ModelCache:
+    """Compiled graphs on disk, each checked before use and the whole kept under a size cap.
+
+    A blob is `<key>-<sha256>.blob`: the key names what was compiled (the graph's SHA-256, the
+    device, the settings, the batch, OpenVINO's version), the SHA-256 is the blob's own. A blob
+    whose bytes do not hash to its name (edited, cut short) is deleted and the graph compiled
+    again: OpenVINO imports an edited blob without a word. A blob is written whole under a hidden
+    name and renamed, so concurrent runs never read half of one. Using a blob marks it (mtime);
+    past the cap the least recently used go.
+    """
+
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+        self.root = root
+        self.max_bytes = cache_limit() if max_bytes is None else max_bytes
+
+    @staticmethod
+    def key(graph_sha256: str, device: str, config: dict[str, Any], batch: int) -> str:
+        import openvino as ov
+
+        described = json.dumps([graph_sha256, device, sorted((k, str(v)) for k, v in config.items()), batch,
+                                ov.get_version()])
+        return hashlib.sha256(described.encode()).hexdigest()[:32]
+
+    def blobs(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.root.iterdir() if _BLOB_RE.match(p.name) and p.is_file())
+        except OSError:
+            return []
+
+    def load(self, key: str) -> bytes | None:
+        """The blob stored under `key` when its bytes match their hash; None otherwise."""
+        for path in self.blobs():
+            match = _BLOB_RE.match(path.name)
+            if not match or match.group(1) != key:
+                continue
+            try:
+                data = read_input(path, f"cached model {path}", MAX_BLOB_BYTES)
+            except SiamMaskError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() == match.group(2):
+                _touch(path)
+                return data
+            self.discard(path, "its bytes do not match the SHA-256 it was stored with")
+        return None
+
+    def discard(self, path: Path, why: str) -> None:
+        path.unlink(missing_ok=True)
+        sys.stderr.write(f"siammask: note: cached model {printable(str(path))} removed ({why}); compiling again\n")
+
+    def store(self, key: str, data: bytes, keep: set[str] | None = None) -> None:
+        """Keep `data` under `key` (best effort: a full disk or a read-only folder only costs a
+        compilation next time), then bring the cache back under its cap."""
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, self.root / f"{key}-{digest}.blob")
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError:
+            return
+        self.prune(keep=(keep or set()) | {key})
+
+    def prune(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Delete the least recently used blobs until the cache is under its cap (never those of
+        `keep`, the ones this engine uses), and the folders OpenVINO's own cache left here."""
+        for folder in self._legacy_folders():
+            shutil.rmtree(folder, ignore_errors=True)
+        entries = []
+        for path in self.blobs():
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            entries.append((info.st_mtime, info.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            if _BLOB_RE.match(path.name).group(1) in keep:  # type: ignore[union-attr]
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+
+    def _legacy_folders(self) -> list[Path]:
+        try:
+            return [p for p in self.root.iterdir() if _LEGACY_RE.match(p.name) and p.is_dir() and not p.is_symlink()
+                    and all(f.suffix == ".blob" and f.is_file() for f in p.iterdir())]
+        except OSError:
+            return []
+
+    def size(self) -> tuple[int, int]:
+        """(bytes, blobs) held, the legacy folders' too."""
+        files = self.blobs() + [f for folder in self._legacy_folders() for f in folder.iterdir()]
+        total = 0
+        for path in files:
+            try:
+                total += path.stat().st_size
+            except OSError:
+                pass
+        return total, len(files)
+
+
+MAX_BLOB_BYTES = 4 << 30  # far above any compiled SiamMask graph (search: 63 MB)
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache is still usable
+        pass
+
+
+def cache_summary(setting: str | os.PathLike | bool | None = True) -> str:
+    """One line on the model cache for `siammask inspect` and the README: where, how much, the cap,
+    how to move or turn it off."""
+    root = cache_root(setting)
+    how = f"--cache-dir DIR or {CACHE_ENV}=DIR moves it, --cache-dir none or {CACHE_ENV}= turns it off"
+    if root is None:
+        return f"OpenVINO model cache: off (--cache-dir DIR or {CACHE_ENV}=DIR keeps one there)"
+    cache = ModelCache(root, max_bytes=CACHE_MAX_BYTES)
+    try:
+        cache.max_bytes = cache_limit()
+    except SiamMaskError:
+        pass
+    held, count = cache.size()
+    return (f"OpenVINO model cache: {printable(str(root))}, {held / (1 << 20):.0f} MiB in {count} compiled "
+            f"graph(s), at most {cache.max_bytes / (1 << 20):.0f} MiB (least recently used out; {how})")
 
 
 def folder_kind(manifest: dict[str, Any]) -> str:
@@ -111,7 +282,7 @@ class OpenVinoEngine(GraphCalls):
         self, folder: str | Path, precision: str | None = None, device: str = "CPU", threads: int | None = None,
         cache_dir: str | Path | None | bool = True,
     ) -> None:
-        """`cache_dir`: True for cache_root(), a folder, or None/False for no model cache."""
+        """`cache_dir`: True for cache_root()'s folder, a folder, or None/False/"none" for no model cache."""
         import openvino as ov
 
         self.folder = Path(folder)
@@ -124,38 +295,37 @@ class OpenVinoEngine(GraphCalls):
         # quantized folder), except that a hint which changes the arithmetic names the arithmetic
         exact = self.requested_precision in ("fp32", "int8")
         self.precision = precision_string(self.manifest) if exact else self.requested_precision
-        config: dict[str, Any] = {
+        self._config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _HINTS[self.requested_precision],
             # one stream, all threads on the one request: the tracker's calls are sequential
             "PERFORMANCE_HINT": "LATENCY",
         }
         if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
-        root = cache_root() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
-        self.cache_dir: Path | None = None
+            self._config["INFERENCE_NUM_THREADS"] = int(threads)
+        root = cache_root(cache_dir)
+        self.cache_dir: Path | None = root
+        self._cache = ModelCache(root) if root is not None else None
+        self._cache_keys: set[str] = set()  # the blobs this engine uses, never pruned under it
+        self._imported: set[tuple[str, int]] = set()
+        self._device_name = device_label(core, self.device)  # a blob is compiled for this very CPU
         self._core = core
         self._models: dict[str, Any] = {}
-        self._configs: dict[str, dict[str, Any]] = {}
+        self._hashes: dict[str, str] = {}
         self._compiled: dict[tuple[str, int], Any] = {}
         self._compile_lock = threading.Lock()
         self._dtypes: dict[str, dict[str, Any]] = {}
         for name in GRAPH_NAMES:
             entry, path = graph_file(self.folder, self.manifest, name)
-            # hash first: the graph read is the one the manifest vouches for, and the cache folder
-            # below is named by that hash, so a graph replaced in place never meets an old blob
+            # hash first: the graph read is the one the manifest vouches for, and the cache key
+            # holds that hash, so a graph replaced in place never meets an old blob
             check_graph_file(path, entry, self.manifest["opset"])
-            graph_config = dict(config)
-            cache = self._cache_for(root, str(entry["sha256"]))
-            if cache is not None:
-                graph_config["CACHE_DIR"] = str(cache)
-                self.cache_dir = cache.parent
             try:
                 model = core.read_model(str(path))
             except Exception as exc:  # OpenVINO raises RuntimeError with many-line messages
                 raise SiamMaskError(f"graph {path}: OpenVINO cannot read it ({first_line(exc, 200)})") from None
             self._check_signature(name, model, entry)
             self._models[name] = model
-            self._configs[name] = graph_config
+            self._hashes[name] = str(entry["sha256"])
             inputs = entry["inputs"]
             self._dtypes[name] = {_port_name(i, inputs): i.get_element_type().to_dtype() for i in model.inputs}
             # batch 1 now: a graph OpenVINO cannot compile is refused at load, not mid-sequence
@@ -172,26 +342,47 @@ class OpenVinoEngine(GraphCalls):
             return compiled
         with self._compile_lock:
             if key not in self._compiled:
-                model = self._models[name].clone()
-                model.reshape({port: [batch, *list(port.get_partial_shape())[1:]] for port in model.inputs})
-                try:
-                    self._compiled[key] = self._core.compile_model(model, self.device, self._configs[name])
-                except Exception as exc:
-                    raise SiamMaskError(
-                        f"graph {name} of {self.folder}: OpenVINO cannot compile it ({first_line(exc, 200)})"
-                    ) from None
+                self._compiled[key] = self._from_cache(name, batch) or self._compile(name, batch)
             return self._compiled[key]
 
-    @staticmethod
-    def _cache_for(root: Path | None, sha256: str) -> Path | None:
-        if root is None:
+    def _cache_key(self, name: str, batch: int) -> str:
+        return ModelCache.key(self._hashes[name], f"{self.device} {self._device_name}", self._config, batch)
+
+    def _from_cache(self, name: str, batch: int) -> Any:
+        """The compiled graph from the model cache when an intact blob for it is there, else None."""
+        if self._cache is None:
             return None
-        folder = root / sha256[:16]
+        cache_key = self._cache_key(name, batch)
+        self._cache_keys.add(cache_key)
+        data = self._cache.load(cache_key)
+        if data is None:
+            return None
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:  # a read-only home: compile every start rather than fail
+            compiled = self._core.import_model(data, self.device, self._config)
+        except Exception:  # a blob this OpenVINO no longer takes: compile anew (the new blob replaces it)
+            for path in self._cache.blobs():
+                if path.name.startswith(f"{cache_key}-"):
+                    path.unlink(missing_ok=True)
             return None
-        return folder if os.access(folder, os.W_OK) else None
+        self._imported.add((name, batch))
+        return compiled
+
+    def _compile(self, name: str, batch: int) -> Any:
+        model = self._models[name].clone()
+        model.reshape({port: [batch, *list(port.get_partial_shape())[1:]] for port in model.inputs})
+        try:
+            compiled = self._core.compile_model(model, self.device, self._config)
+        except Exception as exc:
+            raise SiamMaskError(
+                f"graph {name} of {self.folder}: OpenVINO cannot compile it ({first_line(exc, 200)})"
+            ) from None
+        if self._cache is not None:
+            try:
+                blob = compiled.export_model().getvalue()
+            except Exception:  # a device that cannot export its compiled graphs: no cache for it
+                return compiled
+            self._cache.store(self._cache_key(name, batch), blob, keep=self._cache_keys)
+        return compiled
 
     def _check_signature(self, name: str, model: Any, entry: dict[str, Any]) -> None:
         for kind, declared, actual in (
@@ -203,7 +394,7 @@ class OpenVinoEngine(GraphCalls):
     @property
     def loaded_from_cache(self) -> bool:
         """True when every graph came from the model cache (no compilation this start)."""
-        return all(bool(c.get_property("LOADED_FROM_CACHE")) for c in self._compiled.values())
+        return bool(self._compiled) and set(self._compiled) <= self._imported
 
     def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         batch = int(next(iter(feeds.values())).shape[0])

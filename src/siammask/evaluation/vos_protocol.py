@@ -28,7 +28,7 @@ from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.mask import label_map
-from siammask.tracking.tracker import MultiTracker, TrackResult
+from siammask.tracking.tracker import MultiTracker, TrackResult, check_target_count
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ def track_sequence_vos(
     track, in the order the reference tracks them (ascending ids), which decides ties.
     """
     ids = [int(i) for i in object_ids]
+    check_target_count(len(ids), "objects")  # before any frame is read (MultiTracker checks again)
     tracker: MultiTracker | None = None
     for index, item in enumerate(frames):
         frame = _read(item)

@@ -16,7 +16,6 @@ by `close()`, so a run that fails half-way never leaves a plausible-looking part
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
+from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, json_text, temporary_sibling
 from siammask.tracking.geometry import box_corners
 from siammask.tracking.tracker import TrackResult, parse_box
 
@@ -57,6 +56,11 @@ def output_files(path: str | Path, targets: int) -> list[Path]:
     if path.suffix.lower() == ".txt" and targets > 1:
         return [path.with_name(f"{path.stem}_{k}{path.suffix}") for k in range(targets)]
     return [path]
+
+
+def _json(value: Any) -> str:
+    """One line of JSON through json_text, like every JSON siammask writes: never a bare NaN."""
+    return json_text(value, indent=None).rstrip("\n")
 
 
 def _num(value: float) -> float:
@@ -104,7 +108,7 @@ class ResultWriter(CommitOnSuccess):
                 "fps": fps if fps and math.isfinite(fps) else None,
                 "targets": targets,
             }
-            self._handles[0].write(json.dumps(header)[:-1] + ', "frames": [')
+            self._handles[0].write(_json(header)[:-1] + ', "frames": [')
 
     def write(self, frame: int, results: Sequence[TrackResult], init: bool = False) -> None:
         """Add one frame: `results` holds one TrackResult per target, in target order."""
@@ -123,7 +127,7 @@ class ResultWriter(CommitOnSuccess):
         else:
             item = {"frame": frame, "init": init, "targets": [self._json_target(k, r, init)
                                                               for k, r in enumerate(results)]}
-            self._handles[0].write(("," if self.frames_written else "") + "\n  " + json.dumps(item))
+            self._handles[0].write(("," if self.frames_written else "") + "\n  " + _json(item))
         self.frames_written += 1
 
     def _json_target(self, k: int, result: TrackResult, init: bool) -> dict[str, Any]:

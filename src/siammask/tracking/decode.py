@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 
 
@@ -73,6 +74,19 @@ def foreground_scores(cls: np.ndarray) -> np.ndarray:
     m = np.maximum(bg, fg)
     e_bg, e_fg = np.exp(bg - m), np.exp(fg - m)
     return e_fg / (e_bg + e_fg)
+
+
+def check_finite(cls: np.ndarray, loc: np.ndarray, frame: int) -> None:
+    """Refuse non-finite engine outputs before they are decoded: a NaN score or delta would become
+    a NaN polygon written as if tracked (a checkpoint with overflowing weights does this). Checks
+    the whole batch at once and changes nothing when all is finite."""
+    bad = ~(np.isfinite(cls).reshape(len(cls), -1).all(axis=1) & np.isfinite(loc).reshape(len(loc), -1).all(axis=1))
+    if bad.any():
+        targets = ", ".join(str(k) for k in np.flatnonzero(bad)[:5]) + (", ..." if bad.sum() > 5 else "")
+        raise SiamMaskError(
+            f"frame {frame}: the engine's scores for target {targets} are not finite (NaN or infinity); "
+            "the model's weights are broken (overflowing values?)"
+        )
 
 
 def decide(

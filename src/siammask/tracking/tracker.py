@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from siammask.engines.base import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.crop import crop_subwindow, to_chw_float
-from siammask.tracking.decode import Decision, cosine_window, decide, generate_anchors
+from siammask.tracking.decode import Decision, check_finite, cosine_window, decide, generate_anchors
 from siammask.tracking.frames import as_bgr
 from siammask.tracking.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh, overlaps_image
 from siammask.tracking.mask import PastedMask, mask_to_image, rotated_box
@@ -81,6 +82,51 @@ def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], lab
         raise SiamMaskError(f"{label} lies outside the {image_size[0]}x{image_size[1]} image")
 
 
+# What one more target costs while tracking, measured as peak RSS over K = 1, 4, 16 targets on
+# 854x480 frames with the seeded export (each result's full-frame probabilities held, as the DAVIS
+# protocol holds them): 40 MiB (torch), 54 (OpenVINO), 69 (ONNX Runtime); the catalogue's DAVIS
+# run needed 88 (254 objects, 22 GB). The largest is taken: a refusal is cheaper than swapping.
+TARGET_BYTES = 88 << 20
+# label maps (track --masks, DAVIS results) write target k as k + 1 in an 8-bit PNG
+MAX_TARGETS = 255
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: the kernel's MemAvailable, or a cgroup's limit when lower;
+    None where neither can be read (then only MAX_TARGETS bounds the count)."""
+    found = []
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+        found += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            found.append(max(0, int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii"))))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def check_target_count(count: int, what: str = "targets", held: int = 0) -> None:
+    """Refuse, in one line, more targets than label maps can number or this machine's memory can
+    track at once (TARGET_BYTES each): without it 200 --box gave an allocation traceback and a
+    254-object DAVIS sequence a failed OpenVINO compile. `what` names them ("--box targets",
+    "objects"); `held` counts targets already tracked (their memory is already taken)."""
+    if held + count > MAX_TARGETS:
+        raise SiamMaskError(f"{held + count} {what}: at most {MAX_TARGETS} can be tracked at once (label maps "
+                            "number them 1 to 255)")
+    available = available_memory()
+    need = count * TARGET_BYTES
+    if available is not None and need > available:
+        raise SiamMaskError(
+            f"{count} {what} need about {need / (1 << 30):.1f} GiB of memory ({TARGET_BYTES >> 20} MiB each), "
+            f"more than the {available / (1 << 30):.1f} GiB available: track at most "
+            f"{max(1, available // TARGET_BYTES)} at once"
+        )
+
+
 class MultiTracker:
     """Tracks K targets in one video; one batched engine call per stage per frame."""
 
@@ -91,6 +137,7 @@ class MultiTracker:
         self.window = cosine_window(self.config)
         self.targets: list[TargetState] = []
         self.image_size: tuple[int, int] | None = None  # (width, height)
+        self.frame_index = 0  # frames since init (0: the init frame), to name a frame in errors
 
     # ---------------------------------------------------------------------------------------
     def _check_frame(self, frame: np.ndarray) -> np.ndarray:
@@ -113,6 +160,7 @@ class MultiTracker:
         """Start tracking `boxes` (each x,y,w,h or an 8-value polygon) from `frame`."""
         self.targets = []
         self.image_size = None
+        self.frame_index = 0
         self.add(frame, boxes)
 
     def add(self, frame: np.ndarray, boxes: Sequence[Sequence[float]]) -> None:
@@ -120,6 +168,7 @@ class MultiTracker:
         frame = self._check_frame(frame)
         if len(boxes) == 0:
             raise SiamMaskError("no box given")
+        check_target_count(len(boxes), held=len(self.targets))
         image_size = (int(frame.shape[1]), int(frame.shape[0]))
         parsed = [check_start_box(parse_box(b), image_size) for b in boxes]
         fill = np.mean(frame, axis=(0, 1))
@@ -136,6 +185,7 @@ class MultiTracker:
         if not self.targets:
             raise SiamMaskError("track() before init(): no target")
         frame = self._check_frame(frame)
+        self.frame_index += 1
         cfg = self.config
         crops, scales, crop_boxes = [], [], []
         for t in self.targets:
@@ -149,6 +199,7 @@ class MultiTracker:
             crop_boxes.append((t.pos[0] - side / 2, t.pos[1] - side / 2, side, side))
         kernels = TemplateKernels.stack([t.kernels for t in self.targets])
         out = self.engine.search(to_chw_float(crops), kernels)
+        check_finite(out.cls, out.loc, self.frame_index)
         decisions = [
             decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], self.anchors, self.window, cfg)
             for k, t in enumerate(self.targets)
