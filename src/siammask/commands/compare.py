@@ -34,8 +34,8 @@ examples:
   siammask compare --dataset tests/data/golden/dataset --model models/seeded --model models/seeded_int8
   siammask compare --dataset data/VOT2016 --model models/vot --model models/vot_int8 --threads 2 \\
       --results results/compare --json compare.json
-  siammask compare --dataset data/VOT2016 --model SiamMask_VOT.pth --model models/vot \
-      --backend torch --backend onnxruntime                                        # torch vs ONNX Runtime
+  siammask compare --dataset data/VOT2016 --model SiamMask_VOT.pth --model models/vot \\
+      --backend torch --backend onnxruntime                                  # PyTorch vs ONNX Runtime
   siammask compare --dataset tests/data/golden/dataset --sequence synth00 --frames 20 \\
       --model models/seeded --model models/seeded_int8 --eao-interval 5,20
 

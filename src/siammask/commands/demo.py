@@ -32,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default="siammask-demo", metavar="DIR", help="report folder (default: %(default)s)")
     p.add_argument("--force", action="store_true",
                    help="replace OUTPUT if an earlier demo wrote it (a folder holding anything else is never replaced)")
-    p.add_argument("--sequences", type=int, default=3, help="synthetic sequences (default: %(default)s)")
-    p.add_argument("--frames", type=int, default=50, help="frames per synthetic sequence (default: %(default)s)")
+    p.add_argument("--sequences", type=int, default=3, metavar="N", help="synthetic sequences (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=50, metavar="M",
+                   help="frames per synthetic sequence (default: %(default)s)")
     p.add_argument("--threads", type=positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
     p.add_argument("--no-vos", action="store_true", help="skip the video object segmentation part (DAVIS layout)")
