@@ -21,9 +21,9 @@ from torch import nn
 
 from siammask import __version__
 from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, MANIFEST, OPSET
-from siammask.engines.onnx_engine import export_owner_problem
 from siammask.errors import SiamMaskError, first_line
 from siammask.io.files import check_output_folder, file_sha256, staged_folder
+from siammask.io.ownership import export_folder_problem
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
 from siammask.tracking.config import TrackerConfig
@@ -105,7 +105,7 @@ def export(
     The manifest records the layout and the preset the settings equal ("custom" if none)."""
     checkpoint = Path(checkpoint)
     output = Path(output)
-    check_output_folder(output, force, export_owner_problem)
+    check_output_folder(output, force, export_folder_problem)  # only an unchanged export of ours
     loaded = read_checkpoint(checkpoint) if model is None else None
     net = (model if loaded is None else loaded.model()).eval()
     if half:

@@ -32,9 +32,10 @@ import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_feeds, search_feeds, template_feeds
 from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import OnnxEngine, export_owner_problem, graph_file, read_manifest
+from siammask.engines.onnx_engine import OnnxEngine, graph_file, read_manifest
 from siammask.errors import SiamMaskError
 from siammask.io.files import check_output_folder, file_sha256, staged_folder
+from siammask.io.ownership import export_folder_problem
 
 DEFAULT_FRAMES = 64
 DEFAULT_GRAPHS = ("search",)
@@ -403,7 +404,7 @@ def quantize_model(
         raise SiamMaskError(f"graphs to quantize must be among {', '.join(GRAPH_NAMES)}, got {', '.join(unknown)}")
     if output.resolve() == model.resolve():
         raise SiamMaskError("--output must differ from --model: the fp32 export stays as it is")
-    check_output_folder(output, force, export_owner_problem)
+    check_output_folder(output, force, export_folder_problem)  # only an unchanged export of ours
     # checked before minutes of calibration tracking; None: the measured default (docs/int8.md)
     keep_fp32 = check_layers(model, manifest, graphs, None if keep_fp32 is None else list(dict.fromkeys(keep_fp32)))
     say = log or (lambda _msg: None)

@@ -35,6 +35,7 @@ import numpy as np
 from siammask.errors import SiamMaskError
 from siammask.evaluation.dataset import TAG_NAMES
 from siammask.io.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.io.ownership import RECORD, folder_problem, record_folder
 
 __all__ = ["make_dataset"]
 
@@ -58,6 +59,9 @@ class _Truth:
 
     polygons: np.ndarray  # (T, 4, 2) rectangle corners
     tags: dict[str, np.ndarray]  # name -> (T,) uint8
+
+
+KIND = "synthetic VOT dataset"  # in the .siammask record
 
 
 def make_dataset(
@@ -97,6 +101,7 @@ def make_dataset(
                 rng = np.random.default_rng([seed, index])
                 _write_sequence(tmp / name, rng, frames, width, height)
             (tmp / "list.txt").write_text("".join(f"{n}\n" for n in names))
+            record_folder(tmp, KIND)  # what --force may replace later: this, unchanged
     except OSError as exc:
         raise SiamMaskError(f"cannot write dataset to {out}: {exc.strerror or exc}") from None
     return out
@@ -134,12 +139,13 @@ def _check_output(out: Path, overwrite: bool) -> bool:
 
 
 def _dataset_owner_problem(folder: Path) -> str | None:
-    """None for a dataset synth could have written: list.txt and the sequences it lists, only."""
+    """None for a dataset synth wrote: list.txt and the sequences it lists, only, and at every
+    depth exactly the files its .siammask record lists (a user's own VOT dataset has none)."""
     try:
         names = (folder / "list.txt").read_text(encoding="utf-8").split()
     except (OSError, UnicodeDecodeError):
         return "no list.txt: not a dataset"
-    return unexpected_entries(folder, ["list.txt", *names])
+    return unexpected_entries(folder, ["list.txt", RECORD, *names]) or folder_problem(folder, KIND)
 
 
 # --------------------------------------------------------------------------- writing

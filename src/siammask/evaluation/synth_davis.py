@@ -33,10 +33,12 @@ from siammask.evaluation.synth import (
     _target_texture,
 )
 from siammask.io.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.io.ownership import RECORD, folder_problem, record_folder
 from siammask.tracking.labelmaps import write_label_png
 
 SHAPES = ("ellipse", "star", "notched")
 MAX_OBJECTS = 8
+KIND = "synthetic DAVIS dataset"  # in the .siammask record
 
 
 def make_davis_dataset(
@@ -70,14 +72,17 @@ def make_davis_dataset(
             for year in ("2016", "2017"):
                 (tmp / "ImageSets" / year).mkdir(parents=True)
                 (tmp / "ImageSets" / year / "val.txt").write_text("".join(f"{n}\n" for n in names))
+            record_folder(tmp, KIND)  # what --force may replace later: this, unchanged
     except OSError as exc:
         raise SiamMaskError(f"cannot write dataset to {out}: {exc.strerror or exc}") from None
     return out
 
 
 def _owner_problem(folder: Path) -> str | None:
-    """None for a folder this module could have written: the three DAVIS folders only."""
-    return unexpected_entries(folder, ["JPEGImages", "Annotations", "ImageSets"])
+    """None for a folder this module wrote: the three DAVIS folders only, holding at every depth
+    exactly the files its .siammask record lists (a user's own DAVIS folder has none)."""
+    return (unexpected_entries(folder, ["JPEGImages", "Annotations", "ImageSets", RECORD])
+            or folder_problem(folder, KIND))
 
 
 def _silhouette(shape: str, side: int) -> np.ndarray:
