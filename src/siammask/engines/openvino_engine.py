@@ -33,7 +33,7 @@ import numpy as np
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls, precision_string
 from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
 from siammask.errors import SiamMaskError, first_line, printable
-from siammask.io.files import read_input
+from siammask.io.files import check_input_file
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
@@ -116,10 +116,7 @@ class ModelCache:
             match = _BLOB_RE.match(path.name)
             if not match or match.group(1) != key:
                 continue
-            try:
-                data = read_input(path, f"cached model {path}", MAX_BLOB_BYTES)
-            except SiamMaskError:
-                data = b""
+            data = _read_blob(path)
             if hashlib.sha256(data).hexdigest() == match.group(2):
                 _touch(path)
                 return data
@@ -188,6 +185,17 @@ class ModelCache:
 
 
 MAX_BLOB_BYTES = 4 << 30  # far above any compiled SiamMask graph (search: 63 MB)
+
+
+def _read_blob(path: Path) -> bytes:
+    """A cached blob's bytes; b"" for anything that is not a regular file under MAX_BLOB_BYTES
+    (a FIFO or device put in its place never blocks: checked by type, opened non-blocking)."""
+    try:
+        check_input_file(path, f"cached model {path}", MAX_BLOB_BYTES)
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            return handle.read()  # the size was checked; a regular file ends
+    except (SiamMaskError, OSError):
+        return b""
 
 
 def _touch(path: Path) -> None:
