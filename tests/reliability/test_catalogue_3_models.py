@@ -284,3 +284,16 @@ def test_export_under_a_file_size_limit(tmp_path, seeded_checkpoint, source, blo
     line = assert_one_line(done, "cannot be written (File too large)")
     assert ("--seeded" in line) if source == "--seeded" else (f"--output {out}" in line)
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_quantize_under_a_file_size_limit_blames_its_output(tmp_path, exported_model):
+    """20 MB: copying the fp32 template graph (63 MB) into the INT8 folder fails; shutil names the
+    file it read, and the error blamed the input graph (issue 26 O)."""
+    dataset = write_dataset(tmp_path / "ds", ["a"])
+    out = tmp_path / "int8"
+    before = snapshot(exported_model)
+    done = run_cli("quantize", "--model", exported_model, "--calibration", dataset, "--frames", 2, "--output", out,
+                   preexec_fn=_limit_file_size(40_000))
+    assert_one_line(done, f"--output {out}: cannot be written (File too large)")
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    assert snapshot(exported_model) == before

@@ -19,6 +19,7 @@ Why it is built this way (the measurements behind each choice are in docs/int8.m
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -412,48 +413,58 @@ def quantize_model(
     say(f"recording calibration inputs: fp32 tracker over {calibration} ({frames} frames)")
     cal = collect_calibration(engine, calibration, frames, on_frame=on_frame)
     del engine
-    with staged_folder(output) as staging:
-        details = {}
-        for name in GRAPH_NAMES:
-            entry = dict(manifest["graphs"][name])
-            src = graph_file(model, manifest, name)[1]  # a plain name in the folder: read_manifest checked it
-            if name in graphs:
-                say(f"quantizing {name} ({len(cal.feeds[name])} calibration inputs)")
-                if not cal.feeds[name]:
-                    raise SiamMaskError(f"no calibration inputs recorded for the {name} graph")
-                details[name] = quantize_graph(src, staging / entry["file"], cal.feeds[name], fmt=fmt,
-                                               keep_fp32=keep_fp32, strict=False)
-                entry["precision"] = "int8"
-                entry["sha256"] = file_sha256(staging / entry["file"])
-                entry["fp32_layers"] = details[name]["fp32_layers"]
-            else:
-                shutil.copyfile(src, staging / entry["file"])
-            manifest["graphs"][name] = entry
-        activation, weight, reduce_range = FORMATS[fmt]
-        manifest["quantization"] = {
-            "method": "static",
-            "format": "QDQ",
-            "tool": f"onnxruntime.quantization {_ort_version()}",
-            "activations": "uint8 per tensor (asymmetric)" if activation == "QUInt8" else "int8 per tensor",
-            "weights": ("int8" if weight == "QInt8" else "uint8") + " per channel"
-                       + (" (7-bit range)" if reduce_range else ""),
-            "encoding": fmt,
-            "calibrate_method": CALIBRATE_METHOD,
-            "op_types": list(DEFAULT_OP_TYPES),
-            "kept_fp32": ["correlations (kernels from the template)", *keep_fp32],
-            "source": {"folder": model.name, "manifest_sha256": file_sha256(model / MANIFEST)},
-        }
-        manifest["calibration"] = {
-            "dataset": cal.dataset,
-            "path": str(Path(calibration)),
-            "frames": cal.frames,
-            "template_inputs": len(cal.feeds["template"]),
-            "refine_inputs": len(cal.feeds["refine"]),
-            "sequences": cal.sequences,
-            "sha256": cal.sha256(),
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    try:
+        with staged_folder(output) as staging:
+            details = {}
+            for name in GRAPH_NAMES:
+                entry = dict(manifest["graphs"][name])
+                src = graph_file(model, manifest, name)[1]  # a plain name in the folder: read_manifest checked it
+                if name in graphs:
+                    say(f"quantizing {name} ({len(cal.feeds[name])} calibration inputs)")
+                    if not cal.feeds[name]:
+                        raise SiamMaskError(f"no calibration inputs recorded for the {name} graph")
+                    details[name] = quantize_graph(src, staging / entry["file"], cal.feeds[name], fmt=fmt,
+                                                   keep_fp32=keep_fp32, strict=False)
+                    entry["precision"] = "int8"
+                    entry["sha256"] = file_sha256(staging / entry["file"])
+                    entry["fp32_layers"] = details[name]["fp32_layers"]
+                else:
+                    shutil.copyfile(src, staging / entry["file"])
+                manifest["graphs"][name] = entry
+            activation, weight, reduce_range = FORMATS[fmt]
+            manifest["quantization"] = {
+                "method": "static",
+                "format": "QDQ",
+                "tool": f"onnxruntime.quantization {_ort_version()}",
+                "activations": "uint8 per tensor (asymmetric)" if activation == "QUInt8" else "int8 per tensor",
+                "weights": ("int8" if weight == "QInt8" else "uint8") + " per channel"
+                           + (" (7-bit range)" if reduce_range else ""),
+                "encoding": fmt,
+                "calibrate_method": CALIBRATE_METHOD,
+                "op_types": list(DEFAULT_OP_TYPES),
+                "kept_fp32": ["correlations (kernels from the template)", *keep_fp32],
+                "source": {"folder": model.name, "manifest_sha256": file_sha256(model / MANIFEST)},
+            }
+            manifest["calibration"] = {
+                "dataset": cal.dataset,
+                "path": str(Path(calibration)),
+                "frames": cal.frames,
+                "template_inputs": len(cal.feeds["template"]),
+                "refine_inputs": len(cal.feeds["refine"]),
+                "sequences": cal.sequences,
+                "sha256": cal.sha256(),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        # shutil names the file it copies from (the fp32 graph), yet the failed write is --output's
+        raise SiamMaskError(f"--output {output}: cannot be written ({exc.strerror}); nothing was left there") from None
     return output
+
+
+# a full disk, a file-size limit, a quota, a read-only file system: failures of the writes
+_WRITE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
 
 
 def _ort_version() -> str:
