@@ -100,7 +100,7 @@ def _check_entry(entry: Any, name: str, path: Path) -> str:
 def _plain_graph_name(file: str, what: str) -> str:
     """A graph file names one `.onnx` file in the model folder itself: no folder part, no '..',
     no absolute path (readers open and hash it, quantize writes it), nothing unprintable."""
-    if (file in (".", "..") or "/" in file or "\\" in file or not file.isprintable() or not encodable(file)
+    if ("/" in file or "\\" in file or not file.isprintable() or not encodable(file)
             or len(file.encode("utf-8")) > 200 or not file.endswith(".onnx") or file == ".onnx"):
         raise SiamMaskError(f"{what} {_quoted(file)} is not a plain .onnx file name in the model folder")
     return file

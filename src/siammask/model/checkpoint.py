@@ -135,7 +135,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         # sizes first, from the tensor's metadata alone: the checks below allocate as much as the
         # tensor claims, and a view claims what it likes (a stride-0 view of one float is "40 GB")
         problem = _size_problem(value)
-        claimed += _claimed_bytes(value)
+        claimed += _claimed_bytes(value) if value.layout == torch.strided else 0  # others: refused below
         if not problem and claimed > MAX_CHECKPOINT_BYTES:
             problem = f"brings the tensors to more than the {MAX_CHECKPOINT_BYTES >> 20} MiB a checkpoint may hold"
         problem = problem or _tensor_problem(key, value)
