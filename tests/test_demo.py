@@ -23,6 +23,8 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert set(report["trackers"]) == {"SiamMask_torch", "SiamMask_onnxruntime", "SiamMask_onnxruntime_int8"}
     assert "## INT8 against fp32" in summary
+    # two runs' polygons are compared as regions, as `siammask compare` does (issue 26, 7)
+    assert summary.count("region overlap (VOT, intersection over union)") == 2
     assert "## Video object segmentation" in summary and "J&F-Mean" in summary
     assert len(list((out / "results_vos" / "SiamMask_onnxruntime").rglob("*.png"))) == 12
     manifest = json.loads((out / "model_int8" / "manifest.json").read_text())

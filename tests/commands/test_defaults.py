@@ -51,9 +51,8 @@ def test_demo_defaults_are_demo_options(tmp_path):
 
 def test_train_defaults_are_the_settings():
     pytest.importorskip("torch")
-    from siammask.training.loop import Settings
-
     from siammask.commands.train import SEEDED_LR
+    from siammask.training.loop import Settings
 
     args, settings = _parse("train", "--dataset", "d", "--seeded", "--output", "o.pth"), Settings()
     for name in ("train", "seed", "batch", "bf16", "max_gap"):
