@@ -64,7 +64,7 @@ def test_fine_tuning_a_checkpoint_defaults_to_a_small_step(ds, tmp_path, capsys,
 
 
 def fake_evaluate(after_accuracy: float):
-    def evaluate(dataset, names, models, threads, interval=None, work=None, engine="export", say=None):  # noqa: ANN001, ANN202
+    def evaluate(dataset, names, models, threads, interval=None, work=None, engine="auto", say=None):  # noqa: ANN001, ANN202
         for name in models:
             assert Path(models[name]).is_file()
         rows = {"before": {"accuracy": 0.8, "lost_number": 0.0},
@@ -111,18 +111,20 @@ def test_a_better_trained_model_is_written(ds, tmp_path, capsys, monkeypatch, se
     assert moved(out, read_checkpoint(seeded_checkpoint).state)
 
 
-def test_held_out_scoring_says_each_sequence_and_ranks_failures_first(ds, tmp_path):
+@pytest.mark.parametrize("engine", ["torch", "export"])
+def test_held_out_scoring_says_each_sequence_and_ranks_failures_first(ds, tmp_path, engine):
+    import re
+
     from siammask.evaluation.dataset import load_dataset
     from siammask.model.seeded import write_checkpoint
     from siammask.training import holdout
 
     lines: list[str] = []
     ckpt = write_checkpoint(tmp_path / "m.pth")
-    report, _ = holdout.evaluate(load_dataset(ds), ["b", "c"], {"m": ckpt}, 1, (1, 3), tmp_path / "w", "torch",
+    report, _ = holdout.evaluate(load_dataset(ds), ["b", "c"], {"m": ckpt}, 1, (1, 3), tmp_path / "w", engine,
                                  lines.append)
-    import re
-
-    assert lines[0] == "held-out m: scoring 2 sequences with torch"
+    assert re.fullmatch(r"held-out m: scoring 2 sequences with (\w+)", lines[0])
+    assert (lines[0].split()[-1] == "torch") == (engine == "torch")
     assert [re.sub(r", \d+ s\)$", ")", line) for line in lines[1:]] == [
         "held-out m: b done (1/2 sequences)", "held-out m: c done (2/2 sequences)"]
     assert set(report["trackers"]) == {"m"}
@@ -196,7 +198,7 @@ def test_a_batch_beyond_memory_is_refused_in_one_line(ds, tmp_path, capsys):
     assert not (tmp_path / "o.pth").exists()
     assert check_batch(8, "heads", available=4 << 30) == 8
     with pytest.raises(Exception, match=r"use --batch 6 or less"):
-        check_batch(8, "mask", available=(1536 + 6 * 80 + 1) << 20)
+        check_batch(8, "mask", available=(1536 + 6 * 40 + 1) << 20)
 
 
 # --- G, O: outputs ------------------------------------------------------------------------------------

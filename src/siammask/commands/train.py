@@ -67,9 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the run's figures and held-out reports as JSON")
     p.add_argument("--keep-worse", action="store_true",
                    help="write the trained model even when it scores worse than the input on the held-out sequences")
-    p.add_argument("--holdout-engine", choices=("export", "torch"), default="export",
+    p.add_argument("--holdout-engine", choices=("auto", "export", "torch"), default="auto",
                    help="how the held-out sequences are tracked: export (ONNX, run by the engine --backend auto "
-                        "picks; the default, faster) or torch (PyTorch fp32 from the checkpoints)")
+                        "picks), torch (PyTorch fp32 from the checkpoints), or auto: export from 200 held-out "
+                        "frames on, where it is faster (default)")
     p.set_defaults(func=run)
 
 
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from siammask.errors import SiamMaskError
+    from siammask.errors import SiamMaskError, printable
     from siammask.io.files import file_sha256, json_text
     from siammask.model.checkpoint import load_into, read_checkpoint
     from siammask.model.network import SiamMaskNet
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         trainer.restore(outputs.state, source)
     steps = None if args.minutes else (args.steps or 600)
-    print(f"train {args.train} from {'seeded weights' if args.seeded else args.checkpoint} (lr {lr:g}): "
+    print(f"train {args.train} from {'seeded weights' if args.seeded else printable(args.checkpoint)} (lr {lr:g}): "
           f"{len(tracks)} tracks, held out {len(held)}; step {trainer.step}" + (f" of {steps}" if steps else ""),
           flush=True)
     saved = {"step": trainer.step if args.resume else None}
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     if held:
         summary.update(_judge(args, dataset, held, interval, outputs, initial))
     else:
-        print(f"wrote {output} (the trained model; not scored: no held-out sequence, see --holdout)")
+        print(f"wrote {printable(output)} (the trained model; not scored: no held-out sequence, see --holdout)")
         summary["written"] = "trained"
     if outputs.json:
         save_text(outputs.json, json_text(summary), "--json")
@@ -190,10 +191,12 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
            initial: dict) -> dict:
     """Score the input and the trained model on the held-out sequences and leave the better one
     at --output (the trained one with --keep-worse); the summary's held-out part."""
+    from siammask.errors import printable
     from siammask.training import holdout
     from siammask.training.outputs import save_torch, work_folder
 
     output = outputs.model  # type: ignore[attr-defined]
+    shown = printable(output)
     with work_folder(outputs) as work:  # type: ignore[arg-type]
         before = work / "before.pth"
         save_torch({"state_dict": initial}, before, "checkpoint")
@@ -206,11 +209,11 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
         if worse and not args.keep_worse:
             save_torch({"state_dict": initial}, output, "checkpoint")
             print(f"the trained model scores worse on the held-out sequences ({figures}): wrote the INPUT model "
-                  f"to {output}; --keep-worse writes the trained one (try a lower --lr, fewer steps or more data)")
+                  f"to {shown}; --keep-worse writes the trained one (try a lower --lr, fewer steps or more data)")
             written = "input"
         else:
             note = " (worse: kept by --keep-worse)" if worse else ""
-            print(f"wrote the trained model to {output}{note} ({figures})")
+            print(f"wrote the trained model to {shown}{note} ({figures})")
             written = "trained"
     return {"holdout": report, "written": written, "trained_worse": worse}
 

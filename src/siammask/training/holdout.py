@@ -3,10 +3,11 @@ the training never saw, VOT supervised protocol (accuracy, failures, EAO) or DAV
 which of the two is better.
 
 Both models are scored from checkpoints in the same layout (the input model rewritten as the
-output would be), so they run with the same tracker settings. Each is exported and run by the
-engine `--backend auto` picks for the export (ONNX Runtime or OpenVINO): on this project's CPUs
-that scored the held-out sequences several times faster than PyTorch fp32, export included
-(docs/training.md). A line on stderr says when each sequence is done.
+output would be), so they run with the same tracker settings. The engine: PyTorch fp32 from the
+checkpoint, or an ONNX export run by the engine `--backend auto` picks (ONNX Runtime or
+OpenVINO). Measured on this project's 2-core CPU (docs/training.md), the export tracks a frame
+with about a quarter less CPU time but costs ~7 s a model to write, so "auto" exports from
+EXPORT_FROM_FRAMES held-out frames on. A line on stderr says when each sequence is done.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from typing import Any
 
 from siammask.engines.factory import EngineSpec
 
+# Held-out frames from which exporting pays: export ~7 CPU s a model; tracking 60 frames took
+# 13-15 CPU s on PyTorch fp32 and 11 on ONNX Runtime / OpenVINO (docs/training.md).
+EXPORT_FROM_FRAMES = 200
+
 
 def split_holdout(names: list[str], holdout: int | None) -> tuple[list[str], list[str]]:
     """(training names, held-out names): the last `holdout` sequences (default 1 when there are >= 3)."""
@@ -34,9 +39,12 @@ def split_holdout(names: list[str], holdout: int | None) -> tuple[list[str], lis
     return names[: len(names) - holdout], names[len(names) - holdout :]
 
 
-def engine_spec(checkpoint: Path, work: Path, threads: int | None, engine: str) -> EngineSpec:
+def engine_spec(checkpoint: Path, work: Path, threads: int | None, engine: str, frames: int = 0) -> EngineSpec:
     """How a held-out model runs: `torch` from its checkpoint, `export` through an ONNX export
-    in `work` run by the backend --backend auto picks."""
+    in `work` run by the backend --backend auto picks; `auto` exports when the held-out
+    sequences hold at least EXPORT_FROM_FRAMES `frames`."""
+    if engine == "auto":
+        engine = "export" if frames >= EXPORT_FROM_FRAMES else "torch"
     if engine == "torch":
         return EngineSpec(checkpoint=str(checkpoint), threads=threads)
     from siammask.deploy.export import export
@@ -46,7 +54,7 @@ def engine_spec(checkpoint: Path, work: Path, threads: int | None, engine: str) 
 
 
 def evaluate(dataset: Any, names: list[str], models: dict[str, Path], threads: int | None,
-             eao_interval: tuple[int, int] | None = None, work: Path | None = None, engine: str = "export",
+             eao_interval: tuple[int, int] | None = None, work: Path | None = None, engine: str = "auto",
              say: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
     """Track the sequences `names` of `dataset` (VOT Dataset or DavisDataset) with each model
     (tracker name -> checkpoint); return the report dict and its table. `work` holds exports and
@@ -72,7 +80,7 @@ def evaluate(dataset: Any, names: list[str], models: dict[str, Path], threads: i
         subset = Dataset(dataset.root, dataset.name, [dataset[n] for n in names])
     for name, path in models.items():
         progress = _progress(name, len(names), say)
-        spec = engine_spec(path, work, threads, engine)
+        spec = engine_spec(path, work, threads, engine, sum(len(seq) for seq in subset))
         say(f"held-out {name}: scoring {len(names)} sequence{'s' * (len(names) != 1)} with {spec.choice.backend}")
         if davis:
             run_vos_dataset(subset, spec, results, name, on_done=progress)

@@ -15,9 +15,11 @@ import resource
 from siammask.errors import SiamMaskError
 
 MIB = 1 << 20
-# Peak resident memory a pair adds to a step, by --train (measured: docs/training.md), with a margin.
-PAIR_BYTES = {"heads": 40 * MIB, "mask": 80 * MIB, "all": 400 * MIB}
-# What a run holds besides its batch: the network, Adam's moments, the held-out engines.
+# Peak resident memory a pair adds to a step, by --train, with a margin of about half: measured
+# (docs/training.md) 21, 26 and 346 MiB a pair (peak RSS of one step, batch 1 against 4 or 3).
+PAIR_BYTES = {"heads": 32 * MIB, "mask": 40 * MIB, "all": 512 * MIB}
+# What a run holds besides its batch: the network, Adam's moments, the held-out engines (a
+# process holding the network measured 495 MiB before its first step).
 BASE_BYTES = 1536 * MIB
 
 
