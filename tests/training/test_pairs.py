@@ -72,7 +72,7 @@ def test_box_outside_the_frame_is_refused(vot_data, tmp_path):
     lines = gt.read_text().splitlines()
     lines[2] = "500,500,520,500,520,520,500,520"  # the frames are 160x120
     gt.write_text("\n".join(lines) + "\n")
-    with pytest.raises(SiamMaskError, match="synth00: groundtruth.txt line 3: box at .* lies outside the 160x120 image"):
+    with pytest.raises(SiamMaskError, match="synth00: groundtruth.txt line 3: box .* outside the 160x120 image"):
         vot_tracks(load_dataset(copy))
 
 
