@@ -93,6 +93,11 @@ def test_a_worse_trained_model_is_not_written_unless_asked(ds, tmp_path, capsys,
     else:
         assert not changed, sorted(changed)[:3]  # the input model, in the authors' layout
         assert "wrote the INPUT model" in text
+        # the training state kept the trained tensors: --resume --keep-worse writes them, training nothing
+        rc, text, _ = train(capsys, "--dataset", ds, "--checkpoint", seeded_checkpoint, "--output", out, "--batch",
+                            1, "--threads", 1, "--steps", 1, "--holdout", 1, "--resume", "--keep-worse")
+        assert rc == 0 and "trained 0 steps" in text and "kept by --keep-worse" in text
+        assert moved(out, read_checkpoint(seeded_checkpoint).state)
     import json
 
     assert json.loads((tmp_path / "w.json").read_text())["written"] == ("trained" if keep_worse else "input")
