@@ -36,7 +36,7 @@ from siammask.bench.timing import (
     timing_figures,
 )
 from siammask.errors import SiamMaskError
-from siammask.io.files import write_text_atomically
+from siammask.io.files import json_text, write_text_atomically
 from siammask.io.sources import read_image
 
 GEMM_SIZE = 2048
@@ -205,7 +205,7 @@ def worker_main(argv: Sequence[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     out = run_spec(json.loads(Path(argv[1]).read_text()))
-    write_text_atomically(Path(argv[2]), json.dumps(out))
+    write_text_atomically(Path(argv[2]), json_text(out, indent=None))
     return 0
 
 

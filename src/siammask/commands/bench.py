@@ -55,7 +55,7 @@ HELP = "time every backend x precision (torch, ONNX Runtime, OpenVINO) and the r
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `bench` subcommand to the CLI's subparsers."""
-    from siammask.commands.options import add_command, positive_int
+    from siammask.commands.options import add_command, positive_int, target_count, thread_count
     from siammask.commands.synth import parse_size
 
     parser = add_command(subparsers, "bench", HELP, __doc__, EPILOG)
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=positive_int, default=20, metavar="N", help="frames to track (default 20)")
     parser.add_argument("--frame-size", type=parse_size, default=(1280, 720), metavar="WxH",
                         help="size of the synthetic sequence (default 1280x720; ignored with --sequence)")
-    parser.add_argument("--threads", type=positive_int, metavar="N",
+    parser.add_argument("--threads", type=thread_count, metavar="N",
                         help="threads for every backend, BLAS and the GEMM probe (default: all cores)")
     parser.add_argument("--repeats", type=positive_int, default=10, metavar="N",
                         help="timed calls per engine stage (default 10)")
@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "int8), e.g. onnxruntime,openvino:bf16; a backend alone: each precision it offers for "
                              "the folders (default: every combination; those this machine cannot run are rows "
                              "saying why)")
-    parser.add_argument("--targets", type=positive_int, metavar="K",
+    parser.add_argument("--targets", type=target_count, metavar="K",
                         help="instead: K targets batched in one tracker against K separate passes, object-frames/s "
                              "for each --model (or --checkpoint), on a synthetic DAVIS-layout sequence "
                              "(--frames, --frame-size)")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.commands.options import add_command, positive_int
+from siammask.commands.options import add_command, positive_int, thread_count
 from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 
 EPILOG = """\
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", action="append", choices=BACKENDS, metavar="NAME",
                    help="engine for an exported folder: auto (default), onnxruntime, openvino (torch: a "
                         "checkpoint's); once for both models or twice, one per --model")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="threads per engine (default: all cores)")
+    p.add_argument("--threads", type=thread_count, metavar="N", help="threads per engine (default: all cores)")
     p.add_argument("--results", metavar="DIR", help="keep both runs' result files here (report layout)")
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")

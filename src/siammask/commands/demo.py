@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_command, positive_int
+from siammask.commands.options import add_command, thread_count
 
 EPILOG = """\
 examples:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", type=int, default=3, metavar="N", help="synthetic sequences (default: %(default)s)")
     p.add_argument("--frames", type=int, default=50, metavar="M",
                    help="frames per synthetic sequence (default: %(default)s)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="engine threads (default: all cores)")
+    p.add_argument("--threads", type=thread_count, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
     p.add_argument("--no-vos", action="store_true", help="skip the video object segmentation part (DAVIS layout)")
     p.set_defaults(func=run)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from siammask.engines.openvino_engine import cache_summary
     from siammask.errors import SiamMaskError, printable
+    from siammask.io.files import json_text
 
     path = Path(args.path)
     if path.exists() and not (path.is_dir() or path.is_file()):
         raise SiamMaskError(f"{path}: neither a regular file nor a folder")
     info = describe_folder(path) if path.is_dir() else describe_checkpoint(path)
+    info["openvino_cache"] = cache_summary()  # where compiled graphs go, how much they hold, its cap
     # every line holds strings from the file (a manifest's version, file names, settings) and the
     # user's path: control characters in them are shown escaped, never sent to the terminal
-    # (json.dumps escapes them itself)
-    print(json.dumps(info, indent=2) if args.json else "\n".join(printable(line) for line in _lines(info)))
+    # (JSON escapes them itself)
+    print(json_text(info).rstrip() if args.json else "\n".join(printable(line) for line in _lines(info)))
     return 1 if info.get("problems") else 0
 
 
@@ -153,6 +155,7 @@ def _lines(info: dict[str, Any]) -> list[str]:
             f"dtype        {', '.join(info['dtypes'])}",
             f"batch-norm   {info['batchnorm_layers']} layers, {info['batchnorm_at_init']} at init: {bn}",
             f"preset       {info['preset']} ({info['preset_source']})",
+            info["openvino_cache"],
         ]
     settings = ", ".join(f"{k} {v}" for k, v in info["tracker_config"].items()) if isinstance(
         info["tracker_config"], dict) else str(info["tracker_config"])
@@ -167,5 +170,6 @@ def _lines(info: dict[str, Any]) -> list[str]:
         f"source           {source.get('file', '?')} sha256 {source.get('sha256', '?')}, layout "
         f"{source.get('layout', 'unrecorded')}",
         *(f"backend {n:<8} {v}" for n, v in info["backends"].items()),
+        info["openvino_cache"],
     ]
     return lines

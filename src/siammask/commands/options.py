@@ -28,6 +28,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def target_count(text: str) -> int:
+    """argparse type for a number of targets (bench --targets): what label maps can number and this
+    machine's memory can track at once (tracking.tracker.check_target_count). Usage error, exit 2."""
+    from siammask.errors import SiamMaskError
+    from siammask.tracking.tracker import check_target_count
+
+    value = positive_int(text)
+    try:
+        check_target_count(value)
+    except SiamMaskError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def thread_count(text: str) -> int:
     """argparse type for --threads: 1 to 4 per core of this machine (see engines.factory.check_threads);
     more only exhausts the system's thread limit. A bad value is a usage error (exit 2)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_command, positive_int
+from siammask.commands.options import add_command, thread_count
 
 EPILOG = """\
 examples:
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-fp32", metavar="LAYERS",
                    help="comma-separated convolutions kept fp32 (roles such as layer3.0.conv2, adjust, "
                         "cls.head.0), replacing the measured default")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="threads for the fp32 calibration run")
+    p.add_argument("--threads", type=thread_count, metavar="N", help="threads for the fp32 calibration run")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_command, positive_int
+from siammask.commands.options import add_command, positive_int, thread_count
 
 EPILOG = """\
 examples:
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=positive_float, metavar="LR",
                    help="Adam's step size (default 1e-5 from --checkpoint, 1e-4 from --seeded)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster where the CPU has bf16)")
-    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads")
+    p.add_argument("--threads", type=thread_count, metavar="N", help="CPU threads")
     p.add_argument("--save-every", type=positive_int, default=100, metavar="N", help="checkpoint interval (100)")
     p.add_argument("--max-gap", type=positive_int, default=14, metavar="N", help="frames between a pair's two (14)")
     p.add_argument("--holdout", type=int, metavar="K",

@@ -11,7 +11,6 @@ they depend on the decoded score, which is host-side anyway, and slicing costs m
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from torch import nn
 from siammask import __version__
 from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, MANIFEST, OPSET
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_output_folder, file_sha256, staged_folder
+from siammask.io.files import check_output_folder, file_sha256, json_text, staged_folder
 from siammask.io.ownership import export_folder_problem
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
@@ -158,4 +157,4 @@ def _write_folder(
             "preset": recorded,
             "tracker_config": config.to_dict(),
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        (staging / MANIFEST).write_text(json_text(manifest))

@@ -35,7 +35,7 @@ from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_fe
 from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine, graph_file, read_manifest
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_output_folder, file_sha256, staged_folder
+from siammask.io.files import check_output_folder, file_sha256, json_text, staged_folder
 from siammask.io.ownership import export_folder_problem
 
 DEFAULT_FRAMES = 64
@@ -454,7 +454,7 @@ def quantize_model(
                 "sequences": cal.sequences,
                 "sha256": cal.sha256(),
             }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            (staging / MANIFEST).write_text(json_text(manifest))
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise

@@ -22,7 +22,7 @@ from siammask.evaluation.dataset import Dataset, Sequence
 from siammask.evaluation.protocol import run_supervised
 from siammask.evaluation.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
 from siammask.evaluation.workers import track_all
-from siammask.io.files import check_name, read_input_text, remove_stale_temporaries, write_text_atomically
+from siammask.io.files import check_name, json_text, read_input_text, remove_stale_temporaries, write_text_atomically
 from siammask.tracking.config import TrackerConfig
 
 
@@ -114,7 +114,7 @@ def claim_results(results_dir: str | Path, tracker_name: str, spec: EngineSpec, 
             raise SiamMaskError(f"{folder} holds results with no record of what made them ({PROVENANCE} missing); "
                                 "pass another --tracker-name, or --force to redo them with this model")
     try:
-        write_text_atomically(record, json.dumps(identity, indent=2) + "\n")
+        write_text_atomically(record, json_text(identity))
     except OSError as exc:
         raise SiamMaskError(f"{record}: cannot be written ({exc.strerror or exc})") from None
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, native_path, temporary_sibling
+from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
 from siammask.tracking.frames import as_bgr
 from siammask.tracking.tracker import TrackResult
 
@@ -44,6 +44,8 @@ VIDEO_CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 # the MP4 index (moov) up front, so a browser starts playing before the whole file has come
 CONTAINER_OPTIONS: dict[str, dict[str, str]] = {".mp4": {"movflags": "+faststart"}}
+# FFmpeg's muxer for each extension (named: a file object carries no name to guess it from)
+CONTAINER_FORMATS: dict[str, str] = {".mp4": "mp4", ".avi": "avi"}
 DEFAULT_FPS = 25.0
 
 
@@ -154,6 +156,7 @@ class OverlayWriter(CommitOnSuccess):
         self._tmp = temporary_sibling(self.path)
         self._container: Any = None
         self._stream: Any = None
+        self._file: Any = None
         self._gif_frames: list = []
         self._closed = False
 
@@ -187,9 +190,13 @@ class OverlayWriter(CommitOnSuccess):
 
         codec, pix_fmt, options = VIDEO_CODECS[self.codec]
         width, height = _even(size) if self.codec == "libx264" else size
+        suffix = self.path.suffix.lower()
         try:
-            with native_path(self._tmp, writing=True) as name:  # a non-UTF-8 folder name crashes native code
-                self._container = av.open(name, "w", options=dict(CONTAINER_OPTIONS.get(self.path.suffix.lower(), {})))
+            # FFmpeg writes through a file Python opened: a path that is not UTF-8 never reaches native
+            # code, and the file stays open for as long as FFmpeg writes (it opens its output lazily)
+            self._file = open(self._tmp, "w+b", buffering=0)  # unbuffered: a failed write fails where it happens
+            self._container = av.open(self._file, "w", format=CONTAINER_FORMATS[suffix],
+                                      options=dict(CONTAINER_OPTIONS.get(suffix, {})))
             self._stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
             self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, pix_fmt
             self._stream.options = dict(options)
@@ -259,6 +266,13 @@ class OverlayWriter(CommitOnSuccess):
             container.close()
         except (av.FFmpegError, OSError) as exc:
             raise SiamMaskError(f"video {self.path}: cannot be written ({_reason(exc)})") from None
+        finally:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        handle, self._file = self._file, None
+        if handle is not None:
+            handle.close()
 
     def abort(self) -> None:
         """Drop everything written so far; the destination is left as it was."""
@@ -268,6 +282,7 @@ class OverlayWriter(CommitOnSuccess):
                 container.close()
             except Exception:  # the file is deleted below whatever state it is in
                 pass
+        self._close_file()
         self._gif_frames = []
         self._tmp.unlink(missing_ok=True)
         self._closed = True
@@ -288,7 +303,7 @@ def count_video_frames(path: str | Path) -> int:
     import av
 
     try:
-        with native_path(path) as name, av.open(name) as container:
+        with open(path, "rb") as handle, av.open(handle) as container:
             stream = container.streams.video[0]
             return sum(1 for packet in container.demux(stream) if packet.size)
     except (av.FFmpegError, OSError, IndexError, ValueError):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import errno
-import json
 import logging
 import math
 import secrets
@@ -35,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from siammask.engines.base import Engine
 from siammask.errors import SiamMaskError
+from siammask.io.files import json_text
 from siammask.serve.guard import RequestGuard, allowed_hosts, read_json
 from siammask.serve.jobs import LOST_FRAMES, LOST_SCORE, Job
 from siammask.serve.limits import MAX_TARGETS_PER_RUN, MB, Limits, Refused
@@ -355,10 +355,10 @@ async def _stream(job: Job) -> AsyncIterator[str]:
             sent_seq = seq
         state = job.snapshot()
         if state != sent_state:
-            yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+            yield f"event: progress\ndata: {json_text(state, indent=None).strip()}\n\n"
             sent_state = state
         if finished:
-            yield f"event: end\ndata: {json.dumps(state)}\n\n"
+            yield f"event: end\ndata: {json_text(state, indent=None).strip()}\n\n"
             return
         await asyncio.sleep(0.05)
 
