@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from siammask.engines.base import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
+from siammask.system import available_memory
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.crop import crop_subwindow, to_chw_float
 from siammask.tracking.decode import Decision, check_finite, cosine_window, decide, generate_anchors
@@ -89,24 +89,6 @@ def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], lab
 TARGET_BYTES = 88 << 20
 # label maps (track --masks, DAVIS results) write target k as k + 1 in an 8-bit PNG
 MAX_TARGETS = 255
-
-
-def available_memory() -> int | None:
-    """Bytes this process may still take: the kernel's MemAvailable, or a cgroup's limit when lower;
-    None where neither can be read (then only MAX_TARGETS bounds the count)."""
-    found = []
-    try:
-        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
-        found += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
-        if limit != "max":
-            found.append(max(0, int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii"))))
-    except (OSError, ValueError):
-        pass
-    return min(found) if found else None
 
 
 def check_target_count(count: int, what: str = "targets", held: int = 0) -> None:

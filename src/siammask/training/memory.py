@@ -9,10 +9,8 @@ with a MemoryError (or the kernel's OOM killer) after the data have been read.
 
 from __future__ import annotations
 
-import os
-import resource
-
 from siammask.errors import SiamMaskError
+from siammask.system import available_memory
 
 MIB = 1 << 20
 # Peak resident memory a pair adds to a step, by --train, with a margin of about half: measured
@@ -21,39 +19,6 @@ PAIR_BYTES = {"heads": 32 * MIB, "mask": 40 * MIB, "all": 512 * MIB}
 # What a run holds besides its batch: the network, Adam's moments, the held-out engines (a
 # process holding the network measured 495 MiB before its first step).
 BASE_BYTES = 1536 * MIB
-
-
-def available_memory() -> int | None:
-    """Bytes this process may still allocate: the least of the system's available memory, a cgroup
-    (container) limit and the address-space limit (ulimit -v). None when none can be read."""
-    limits = []
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    limits.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
-            text = f.read().strip()
-        if text != "max":
-            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
-                limits.append(int(text) - int(f.read().strip()))
-    except (OSError, ValueError):
-        pass
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        limits.append(soft - _address_space_used())
-    return min(limits) if limits else None
-
-
-def _address_space_used() -> int:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def check_batch(batch: int, train: str, available: int | None = None) -> int:
