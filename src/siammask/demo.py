@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from siammask.errors import SiamMaskError, first_line
 from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
@@ -101,24 +102,27 @@ def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: 
     """Track the first sequence's first frames and write an overlay GIF and one PNG frame."""
     from siammask.io.sources import read_image
     from siammask.io.visualize import OverlayWriter, draw_overlay
-    from siammask.tracking.tracker import Tracker
+    from siammask.tracking.session import TrackingSession
+    from siammask.tracking.tracker import MultiTracker
 
     engine, config = engine_spec.build()
     seq = next(iter(dataset))
-    tracker = Tracker(engine, config)
     gif, png = out / "overlay.gif", out / "overlay_frame.png"
     count = min(frames, len(seq))
     with OverlayWriter(gif, fps=10) as writer:
-        for f in range(count):
-            image = read_image(seq.frames[f])
-            if f == 0:
-                tracker.init(image, seq.groundtruth[0])
+        def draw(index: int, image: np.ndarray, results: list, init: bool) -> None:
+            if init:  # the first frame as it is: the target is the one the ground truth names
                 writer.write(image)
-                continue
-            drawn = draw_overlay(image, [tracker.track(image)])
+                return
+            drawn = draw_overlay(image, results)
             writer.write(drawn)
-            if f == count // 2:
+            if index == count // 2:
                 cv2.imwrite(str(png), drawn)
+
+        session = TrackingSession(MultiTracker(engine, config), [seq.groundtruth[0]], [draw])
+        outcome = session.run((f, read_image(seq.frames[f])) for f in range(count))
+        if outcome.interrupted is not None:  # the demo stops on Ctrl-C, as it does in every other stage
+            raise outcome.interrupted
     return gif, png
 
 

@@ -10,7 +10,7 @@ import pytest
 from siammask.cli import main
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.synth import make_dataset
-from tests.conftest import AUTO_FP32
+from tests.constants import AUTO_FP32
 
 
 @pytest.fixture(scope="module")

@@ -143,7 +143,7 @@ def test_eval_cli_davis_refuses_vot_options(tiny_davis, seeded_checkpoint, tmp_p
 
 
 def test_eval_cli_year_on_a_vot_dataset_is_refused(seeded_checkpoint, tmp_path, capsys):
-    from tests.conftest import DATASET as VOT_DATASET
+    from tests.constants import DATASET as VOT_DATASET
 
     args = ["eval", "--dataset", str(VOT_DATASET), "--checkpoint", str(seeded_checkpoint),
             "--results", str(tmp_path / "r"), "--year", "2016"]

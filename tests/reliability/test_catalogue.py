@@ -25,7 +25,7 @@ import pytest
 
 from siammask.errors import SiamMaskError
 from siammask.io.sources import read_image
-from tests.conftest import AUTO_FP32, GOLDEN
+from tests.constants import AUTO_FP32, GOLDEN
 
 from .helpers import BOX, assert_one_line_error, cli, snapshot, textured_frame, write_dataset, write_frames
 

@@ -20,7 +20,7 @@ import pytest
 
 from siammask.evaluation.results import read_trajectory, result_path
 from siammask.evaluation.synth import make_dataset
-from tests.conftest import AUTO_FP32
+from tests.constants import AUTO_FP32
 
 from .helpers import report_metrics
 

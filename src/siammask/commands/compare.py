@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from siammask.commands.options import add_command, positive_int, thread_count
+from siammask.errors import SiamMaskError, printable
 from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 
 EPILOG = """\
@@ -135,7 +136,6 @@ def model_spec(path: str, threads: int | None, backend: str | None = None) -> An
     """An EngineSpec for a folder (on `backend`, None/auto: the measured fastest) or a checkpoint
     file (PyTorch); a backend that cannot run it is refused when the spec is checked."""
     from siammask.engines.factory import EngineSpec
-    from siammask.errors import SiamMaskError
 
     p = Path(path)
     if p.is_dir():
@@ -148,8 +148,6 @@ def model_spec(path: str, threads: int | None, backend: str | None = None) -> An
 def model_backends(backends: list[str] | None, paths: list[str]) -> list[str | None]:
     """--backend given once applies to every exported folder (a checkpoint always runs PyTorch);
     given twice, one per --model, in order."""
-    from siammask.errors import SiamMaskError
-
     if not backends:
         return [None, None]
     if len(backends) == 2:
@@ -163,7 +161,6 @@ def select(dataset: Any, sequences: list[str] | None, frames: int | None) -> Any
     """The dataset restricted to the named sequences and to the first `frames` frames of each."""
     from dataclasses import replace
 
-    from siammask.errors import SiamMaskError
     from siammask.evaluation.dataset import Dataset
 
     if frames is not None and frames < 2:
@@ -265,7 +262,6 @@ def _label(stem: str, precision: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from siammask.errors import SiamMaskError, printable
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
     from siammask.io.files import check_name

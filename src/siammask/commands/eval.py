@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -51,14 +52,11 @@ def run(args: argparse.Namespace) -> int:
 
         return run_davis(args)
     if args.year is not None:
-        from siammask.errors import SiamMaskError
-
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
 
     from tqdm import tqdm
 
     from siammask.commands import report as report_command
-    from siammask.errors import SiamMaskError, printable
     from siammask.evaluation.dataset import load_dataset
     from siammask.evaluation.report import parse_interval
     from siammask.evaluation.runner import run_dataset

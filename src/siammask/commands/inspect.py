@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.commands.options import add_command
+from siammask.errors import SiamMaskError, printable
 
 EXAMPLES = """examples:
   siammask inspect SiamMask_VOT.pth          layout, keys, parameters, dtype, SHA-256, batch-norm, preset
@@ -33,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from siammask.engines.openvino_engine import cache_summary
-    from siammask.errors import SiamMaskError, printable
     from siammask.io.files import json_text
 
     path = Path(args.path)
@@ -50,8 +50,6 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_checkpoint(path: Path) -> dict[str, Any]:
     """Layout, counts, dtype, SHA-256, batch-norm state and default preset of a checkpoint."""
-    from siammask.errors import SiamMaskError
-
     try:
         from siammask.model.checkpoint import batchnorm_at_init, file_sha256, read_checkpoint
     except ModuleNotFoundError as exc:
@@ -89,7 +87,6 @@ def describe_folder(folder: Path) -> dict[str, Any]:
     """The manifest of an exported folder, whether its graphs are the ones it names, and the backends here."""
     from siammask.deploy.graphs import GRAPH_NAMES
     from siammask.engines.onnx_engine import check_graph_file, graph_file, read_manifest
-    from siammask.errors import SiamMaskError
 
     if not os.path.lexists(folder / "manifest.json"):
         raise SiamMaskError(f"{folder}: not an exported model folder (no manifest.json)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, thread_count
+from siammask.errors import SiamMaskError
 
 EPILOG = """\
 examples:
@@ -49,8 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import sys
-
-    from siammask.errors import SiamMaskError
 
     try:
         from siammask.deploy.quantize import quantize_model

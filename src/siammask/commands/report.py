@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from siammask.commands.options import add_command
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -87,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
     if is_davis_dataset(args.dataset):
         return run_vos(args)
     if args.year is not None:
-        from siammask.errors import SiamMaskError
-
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
     from siammask.evaluation.dataset import load_dataset
@@ -109,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_vos(args: argparse.Namespace) -> int:
     """The DAVIS branch: J and F of each tracker's label maps."""
-    from siammask.errors import SiamMaskError
     from siammask.evaluation.vos_report import format_vos_table, vos_report
 
     if args.eao_interval:
@@ -126,7 +124,6 @@ def run_vos(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace, report: dict, table: str, plots: Callable[[str], list]) -> int:
     """What both layouts' reports end with: the table, then --json and --plots when asked."""
-    from siammask.errors import printable
     from siammask.evaluation.report import write_json
 
     print(table, end="")

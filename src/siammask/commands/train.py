@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, positive_int, thread_count
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -81,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from siammask.errors import SiamMaskError, printable
     from siammask.io.files import file_sha256, json_text
     from siammask.model.checkpoint import load_into, read_checkpoint
     from siammask.model.network import SiamMaskNet
@@ -191,7 +191,6 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
            initial: dict) -> dict:
     """Score the input and the trained model on the held-out sequences and leave the better one
     at --output (the trained one with --keep-worse); the summary's held-out part."""
-    from siammask.errors import printable
     from siammask.training import holdout
     from siammask.training.outputs import save_torch, work_folder
 

@@ -238,10 +238,6 @@ def correlation_nodes(model: Any, kernel_inputs: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def conv_nodes(model: Any) -> list[str]:
-    return [n.name for n in model.graph.node if n.op_type == "Conv"]
-
-
 def conv_roles(model: Any) -> dict[str, str]:
     """Conv node name -> a readable role: `layer3.0.conv2`, `layer2.0.downsample`, `adjust`,
     `cls.conv_search`, `loc.head.0`... The exporter's names do not say which branch a correlation

@@ -75,6 +75,19 @@ def parse_box(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, f
     return cx, cy, w, h
 
 
+def init_result(box: Sequence[float] | np.ndarray) -> TrackResult:
+    """The result reported for the initialisation frame: the given region, no score, no mask.
+
+    A 4-value box gives its corners; an 8-value polygon is kept as given. `box` is the
+    axis-aligned box the tracker starts from (for a polygon, the reference's area-preserving box).
+    """
+    values = np.asarray(box, dtype=np.float64).ravel()
+    cx, cy, w, h = parse_box(values)
+    xywh = np.array([cx - w / 2, cy - h / 2, w, h])
+    polygon = values.reshape(4, 2).copy() if values.size == 8 else box_corners(values)
+    return TrackResult(polygon, xywh, float("nan"), None, 0, False)
+
+
 def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:
     """A box the user typed or drew must overlap the first frame: one wholly outside it can only be
     a typo. Named by `label` (e.g. the --box text) in the one-line error."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.engines.factory import EngineSpec
+from siammask.errors import SiamMaskError
 
 # Held-out frames from which exporting pays: export ~7 CPU s a model; tracking 60 frames took
 # 13-15 CPU s on PyTorch fp32 and 11 on ONNX Runtime / OpenVINO (docs/training.md).
@@ -29,8 +30,6 @@ EXPORT_FROM_FRAMES = 200
 
 def split_holdout(names: list[str], holdout: int | None) -> tuple[list[str], list[str]]:
     """(training names, held-out names): the last `holdout` sequences (default 1 when there are >= 3)."""
-    from siammask.errors import SiamMaskError
-
     if holdout is None:
         holdout = 1 if len(names) >= 3 else 0
     if holdout < 0 or holdout >= len(names):
