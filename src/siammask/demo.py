@@ -20,11 +20,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from siammask.datasets.vot import Dataset, load_dataset
 from siammask.errors import SiamMaskError, first_line
-from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
-from siammask.evaluation.dataset import Dataset, load_dataset
-from siammask.evaluation.results import read_trajectory, result_path
-from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
+from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
+from siammask.evaluation.vot.results import read_trajectory, result_path
+from siammask.evaluation.vot.runner import EngineSpec, SequenceOutcome, run_dataset
 from siammask.io.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
 
 MARKER = ".siammask-demo"
@@ -139,10 +139,10 @@ class DemoStages:
 
 def run_vos_part(spec: EngineSpec, out: Path, frames: int) -> str:
     """Segment a small synthetic DAVIS-layout dataset and score it as the official toolkit does."""
-    from siammask.evaluation.davis import load_davis
-    from siammask.evaluation.synth_davis import make_davis_dataset
-    from siammask.evaluation.vos_report import build_vos_report, format_vos_table
-    from siammask.evaluation.vos_runner import run_vos_dataset
+    from siammask.datasets.davis import load_davis
+    from siammask.datasets.synth_davis import make_davis_dataset
+    from siammask.evaluation.vos.report import build_vos_report, format_vos_table
+    from siammask.evaluation.vos.runner import run_vos_dataset
 
     root = make_davis_dataset(out / "davis", sequences=1, frames=frames, objects=2, seed=0)
     dataset = load_davis(root, year=2017)
@@ -173,11 +173,12 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
 
     from siammask.bench.report import format_report
     from siammask.bench.run import BenchOptions, run_bench
+    from siammask.datasets.synth import make_dataset
     from siammask.deploy.export import export
     from siammask.deploy.quantize import quantize_model
-    from siammask.evaluation.plots import write_plots
-    from siammask.evaluation.report import build_report, evaluate_folder, format_table, write_json
-    from siammask.evaluation.synth import make_dataset
+    from siammask.evaluation.publish import write_json
+    from siammask.evaluation.vot.plots import write_plots
+    from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table
     from siammask.model.trained import write_checkpoint
 
     # absolute: the bench runs its workers in another folder, where a relative path names nothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from siammask.evaluation.protocol import run_supervised
+from siammask.evaluation.vot.protocol import run_supervised
 from siammask.tracking.tracker import Tracker
 from tests.constants import golden_records, sequence_frames, sequence_groundtruth
 

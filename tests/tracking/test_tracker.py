@@ -13,7 +13,7 @@ import pytest
 
 from siammask.engines.torch_engine import TorchEngine
 from siammask.errors import SiamMaskError
-from siammask.evaluation.region import region_overlap
+from siammask.evaluation.vot.region import region_overlap
 from siammask.tracking.tracker import MultiTracker, Tracker
 from tests.constants import POLYGON_TOL_PX, golden_records, sequence_frames, sequence_groundtruth
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from siammask.datasets.davis import load_davis
+from siammask.datasets.synth_davis import MAX_OBJECTS, make_davis_dataset
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
-from siammask.evaluation.davis import load_davis
-from siammask.evaluation.synth_davis import MAX_OBJECTS, make_davis_dataset
-from siammask.evaluation.vos_protocol import object_box
+from siammask.evaluation.vos.protocol import object_box
 from siammask.io.sources import read_image
 from siammask.tracking.tracker import MultiTracker
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from siammask.commands.options import add_command, positive_int, thread_count
 from siammask.errors import SiamMaskError, printable
-from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
+from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 
 EPILOG = """\
 examples:
@@ -161,7 +161,7 @@ def select(dataset: Any, sequences: list[str] | None, frames: int | None) -> Any
     """The dataset restricted to the named sequences and to the first `frames` frames of each."""
     from dataclasses import replace
 
-    from siammask.evaluation.dataset import Dataset
+    from siammask.datasets.vot import Dataset
 
     if frames is not None and frames < 2:
         raise SiamMaskError(f"--frames must be at least 2 (an init and a tracked frame), got {frames}")
@@ -182,9 +182,9 @@ def compare_engines(
     eao_interval: tuple[int, int] | None = None, on_sequence: Any = None,
 ) -> Comparison:
     """Run both (engine, config) pairs over `dataset` with the supervised protocol; compare."""
-    from siammask.evaluation.protocol import run_supervised
-    from siammask.evaluation.report import build_report, evaluate_folder
-    from siammask.evaluation.results import result_path, write_trajectory
+    from siammask.evaluation.vot.protocol import run_supervised
+    from siammask.evaluation.vot.report import build_report, evaluate_folder
+    from siammask.evaluation.vot.results import result_path, write_trajectory
     from siammask.tracking.tracker import Tracker
 
     out = []
@@ -217,7 +217,7 @@ def _compare_runs(name: str, a: Any, b: Any) -> SequenceComparison:
 
 def format_comparison(c: Comparison) -> str:
     """The figures as text: agreement, divergences, polygon differences, then the report table."""
-    from siammask.evaluation.report import format_table
+    from siammask.evaluation.vot.report import format_table
 
     a, b = c.labels
     lines = [f"{b} against {a}: {c.frames} frames, {len(c.sequences)} sequence{'' if len(c.sequences) == 1 else 's'}",
@@ -262,8 +262,8 @@ def _label(stem: str, precision: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.report import parse_interval
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.report import parse_interval
     from siammask.io.files import check_name
 
     if len(args.model) != 2:
@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare_engines(dataset, (engines[0], engines[1]), labels, results, interval, progress)
     print(format_comparison(comparison), end="")
     if args.json:
-        from siammask.evaluation.report import to_json
+        from siammask.evaluation.publish import to_json
         from siammask.io.files import write_text_atomically
 
         try:

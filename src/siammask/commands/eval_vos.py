@@ -15,8 +15,8 @@ def run_davis(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.commands.options import engine_spec
-    from siammask.evaluation.davis import load_davis
-    from siammask.evaluation.vos_runner import VosOutcome, run_vos_dataset
+    from siammask.datasets.davis import load_davis
+    from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset
 
     if args.ray:
         raise SiamMaskError("--ray runs VOT datasets only; use --workers N for DAVIS")

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     output = outputs.model
     interval = None
     if args.eao_interval:
-        from siammask.evaluation.report import parse_interval
+        from siammask.evaluation.vot.report import parse_interval
 
         interval = parse_interval(args.eao_interval)
     check_batch(args.batch, args.train)
@@ -219,11 +219,12 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
 
 def _load(args: argparse.Namespace) -> tuple[object, list, list[str]]:
     """The dataset, the training tracks and the held-out sequence names."""
-    from siammask.evaluation.davis import is_davis_dataset, load_davis
+    from siammask.datasets.davis import load_davis
+    from siammask.datasets.formats import DAVIS, detect_format
     from siammask.training.data import check_pairable, davis_tracks, vot_tracks
     from siammask.training.holdout import split_holdout
 
-    if is_davis_dataset(args.dataset):
+    if detect_format(args.dataset) is DAVIS:
         from pathlib import Path
 
         split = args.split or ("train" if (Path(args.dataset) / "ImageSets" / str(args.year) / "train.txt").is_file()
@@ -232,7 +233,7 @@ def _load(args: argparse.Namespace) -> tuple[object, list, list[str]]:
         train, held = split_holdout(dataset.names, args.holdout)
         tracks = davis_tracks([dataset[n] for n in train])
     else:
-        from siammask.evaluation.dataset import load_dataset
+        from siammask.datasets.vot import load_dataset
 
         dataset = load_dataset(args.dataset)
         train, held = split_holdout(dataset.names, args.holdout)

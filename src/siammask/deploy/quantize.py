@@ -149,8 +149,8 @@ def collect_calibration(
     The supervised protocol (re-init after failures) is used so that the set also holds the crops
     after re-initialisations, which is what the tracker feeds the graphs in an evaluation.
     """
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.protocol import run_supervised
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.protocol import run_supervised
     from siammask.tracking.tracker import Tracker
 
     if frames < 1:
