@@ -41,7 +41,7 @@ from siammask.deploy.quantize import (
     preprocess,
     quantize_graph,
 )
-from siammask.engines.base import Engine, SearchResult, TemplateKernels
+from siammask.engine_contract import Engine, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.decode import cosine_window, decide, generate_anchors

@@ -52,7 +52,7 @@ HELP = "closed-loop agreement of two models on a dataset (events, polygons, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from siammask.engines.factory import BACKENDS
+    from siammask.engines.registry import BACKENDS
 
     p = add_command(sub, "compare", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
@@ -137,12 +137,9 @@ def model_spec(path: str, threads: int | None, backend: str | None = None) -> An
     file (PyTorch); a backend that cannot run it is refused when the spec is checked."""
     from siammask.engines.factory import EngineSpec
 
-    p = Path(path)
-    if p.is_dir():
-        return EngineSpec(model=str(p), threads=threads, backend=backend)
-    if p.is_file():
-        return EngineSpec(checkpoint=str(p), threads=threads, backend=backend)
-    raise SiamMaskError(f"--model {path}: no such folder or checkpoint file")
+    if not (Path(path).is_dir() or Path(path).is_file()):
+        raise SiamMaskError(f"--model {path}: no such folder or checkpoint file")
+    return EngineSpec.for_path(path, threads=threads, backend=backend)
 
 
 def model_backends(backends: list[str] | None, paths: list[str]) -> list[str | None]:

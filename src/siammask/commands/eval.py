@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     spec.check()
     precision = spec.model_precision
     # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-    from siammask.deploy.graphs import precision_parts
+    from siammask.deploy.manifest import precision_parts
 
     suffix = "" if precision == "fp32" else "_" + precision_parts(precision)[-1]
     name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"

@@ -58,7 +58,7 @@ def thread_count(text: str) -> int:
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config, --cache-dir."""
-    from siammask.engines.factory import BACKENDS, PRECISIONS
+    from siammask.engines.registry import BACKENDS, PRECISIONS
     from siammask.tracking.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.serve.videos import Video
 from siammask.tracking.config import TrackerConfig

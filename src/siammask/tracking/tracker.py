@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siammask.engines.base import Engine, TemplateKernels
+from siammask.engine_contract import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.system import available_memory
 from siammask.tracking.config import TrackerConfig

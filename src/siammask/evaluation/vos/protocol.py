@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.mask import label_map

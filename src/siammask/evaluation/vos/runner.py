@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from siammask.datasets.davis import DavisDataset, DavisSequence
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.results_folder import check_results_folder, claim_results

@@ -1,4 +1,4 @@
-"""The interface every engine implements: three stateless calls, numpy in and out.
+"""The engine contract: three stateless calls, numpy in and out, that every engine implements.
 
 An engine holds weights (or graphs) only. Everything about a target (its kernels, position) is
 the tracker's, so one engine serves any number of trackers and targets; K targets go through
