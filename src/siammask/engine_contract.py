@@ -12,6 +12,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+# what a user may ask an engine to compute in (Engine.precision names what it does compute in);
+# an exported folder says what its graphs hold (deploy.graphs.GRAPH_PRECISIONS)
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+
 
 @dataclass(frozen=True)
 class TemplateKernels:

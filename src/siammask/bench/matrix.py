@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from siammask.deploy.manifest import Manifest, precision_parts
-from siammask.engines.registry import ENGINE_BACKENDS, PRECISIONS, REGISTRY
+from siammask.engine_contract import PRECISIONS
+from siammask.engines.registry import ENGINE_BACKENDS, REGISTRY
 from siammask.errors import SiamMaskError, first_line
 
 BENCH_BACKENDS = ENGINE_BACKENDS  # the bench measures every engine (engines/registry.py)

@@ -58,7 +58,8 @@ def thread_count(text: str) -> int:
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config, --cache-dir."""
-    from siammask.engines.registry import BACKENDS, PRECISIONS
+    from siammask.engine_contract import PRECISIONS
+    from siammask.engines.registry import BACKENDS
     from siammask.tracking.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)

@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from siammask.deploy.graphs import MANIFEST
-from siammask.deploy.manifest import Manifest, precision_parts
-from siammask.engine_contract import Engine
-from siammask.engines.registry import BACKENDS, PRECISIONS
+from siammask.deploy.manifest import Manifest
+from siammask.engine_contract import PRECISIONS, Engine
+from siammask.engines.registry import BACKENDS, REGISTRY, EngineOptions
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
-
-_HINTS = {"int8": "make an INT8 folder with `siammask quantize`",
-          "fp16": "export with `siammask export --fp16`",
-          "bf16": "bf16 runs an fp32 export on --backend openvino, where the CPU has bf16 units"}
-
 
 # Engine threads beyond a few per core only add switching; with no bound, --threads 100000
 # created threads up to the system's limit, after which the process no longer answered SIGTERM.
@@ -47,23 +42,6 @@ def check_threads(threads: object, option: str = "--threads") -> int | None:
     return threads
 
 
-def check_precision(requested: str | None, backend: str, offered: str) -> None:
-    """Refuse a precision the chosen engine cannot give, naming what it gives instead.
-
-    `offered` is the engine's precision string: `fp32` for torch, the export's graph precisions
-    (`fp32`, `fp16`, `fp32+int8`) for ONNX Runtime, which runs graphs as they were written.
-    """
-    if requested is None:
-        return
-    if requested not in PRECISIONS:
-        raise SiamMaskError(f"unknown precision {requested!r} (choose from {', '.join(PRECISIONS)})")
-    if requested in precision_parts(offered):
-        return
-    hint = _HINTS.get(requested, "")
-    raise SiamMaskError(f"the {backend} backend runs this model in {offered}, not {requested}"
-                        + (f": {hint}" if hint else ""))
-
-
 @dataclass(frozen=True)
 class BackendChoice:
     """The backend that will run, the precision asked of it (None: the model's own) and why; with
@@ -73,7 +51,7 @@ class BackendChoice:
     precision: str | None
     reason: str
     manifest: Manifest | None = field(default=None, compare=False, repr=False)
-    core: Any = field(default=None, compare=False, repr=False)
+    core: Any = field(default=None, compare=False, repr=False)  # the backend check's handle (OpenVINO's Core)
 
 
 def choose_backend(
@@ -90,27 +68,25 @@ def choose_backend(
         raise SiamMaskError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
     if precision not in (None, *PRECISIONS):
         raise SiamMaskError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    named = None if backend in (None, "auto") else REGISTRY[backend]
     if checkpoint is not None:
-        if backend in ("onnxruntime", "openvino"):
+        if named is not None and named.runs != "checkpoint":
             raise SiamMaskError(f"the {backend} backend runs an exported folder: run `siammask export "
                                 "--checkpoint FILE --output DIR`, then pass --model DIR")
-        check_precision(precision, "torch", "fp32")
-        why = "given" if backend == "torch" else "auto: a .pth checkpoint runs on PyTorch (export it for the others)"
-        return BackendChoice("torch", precision, why)
-    if backend == "torch":
-        raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
+        runner = named or next(b for b in REGISTRY.values() if b.runs == "checkpoint")
+        runner.check(None, precision, providers)
+        why = "given" if named else "auto: a .pth checkpoint runs on PyTorch (export it for the others)"
+        return BackendChoice(runner.name, precision, why)
+    if named is not None and named.runs != "export":
+        raise SiamMaskError(f"the {backend} backend needs --checkpoint FILE.pth, not an exported folder")
     manifest = model if isinstance(model, Manifest) else Manifest.read(model)
-    offered = manifest.precision
-    if backend in (None, "auto"):
-        backend, why = auto_backend(offered, precision, providers)
+    if named is None:
+        name, why = auto_backend(manifest.precision, precision, providers)
+        named = REGISTRY[name]
     else:
         why = "given"
-    core = None
-    if backend == "onnxruntime":
-        check_precision(precision, "onnxruntime", offered)
-    else:
-        core = check_openvino(manifest, precision, providers)
-    return BackendChoice(backend, precision, why, manifest, core)
+    handle = named.check(manifest, precision, providers)
+    return BackendChoice(named.name, precision, why, manifest, handle)
 
 
 def auto_backend(
@@ -134,26 +110,6 @@ def _onnx_has_gpu() -> bool:
     import onnxruntime as ort
 
     return bool({"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(ort.get_available_providers()))
-
-
-def check_openvino(manifest: Manifest, precision: str | None, providers: str | list[str] | None) -> Any:
-    """OpenVINO's Core, once its device is found to give the folder the precision asked (refused
-    in one line otherwise); the engine then runs on this same Core."""
-    from siammask.extras import import_extra
-
-    ov = import_extra("openvino", "the openvino backend", "openvino")
-    from siammask.engines.openvino_engine import check_device, resolve_precision
-
-    core = ov.Core()
-    device = check_device(core, openvino_device(providers))
-    resolve_precision(core, device, manifest.kind, precision)
-    return core
-
-
-def openvino_device(providers: str | list[str] | None) -> str:
-    """--providers names OpenVINO's device for that backend (cpu, gpu); auto and none: CPU."""
-    name = providers[0] if isinstance(providers, list) and providers else providers
-    return "CPU" if name in (None, "", "auto") else str(name).upper()
 
 
 def load_engine(
@@ -180,33 +136,14 @@ def build_engine(
     providers: str | list[str] | None = None, cache_dir: str | None = None,
 ) -> tuple[Engine, TrackerConfig]:
     """The engine `choice` names, with the model's own settings (an export's recorded ones, a
-    checkpoint's by its layout), from what choosing it already read (manifest, OpenVINO Core)."""
-    if choice.backend == "torch":
-        try:
-            from siammask.engines.torch_engine import TorchEngine
-        except ModuleNotFoundError as exc:
-            if exc.name == "torch":
-                raise SiamMaskError("PyTorch is not installed: install siammask[torch] to read a .pth "
-                                    "checkpoint, or pass an exported --model DIR") from None
-            raise
-        from siammask.model.checkpoint import read_checkpoint
-        from siammask.tracking.presets import preset_config
-
-        loaded = read_checkpoint(checkpoint)  # its layout decides its default settings (pysot's: pysot)
-        return TorchEngine(loaded.model(), threads), preset_config(loaded.preset)
-    manifest = choice.manifest
-    assert manifest is not None  # choose_backend reads it for every exported folder
-    if choice.backend == "openvino":
-        from siammask.engines.openvino_engine import OpenVinoEngine
-
-        engine: Engine = OpenVinoEngine(manifest, precision=choice.precision, device=openvino_device(providers),
-                                        threads=threads, cache_dir=True if cache_dir is None else cache_dir,
-                                        core=choice.core)
-    else:
-        from siammask.engines.onnx_engine import OnnxEngine
-
-        engine = OnnxEngine(manifest, providers=providers, threads=threads)
-    return engine, manifest.tracker_config
+    checkpoint's by its layout), from what choosing it already read (manifest, OpenVINO's Core)."""
+    backend = REGISTRY[choice.backend]
+    # choose_backend read the manifest of every exported folder
+    model = Path(checkpoint) if backend.runs == "checkpoint" and checkpoint is not None else choice.manifest
+    if model is None:
+        raise SiamMaskError("give exactly one of --checkpoint FILE.pth or --model EXPORTED_DIR")
+    options = EngineOptions(choice.precision, threads, providers, cache_dir, choice.core)
+    return backend.build(model, options)
 
 
 def folder_precision(model: str | Path) -> str:

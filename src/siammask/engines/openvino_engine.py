@@ -32,8 +32,8 @@ import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
 from siammask.deploy.manifest import Manifest
+from siammask.engine_contract import PRECISIONS
 from siammask.engines.onnx_engine import check_ports
-from siammask.engines.registry import PRECISIONS
 from siammask.errors import SiamMaskError, first_line, printable
 from siammask.io.files import check_input_file
 
