@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.evaluation.dataset import TAG_NAMES, Dataset, Sequence
-from siammask.evaluation.metrics import evaluate
-from siammask.evaluation.results import FAILURE, INIT, SKIP
+from siammask.datasets.vot import TAG_NAMES, Dataset, Sequence
+from siammask.evaluation.vot.metrics import evaluate
+from siammask.evaluation.vot.results import FAILURE, INIT, SKIP
 
 SIZES = [(1280, 720), (640, 360), (480, 360), (320, 240), (640, 480)]
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
+from siammask.engine_contract import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
-from siammask.evaluation.protocol import run_supervised
+from siammask.evaluation.vot.protocol import run_supervised
 from siammask.io.sources import list_images
 from siammask.tracking.tracker import Tracker
 

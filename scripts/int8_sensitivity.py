@@ -41,7 +41,7 @@ from siammask.deploy.quantize import (
     preprocess,
     quantize_graph,
 )
-from siammask.engines.base import Engine, SearchResult, TemplateKernels
+from siammask.engine_contract import Engine, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.decode import cosine_window, decide, generate_anchors
@@ -69,8 +69,8 @@ def record(model: Path, dataset: Path, work: Path, threads: int) -> dict[str, An
     if cache.is_file():
         with np.load(cache) as d:
             return {k: d[k] for k in d.files}
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.protocol import run_supervised
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.protocol import run_supervised
     from siammask.tracking.tracker import Tracker
 
     engine = OnnxEngine(model, threads=threads)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
+from siammask.engine_contract import Engine, EngineProxy, SearchResult, TemplateKernels
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.io.sources import read_image
 from siammask.tracking.tracker import Tracker

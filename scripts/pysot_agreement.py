@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from siammask.engines.torch_engine import TorchEngine
-from siammask.evaluation.protocol import run_supervised
+from siammask.evaluation.vot.protocol import run_supervised
 from siammask.tracking.presets import PRESETS, preset_config
 from siammask.tracking.tracker import Tracker, parse_box
 

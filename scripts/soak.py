@@ -56,12 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from siammask.datasets.synth import make_dataset
+    from siammask.datasets.vot import load_sequence
     from siammask.engines.factory import load_engine
-    from siammask.evaluation.dataset import load_sequence
-    from siammask.evaluation.synth import make_dataset
-    from siammask.io.outputs import ResultWriter, init_result
+    from siammask.io.outputs import ResultWriter
     from siammask.io.sources import read_image
-    from siammask.tracking.tracker import Tracker
+    from siammask.tracking.tracker import Tracker, init_result
 
     with tempfile.TemporaryDirectory(prefix="siammask-soak-") as tmp:
         tmp_path = Path(tmp)

@@ -13,7 +13,7 @@ from siammask.engines.factory import choose_backend
 from siammask.errors import SiamMaskError
 from siammask.tracking.geometry import box_corners
 from siammask.tracking.tracker import TrackResult
-from tests.conftest import sequence_frames, sequence_groundtruth
+from tests.constants import sequence_frames, sequence_groundtruth
 
 pytest.importorskip("torch")
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from siammask.engines.base import Engine
-from siammask.engines.factory import load_engine
+from siammask.engine_contract import Engine
+from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.tracker import MultiTracker, Tracker, TrackResult
@@ -54,8 +54,7 @@ class SiamMask:
         `backend` may only be "torch", "auto" (or None): the other backends need the graphs
         exported first (`siammask export`), which `from_model` then loads.
         """
-        engine, config = load_engine(checkpoint=path, backend=backend, threads=threads, precision=precision)
-        return cls(engine, config)
+        return cls(*EngineSpec(checkpoint=path, backend=backend, threads=threads, precision=precision).build())
 
     @classmethod
     def from_model(
@@ -65,9 +64,8 @@ class SiamMask:
         """An exported folder (manifest.json + ONNX graphs), run without torch by `backend`:
         "onnxruntime", "openvino", or None/"auto" (the fastest measured for the precision).
         `precision` fp32|bf16|fp16|int8, None: what the folder holds (docs/engines.md)."""
-        engine, config = load_engine(model=folder, backend=backend, threads=threads, providers=providers,
-                                     precision=precision)
-        return cls(engine, config)
+        spec = EngineSpec(model=folder, backend=backend, threads=threads, providers=providers, precision=precision)
+        return cls(*spec.build())
 
     @classmethod
     def load(
@@ -76,18 +74,8 @@ class SiamMask:
     ) -> SiamMask:
         """A checkpoint file or an exported folder, whichever `path` is. `preset` (vot, vot18, davis,
         pysot: siammask.tracking.presets) replaces the model's own tracker settings."""
-        path = Path(path)
-        if path.is_dir():
-            model = cls.from_model(path, threads=threads, backend=backend, precision=precision)
-        elif path.is_file():
-            model = cls.from_checkpoint(path, threads=threads, backend=backend, precision=precision)
-        else:
-            raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
-        if preset is not None:
-            from siammask.tracking.presets import preset_config
-
-            model = cls(model.engine, preset_config(preset))
-        return model
+        spec = EngineSpec.for_path(path, threads=threads, backend=backend, precision=precision, preset=preset)
+        return cls(*spec.build())
 
     @property
     def precision(self) -> str:

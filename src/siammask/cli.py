@@ -32,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="after a one-line error, print its traceback and its cause's (also SIAMMASK_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"siammask.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command not written yet
-            if exc.name == f"siammask.commands.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"siammask.commands.{name}").register(sub)
     return parser
 
 

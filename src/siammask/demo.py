@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
+from siammask.datasets.vot import Dataset, load_dataset
 from siammask.errors import SiamMaskError, first_line
-from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
-from siammask.evaluation.dataset import Dataset, load_dataset
-from siammask.evaluation.results import read_trajectory, result_path
-from siammask.evaluation.runner import EngineSpec, SequenceOutcome, run_dataset
+from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
+from siammask.evaluation.vot.results import read_trajectory, result_path
+from siammask.evaluation.vot.runner import EngineSpec, SequenceOutcome, run_dataset
 from siammask.io.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
 
 MARKER = ".siammask-demo"
@@ -101,24 +102,27 @@ def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: 
     """Track the first sequence's first frames and write an overlay GIF and one PNG frame."""
     from siammask.io.sources import read_image
     from siammask.io.visualize import OverlayWriter, draw_overlay
-    from siammask.tracking.tracker import Tracker
+    from siammask.tracking.session import TrackingSession
+    from siammask.tracking.tracker import MultiTracker
 
     engine, config = engine_spec.build()
     seq = next(iter(dataset))
-    tracker = Tracker(engine, config)
     gif, png = out / "overlay.gif", out / "overlay_frame.png"
     count = min(frames, len(seq))
     with OverlayWriter(gif, fps=10) as writer:
-        for f in range(count):
-            image = read_image(seq.frames[f])
-            if f == 0:
-                tracker.init(image, seq.groundtruth[0])
+        def draw(index: int, image: np.ndarray, results: list, init: bool) -> None:
+            if init:  # the first frame as it is: the target is the one the ground truth names
                 writer.write(image)
-                continue
-            drawn = draw_overlay(image, [tracker.track(image)])
+                return
+            drawn = draw_overlay(image, results)
             writer.write(drawn)
-            if f == count // 2:
+            if index == count // 2:
                 cv2.imwrite(str(png), drawn)
+
+        session = TrackingSession(MultiTracker(engine, config), [seq.groundtruth[0]], [draw])
+        outcome = session.run((f, read_image(seq.frames[f])) for f in range(count))
+        if outcome.interrupted is not None:  # the demo stops on Ctrl-C, as it does in every other stage
+            raise outcome.interrupted
     return gif, png
 
 
@@ -135,10 +139,10 @@ class DemoStages:
 
 def run_vos_part(spec: EngineSpec, out: Path, frames: int) -> str:
     """Segment a small synthetic DAVIS-layout dataset and score it as the official toolkit does."""
-    from siammask.evaluation.davis import load_davis
-    from siammask.evaluation.synth_davis import make_davis_dataset
-    from siammask.evaluation.vos_report import build_vos_report, format_vos_table
-    from siammask.evaluation.vos_runner import run_vos_dataset
+    from siammask.datasets.davis import load_davis
+    from siammask.datasets.synth_davis import make_davis_dataset
+    from siammask.evaluation.vos.report import build_vos_report, format_vos_table
+    from siammask.evaluation.vos.runner import run_vos_dataset
 
     root = make_davis_dataset(out / "davis", sequences=1, frames=frames, objects=2, seed=0)
     dataset = load_davis(root, year=2017)
@@ -169,11 +173,12 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
 
     from siammask.bench.report import format_report
     from siammask.bench.run import BenchOptions, run_bench
+    from siammask.datasets.synth import make_dataset
     from siammask.deploy.export import export
     from siammask.deploy.quantize import quantize_model
-    from siammask.evaluation.plots import write_plots
-    from siammask.evaluation.report import build_report, evaluate_folder, format_table, write_json
-    from siammask.evaluation.synth import make_dataset
+    from siammask.evaluation.publish import write_json
+    from siammask.evaluation.vot.plots import write_plots
+    from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table
     from siammask.model.trained import write_checkpoint
 
     # absolute: the bench runs its workers in another folder, where a relative path names nothing

@@ -18,7 +18,7 @@ from siammask.bench.report import format_report
 from siammask.bench.timing import box_polygon, summarize
 from siammask.cli import main
 from siammask.errors import SiamMaskError
-from tests.conftest import AUTO_FP32
+from tests.constants import AUTO_FP32
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")

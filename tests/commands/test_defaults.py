@@ -32,8 +32,8 @@ def test_bench_defaults_are_bench_options():
 
 
 def test_synth_defaults_are_the_generators():
-    from siammask.evaluation.synth import make_dataset
-    from siammask.evaluation.synth_davis import make_davis_dataset
+    from siammask.datasets.synth import make_dataset
+    from siammask.datasets.synth_davis import make_davis_dataset
 
     args = _parse("synth", "out")
     vot, davis = _defaults(make_dataset), _defaults(make_davis_dataset)

@@ -63,7 +63,7 @@ def test_an_export_of_a_pysot_checkpoint_tracks_as_the_checkpoint(seeded_checkpo
 
     from siammask.api import SiamMask
     from siammask.deploy.export import export
-    from tests.conftest import POLYGON_TOL_PX, sequence_frames, sequence_groundtruth
+    from tests.constants import POLYGON_TOL_PX, sequence_frames, sequence_groundtruth
 
     state = torch.load(seeded_checkpoint, weights_only=True)["state_dict"]
     renames = {"features.features.": "backbone.", "features.downsample.": "neck.downsample.",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from siammask.cli import main
-from tests.conftest import AUTO_FP32, DATASET
+from tests.constants import AUTO_FP32, DATASET
 
 pytest.importorskip("torch")
 

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from siammask.cli import main
-from siammask.evaluation.vos_protocol import object_box, track_sequence_vos
+from siammask.evaluation.vos.protocol import object_box, track_sequence_vos
 from siammask.tracking.labelmaps import davis_palette
 from tests.commands.test_track import assert_one_line_error
-from tests.evaluation.vos_golden import davis_config, first_labels, frames, object_ids
+from tests.evaluation.vos.golden import davis_config, first_labels, frames, object_ids
 
 pytest.importorskip("torch")
 pycocotools_mask = pytest.importorskip("pycocotools.mask")

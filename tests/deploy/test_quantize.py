@@ -17,7 +17,7 @@ import pytest
 
 from siammask.cli import main
 from siammask.engines.onnx_engine import OnnxEngine
-from tests.conftest import AUTO_INT8, DATASET
+from tests.constants import AUTO_INT8, DATASET
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime.quantization")

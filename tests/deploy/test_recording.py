@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from siammask.deploy.quantize import RecordingEngine
-from siammask.engines.base import EngineProxy, SearchResult, TemplateKernels
+from siammask.engine_contract import EngineProxy, SearchResult, TemplateKernels
 
 
 class FakeEngine:

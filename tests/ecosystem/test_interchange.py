@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from siammask.cli import main
-from siammask.evaluation.results import format_region, parse_region, read_trajectory
+from siammask.evaluation.vot.results import format_region, parse_region, read_trajectory
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 RESULTS = GOLDEN / "results" / "VOT2016"
@@ -52,7 +52,7 @@ def test_reference_files_read_unchanged_and_rewritten_identically(tmp_path, caps
 
 def test_eval_files_read_by_pysot_style_reader(exported_model, tmp_path, capsys):
     """`siammask eval` output: one file per sequence matched by pysot's glob, lines as pysot parses them."""
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
 
     data = make_dataset(tmp_path / "data", sequences=1, frames=8, size=(160, 120), seed=3)
     results = tmp_path / "results"

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
+from siammask.datasets.vot import load_dataset
 from siammask.errors import SiamMaskError
-from siammask.evaluation.dataset import load_dataset
-from siammask.evaluation.results import result_path
-from siammask.evaluation.runner import EngineSpec, run_dataset
+from siammask.evaluation.vot.results import result_path
+from siammask.evaluation.vot.runner import EngineSpec, run_dataset
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,14 @@ def ray_instance():
 
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
 
     return load_dataset(make_dataset(tmp_path_factory.mktemp("ray") / "data", sequences=2, frames=12, size=(160, 120)))
 
 
 def test_ray_results_identical_to_single_process(ray_instance, small_dataset, exported_model, tmp_path):
     """Both sequences tracked by two actors; files byte-identical to run_dataset's; a rerun keeps them."""
-    from siammask.evaluation.distributed import run_dataset_ray
+    from siammask.evaluation.vot.distributed import run_dataset_ray
 
     spec = EngineSpec(model=str(exported_model), threads=1)
     seen = []
@@ -62,7 +62,7 @@ def test_ray_results_identical_to_single_process(ray_instance, small_dataset, ex
 
 def test_ray_worker_error_is_one_line(ray_instance, small_dataset, tmp_path):
     """A model that cannot be loaded on the workers comes back as the engine's own SiamMaskError."""
-    from siammask.evaluation.distributed import run_dataset_ray
+    from siammask.evaluation.vot.distributed import run_dataset_ray
 
     spec = EngineSpec(model=str(tmp_path / "missing"), threads=1)
     with pytest.raises(SiamMaskError, match="missing") as info:
@@ -73,7 +73,7 @@ def test_ray_worker_error_is_one_line(ray_instance, small_dataset, tmp_path):
 
 def test_missing_ray_is_a_clear_error(monkeypatch, small_dataset, tmp_path):
     """Without the extra installed: one line naming the pip extra (nothing to track is no error)."""
-    from siammask.evaluation.distributed import run_dataset_ray
+    from siammask.evaluation.vot.distributed import run_dataset_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(SiamMaskError, match=r"pip install 'siammask\[ray\]'"):
@@ -82,7 +82,7 @@ def test_missing_ray_is_a_clear_error(monkeypatch, small_dataset, tmp_path):
 
 def test_existing_files_judged_as_run_dataset_does(small_dataset, tmp_path, exported_model):
     """A file that is not a result of the sequence is refused before any cluster is contacted."""
-    from siammask.evaluation.distributed import run_dataset_ray
+    from siammask.evaluation.vot.distributed import run_dataset_ray
 
     foreign = result_path(tmp_path, "T", small_dataset.names[0])
     foreign.parent.mkdir(parents=True)

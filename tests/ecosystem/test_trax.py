@@ -23,8 +23,8 @@ from trax.client import Client  # noqa: E402
 
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory):
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
+    from siammask.datasets.vot import load_dataset
 
     root = make_dataset(tmp_path_factory.mktemp("trax") / "data", sequences=1, frames=4, size=(160, 120))
     return load_dataset(root)["synth00"]

@@ -42,10 +42,10 @@ import numpy as np
 import pytest
 
 from siammask.cli import main
-from siammask.evaluation.dataset import load_dataset
-from siammask.evaluation.metrics import run_overlaps
-from siammask.evaluation.results import read_tracker
-from siammask.evaluation.runner import EngineSpec, run_dataset
+from siammask.datasets.vot import load_dataset
+from siammask.evaluation.vot.metrics import run_overlaps
+from siammask.evaluation.vot.results import read_tracker
+from siammask.evaluation.vot.runner import EngineSpec, run_dataset
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -106,7 +106,7 @@ def _vot(workspace: Path, *args: str) -> str:
 def vot_run(exported_model, tmp_path_factory):
     """A workspace on a synthetic dataset, evaluated and analysed by vot-toolkit."""
     pytest.importorskip("trax", reason="the TraX server needs vot-trax here: pip install 'siammask[vot]'")
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
 
     root = tmp_path_factory.mktemp("vot")
     dataset = make_dataset(root / "dataset", sequences=2, frames=20, size=(160, 120), seed=3)

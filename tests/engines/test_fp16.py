@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from siammask.engines.onnx_engine import OnnxEngine
-from tests.conftest import GOLDEN
+from tests.constants import GOLDEN
 
 pytest.importorskip("torch")
 

@@ -17,7 +17,7 @@ import pytest
 from siammask.engines.onnx_engine import OnnxEngine
 from siammask.errors import SiamMaskError
 from siammask.tracking.crop import crop_subwindow, to_chw_float
-from tests.conftest import GOLDEN, golden_records, sequence_frames
+from tests.constants import GOLDEN, golden_records, sequence_frames
 from tests.tracking.test_tracker import open_loop
 
 REL_TOL = 1e-4

@@ -21,7 +21,7 @@ from siammask.engines.auto import cpu_flags, measured_openvino_cpu, pick_backend
 from siammask.engines.factory import choose_backend, load_engine
 from siammask.errors import SiamMaskError
 from siammask.tracking.tracker import Tracker
-from tests.conftest import GOLDEN, golden_records, sequence_frames, sequence_groundtruth
+from tests.constants import GOLDEN, golden_records, sequence_frames, sequence_groundtruth
 
 ov = pytest.importorskip("openvino")
 from siammask.engines.openvino_engine import OpenVinoEngine, device_precisions  # noqa: E402

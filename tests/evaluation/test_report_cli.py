@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from siammask.cli import main
-from siammask.evaluation.results import read_trajectory, result_path, write_trajectory
+from siammask.evaluation.vot.results import read_trajectory, result_path, write_trajectory
 
 from .helpers import DATASET, GOLDEN, RESULTS, SEQUENCES
 

@@ -10,7 +10,7 @@ import pytest
 from siammask.errors import SiamMaskError
 from siammask.io.files import current_umask
 from siammask.io.mask_output import LabelMapWriter
-from siammask.io.outputs import init_result
+from siammask.tracking.tracker import init_result
 
 SIZE = (16, 12)
 

@@ -21,7 +21,7 @@ from siammask.io.sources import (
     open_source,
     read_image,
 )
-from tests.conftest import DATASET
+from tests.constants import DATASET
 
 
 def frame(value: int, size: tuple[int, int] = (32, 24)) -> np.ndarray:

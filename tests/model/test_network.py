@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import GOLDEN, golden_records
+from tests.constants import GOLDEN, golden_records
 
 torch = pytest.importorskip("torch")
 

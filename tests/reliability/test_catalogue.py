@@ -25,7 +25,7 @@ import pytest
 
 from siammask.errors import SiamMaskError
 from siammask.io.sources import read_image
-from tests.conftest import AUTO_FP32, GOLDEN
+from tests.constants import AUTO_FP32, GOLDEN
 
 from .helpers import BOX, assert_one_line_error, cli, snapshot, textured_frame, write_dataset, write_frames
 
@@ -140,7 +140,7 @@ def _eval_workspace(tmp_path: Path, model: Path | None = None) -> tuple[Path, Pa
     """A dataset and a results folder holding an earlier run of `model` (its result for `a`, with
     the record of what made it, so that eval may resume it) and an earlier report."""
     from siammask.engines.factory import EngineSpec
-    from siammask.evaluation.runner import claim_results
+    from siammask.evaluation.results_folder import claim_results
 
     dataset = write_dataset(tmp_path / "ds", ["a", "b"])
     results = tmp_path / "results"
@@ -521,7 +521,7 @@ def _results_with(tmp_path: Path, text: str | None, model: Path | None = None) -
     """Dataset `b` (4 frames) and tracker T's result file for it holding `text` (None: no file);
     with `model`, T's folder records that model made it (an earlier run of it, which eval resumes)."""
     from siammask.engines.factory import EngineSpec
-    from siammask.evaluation.runner import claim_results
+    from siammask.evaluation.results_folder import claim_results
 
     dataset = write_dataset(tmp_path / "ds", ["b"])
     results = tmp_path / "results"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from siammask.cli import build_parser
-from siammask.evaluation.agreement import PolygonPairs, describe_overlap, overlap_stats, vertex_difference
+from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, overlap_stats, vertex_difference
 
 from .helpers import assert_one_line_error, cli, snapshot, write_dataset
 
@@ -75,8 +75,8 @@ def test_compare_help_is_truthful_about_the_engine():
 
 def test_readme_api_snippet_box_lies_on_the_target(tmp_path):
     """The snippet's box is on synth00's target in its first frame (the demo's dataset, seed 0)."""
-    from siammask.evaluation.region import region_overlap
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
+    from siammask.evaluation.vot.region import region_overlap
 
     snippet = README[README.index("## Python API"):]
     boxes = re.findall(r"\.init\(cv2\.imread\(frames\[0\]\), \(([\d., ]+)\)\)", snippet)
@@ -218,9 +218,9 @@ def test_an_axis_aligned_box_against_a_rotated_polygon_is_a_small_region_differe
 def test_demo_and_compare_give_the_same_figures(tmp_path):
     """The demo reads result files, compare holds the runs' records: same polygons, same words."""
     from siammask.commands.compare import Comparison, _compare_runs
+    from siammask.datasets.vot import load_dataset
     from siammask.demo import TRACKERS, _int8_lines, compare_runs
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.results import result_path, write_trajectory
+    from siammask.evaluation.vot.results import result_path, write_trajectory
 
     dataset = load_dataset(write_dataset(tmp_path / "ds", ["a"], frames=4))
     fp32 = [1, AXIS_BOX, AXIS_BOX, AXIS_BOX]
@@ -293,8 +293,8 @@ def test_dependencies_resolve_once():
 
 @pytest.mark.parametrize("points", [[(0.0, 0.68), (0.0, 0.69)], [(0.0, 1.0)], [(3.5, 0.2), (0.0, 0.0)]])
 def test_ar_plot_limits_show_every_point_whole(points):
-    from siammask.evaluation.metrics import TrackerMetrics
-    from siammask.evaluation.plots import ar_figure
+    from siammask.evaluation.vot.metrics import TrackerMetrics
+    from siammask.evaluation.vot.plots import ar_figure
 
     metrics = {f"t{k}": TrackerMetrics(accuracy=a, robustness=r, lost_number=0, eao_pysot=0.5, eao_vot=0.5,
                                        interval_pysot=(1, 2), interval_vot=(1, 2), eao_per_tag={},

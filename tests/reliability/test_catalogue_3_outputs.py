@@ -92,8 +92,8 @@ def test_non_finite_scores_are_an_error_naming_the_frame(tmp_path, capsys, seede
 
 def test_track_json_is_strict_json_whatever_the_values(tmp_path):
     """Every JSON writer goes through json_text: a NaN that reaches a result file is null, never NaN."""
-    from siammask.io.outputs import ResultWriter, init_result
-    from siammask.tracking.tracker import TrackResult
+    from siammask.io.outputs import ResultWriter
+    from siammask.tracking.tracker import TrackResult, init_result
 
     path = tmp_path / "r.json"
     nan = np.full(4, np.nan)

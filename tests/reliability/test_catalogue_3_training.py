@@ -120,7 +120,7 @@ def test_a_better_trained_model_is_written(ds, tmp_path, capsys, monkeypatch, se
 def test_held_out_scoring_says_each_sequence_and_ranks_failures_first(ds, tmp_path, engine):
     import re
 
-    from siammask.evaluation.dataset import load_dataset
+    from siammask.datasets.vot import load_dataset
     from siammask.model.seeded import write_checkpoint
     from siammask.training import holdout
 

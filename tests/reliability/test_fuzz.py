@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from siammask import __version__
 from siammask.commands.track import parse_box_text
-from siammask.engines.onnx_engine import read_manifest
+from siammask.datasets.vot import read_groundtruth
+from siammask.deploy.manifest import read_manifest
 from siammask.errors import SiamMaskError
-from siammask.evaluation.dataset import read_groundtruth
-from siammask.evaluation.results import parse_region, read_trajectory
+from siammask.evaluation.vot.results import parse_region, read_trajectory
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.tracker import check_box_in_image
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from siammask.evaluation.results import read_trajectory, result_path
-from siammask.evaluation.synth import make_dataset
-from tests.conftest import AUTO_FP32
+from siammask.datasets.synth import make_dataset
+from siammask.evaluation.vot.results import read_trajectory, result_path
+from tests.constants import AUTO_FP32
 
 from .helpers import report_metrics
 

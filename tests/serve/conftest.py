@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import sequence_frames, sequence_groundtruth
+from tests.constants import sequence_frames, sequence_groundtruth
 
 pytest.importorskip("fastapi")
 SIZE = (160, 120)  # half of synth00's 320x240: fast, and the target still fills a good part of it

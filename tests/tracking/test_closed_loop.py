@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from siammask.evaluation.protocol import run_supervised
+from siammask.evaluation.vot.protocol import run_supervised
 from siammask.tracking.tracker import Tracker
-from tests.conftest import golden_records, sequence_frames, sequence_groundtruth
+from tests.constants import golden_records, sequence_frames, sequence_groundtruth
 
 
 def first_divergence(engine, seq: str, records: list[dict]) -> str | None:

@@ -13,9 +13,9 @@ import pytest
 
 from siammask.engines.torch_engine import TorchEngine
 from siammask.errors import SiamMaskError
-from siammask.evaluation.region import region_overlap
+from siammask.evaluation.vot.region import region_overlap
 from siammask.tracking.tracker import MultiTracker, Tracker
-from tests.conftest import POLYGON_TOL_PX, golden_records, sequence_frames, sequence_groundtruth
+from tests.constants import POLYGON_TOL_PX, golden_records, sequence_frames, sequence_groundtruth
 
 STATE_TOL_PX = 1e-3
 OVERLAP_TOL = 1e-6

@@ -18,14 +18,14 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def vot_data(tmp_path_factory):
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
 
     return make_dataset(tmp_path_factory.mktemp("vot") / "synth", sequences=3, frames=6, size=(160, 120))
 
 
 @pytest.fixture(scope="session")
 def davis_data(tmp_path_factory):
-    from siammask.evaluation.synth_davis import make_davis_dataset
+    from siammask.datasets.synth_davis import make_davis_dataset
 
     return make_davis_dataset(tmp_path_factory.mktemp("davis") / "d", sequences=2, frames=4, size=(160, 120),
                               objects=2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from siammask.datasets.davis import load_davis
+from siammask.datasets.vot import load_dataset
 from siammask.errors import SiamMaskError
-from siammask.evaluation.dataset import load_dataset
-from siammask.evaluation.davis import load_davis
 from siammask.training.data import (
     Augment,
     Track,

@@ -28,17 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from siammask.deploy.graphs import precision_parts
+from siammask.deploy.manifest import Manifest, precision_parts
+from siammask.engine_contract import PRECISIONS
+from siammask.engines.registry import ENGINE_BACKENDS, REGISTRY
 from siammask.errors import SiamMaskError, first_line
 
-BENCH_BACKENDS = ("torch", "onnxruntime", "openvino")
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
-# what each backend offers for a folder of each kind (torch: the checkpoint, fp32 only)
-DEFAULT_PRECISIONS = {
-    ("onnxruntime", "fp32"): ("fp32",), ("openvino", "fp32"): ("fp32", "bf16"),
-    ("onnxruntime", "int8"): ("int8",), ("openvino", "int8"): ("int8",),
-    ("onnxruntime", "fp16"): ("fp16",), ("openvino", "fp16"): ("fp16",),
-}
+BENCH_BACKENDS = ENGINE_BACKENDS  # the bench measures every engine (engines/registry.py)
 GEMM_PRECISION_SIZE = 1024  # bf16/int8 probes: big enough to reach the units' rate, quick at 2 threads
 
 
@@ -71,10 +66,7 @@ def parse_backends(text: str) -> tuple[str, ...]:
 
 def folder_kind(model: str | Path) -> str:
     """fp32, fp16 or int8: what an exported folder's graphs hold (its manifest alone)."""
-    from siammask.engines.factory import folder_precision
-
-    offered = precision_parts(folder_precision(model))
-    return "int8" if "int8" in offered else ("fp16" if offered == ["fp16"] else "fp32")
+    return Manifest.read(model).kind
 
 
 def _refusal(backend: str, precision: str, model: str | None, checkpoint: str | None) -> str | None:
@@ -107,7 +99,7 @@ def plan(entries: Sequence[str] | None, models: Sequence[str | Path], checkpoint
         candidates = []
         for model in models:
             kind = folder_kind(model)
-            for p in ([precision] if precision else DEFAULT_PRECISIONS.get((backend, kind), (kind,))):
+            for p in ([precision] if precision else REGISTRY[backend].offers.get(kind, (kind,))):
                 candidates.append(Combination(backend, p, str(model), _refusal(backend, p, str(model), None)))
         if precision and any(c.refused is None for c in candidates):
             # asked for one precision: the folders that cannot give it are not news

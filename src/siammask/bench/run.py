@@ -72,9 +72,9 @@ class BenchOptions:
 def sequence_from(folder: Path, frames: int) -> tuple[list[str], list[float]]:
     """The first `frames` + 1 frame paths of a sequence folder (or a dataset's first sequence) and
     its first ground-truth region as a polygon."""
-    from siammask.evaluation.dataset import load_dataset, load_sequence
+    from siammask.datasets.vot import is_vot_dataset, load_dataset, load_sequence
 
-    seq = load_dataset(folder).sequences[0] if (folder / "list.txt").is_file() else load_sequence(folder)
+    seq = load_dataset(folder).sequences[0] if is_vot_dataset(folder) else load_sequence(folder)
     if len(seq) < 2:
         raise SiamMaskError(f"sequence {folder}: needs at least 2 frames, has {len(seq)}")
     count = min(len(seq), frames + 1)
@@ -92,7 +92,7 @@ def prepare(options: BenchOptions, workdir: Path, say: Callable[[str], None]) ->
         frames, box = sequence_from(options.sequence, options.frames)
         source = str(options.sequence)
     else:
-        from siammask.evaluation.synth import make_dataset
+        from siammask.datasets.synth import make_dataset
 
         w, h = options.frame_size
         say(f"making a synthetic {w}x{h} sequence of {options.frames + 1} frames")

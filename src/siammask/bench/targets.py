@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from siammask.datasets.davis import load_davis
+from siammask.datasets.synth_davis import MAX_OBJECTS, make_davis_dataset
 from siammask.engines.factory import EngineSpec
-from siammask.evaluation.davis import load_davis
-from siammask.evaluation.synth_davis import MAX_OBJECTS, make_davis_dataset
-from siammask.evaluation.vos_protocol import object_box
+from siammask.errors import SiamMaskError
+from siammask.evaluation.vos.protocol import object_box
 from siammask.io.sources import read_image
 from siammask.tracking.tracker import MultiTracker
 
@@ -38,8 +39,6 @@ def timed_pass(engine: Any, config: Any, frames: list[np.ndarray], boxes: list) 
 
 def measure_targets(spec: EngineSpec, targets: int, frames: int, size: tuple[int, int]) -> dict[str, Any]:
     """Batched against separate object-frames per second for one engine."""
-    from siammask.errors import SiamMaskError
-
     if not 1 <= targets <= MAX_OBJECTS:
         raise SiamMaskError(f"--targets must be between 1 and {MAX_OBJECTS}, got {targets}")
     engine, config = spec.build()

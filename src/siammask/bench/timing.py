@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
+from siammask.engine_contract import Engine, EngineProxy, SearchResult, TemplateKernels
 
 
 def summarize(seconds: Sequence[float]) -> dict[str, float | int] | None:

@@ -112,20 +112,15 @@ def run_engine_worker(spec: dict[str, Any]) -> dict[str, Any]:
     run's states) replay them for the open-loop agreement with fp32."""
     threads = spec.get("threads")
     precision = spec.get("precision")
-    if spec["backend"] == "torch":
-        from siammask.engines.torch_engine import TorchEngine
-        from siammask.tracking.config import TrackerConfig
+    # the one road to an engine (as track/eval take it): the precision checked the same way, and
+    # the settings the model's own (a pysot checkpoint's torch row runs pysot's settings, as its
+    # export's rows do); ONNX Runtime on the CPU provider, OpenVINO on its CPU device
+    from siammask.engines.factory import EngineSpec
 
-        engine: Any = TorchEngine.from_checkpoint(spec["checkpoint"], threads)
-        config = TrackerConfig()
-    else:
-        from siammask.engines.factory import load_engine
-
-        # the same path as track/eval (the precision checked the same way); ONNX Runtime on the
-        # CPU provider, OpenVINO on its CPU device
-        providers = (spec.get("providers") or "cpu") if spec["backend"] == "onnxruntime" else None
-        engine, config = load_engine(model=spec["model"], backend=spec["backend"], threads=threads,
-                                     providers=providers, precision=precision)
+    providers = (spec.get("providers") or "cpu") if spec["backend"] == "onnxruntime" else None
+    source = {"checkpoint": spec["checkpoint"]} if spec["backend"] == "torch" else {"model": spec["model"]}
+    engine, config = EngineSpec(**source, backend=spec["backend"], threads=threads, providers=providers,
+                                precision=precision).build()
     out = measure_engine(engine, config, spec["frames"], spec["box"], spec["repeats"], spec["warmup"],
                          spec["label"])
     out.update(backend=spec["backend"], precision=engine.precision, requested_precision=precision, threads=threads)

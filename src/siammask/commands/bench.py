@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from siammask.errors import SiamMaskError
+
 EPILOG = """\
 examples:
   siammask bench
@@ -42,7 +44,6 @@ precision's GEMM rate). Timings depend on the machine and its load; nothing is j
 
 def _backends(text: str) -> tuple[str, ...]:
     from siammask.bench.matrix import parse_backends
-    from siammask.errors import SiamMaskError
 
     try:
         return parse_backends(text)
@@ -95,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table, write the JSON; exit 1 if any row failed."""
     from siammask.bench.report import format_report, write_json
     from siammask.bench.run import BenchOptions, run_bench
-    from siammask.errors import SiamMaskError
 
     if args.targets:
         return run_targets(args)
@@ -120,7 +120,6 @@ def run_targets(args: argparse.Namespace) -> int:
     from siammask.bench.report import write_json
     from siammask.bench.targets import format_targets, measure_targets
     from siammask.engines.factory import EngineSpec
-    from siammask.errors import SiamMaskError
 
     specs = [EngineSpec(model=m, threads=args.threads) for m in args.model]
     if args.checkpoint or not specs:

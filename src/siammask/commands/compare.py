@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from siammask.commands.options import add_command, positive_int, thread_count
-from siammask.evaluation.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
+from siammask.errors import SiamMaskError, printable
+from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 
 EPILOG = """\
 examples:
@@ -51,7 +52,7 @@ HELP = "closed-loop agreement of two models on a dataset (events, polygons, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from siammask.engines.factory import BACKENDS
+    from siammask.engines.registry import BACKENDS
 
     p = add_command(sub, "compare", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
@@ -135,21 +136,15 @@ def model_spec(path: str, threads: int | None, backend: str | None = None) -> An
     """An EngineSpec for a folder (on `backend`, None/auto: the measured fastest) or a checkpoint
     file (PyTorch); a backend that cannot run it is refused when the spec is checked."""
     from siammask.engines.factory import EngineSpec
-    from siammask.errors import SiamMaskError
 
-    p = Path(path)
-    if p.is_dir():
-        return EngineSpec(model=str(p), threads=threads, backend=backend)
-    if p.is_file():
-        return EngineSpec(checkpoint=str(p), threads=threads, backend=backend)
-    raise SiamMaskError(f"--model {path}: no such folder or checkpoint file")
+    if not (Path(path).is_dir() or Path(path).is_file()):
+        raise SiamMaskError(f"--model {path}: no such folder or checkpoint file")
+    return EngineSpec.for_path(path, threads=threads, backend=backend)
 
 
 def model_backends(backends: list[str] | None, paths: list[str]) -> list[str | None]:
     """--backend given once applies to every exported folder (a checkpoint always runs PyTorch);
     given twice, one per --model, in order."""
-    from siammask.errors import SiamMaskError
-
     if not backends:
         return [None, None]
     if len(backends) == 2:
@@ -163,8 +158,7 @@ def select(dataset: Any, sequences: list[str] | None, frames: int | None) -> Any
     """The dataset restricted to the named sequences and to the first `frames` frames of each."""
     from dataclasses import replace
 
-    from siammask.errors import SiamMaskError
-    from siammask.evaluation.dataset import Dataset
+    from siammask.datasets.vot import Dataset
 
     if frames is not None and frames < 2:
         raise SiamMaskError(f"--frames must be at least 2 (an init and a tracked frame), got {frames}")
@@ -185,9 +179,9 @@ def compare_engines(
     eao_interval: tuple[int, int] | None = None, on_sequence: Any = None,
 ) -> Comparison:
     """Run both (engine, config) pairs over `dataset` with the supervised protocol; compare."""
-    from siammask.evaluation.protocol import run_supervised
-    from siammask.evaluation.report import build_report, evaluate_folder
-    from siammask.evaluation.results import result_path, write_trajectory
+    from siammask.evaluation.vot.protocol import run_supervised
+    from siammask.evaluation.vot.report import build_report, evaluate_folder
+    from siammask.evaluation.vot.results import result_path, write_trajectory
     from siammask.tracking.tracker import Tracker
 
     out = []
@@ -220,7 +214,7 @@ def _compare_runs(name: str, a: Any, b: Any) -> SequenceComparison:
 
 def format_comparison(c: Comparison) -> str:
     """The figures as text: agreement, divergences, polygon differences, then the report table."""
-    from siammask.evaluation.report import format_table
+    from siammask.evaluation.vot.report import format_table
 
     a, b = c.labels
     lines = [f"{b} against {a}: {c.frames} frames, {len(c.sequences)} sequence{'' if len(c.sequences) == 1 else 's'}",
@@ -265,9 +259,8 @@ def _label(stem: str, precision: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from siammask.errors import SiamMaskError, printable
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.report import parse_interval
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.report import parse_interval
     from siammask.io.files import check_name
 
     if len(args.model) != 2:
@@ -298,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare_engines(dataset, (engines[0], engines[1]), labels, results, interval, progress)
     print(format_comparison(comparison), end="")
     if args.json:
-        from siammask.evaluation.report import to_json
+        from siammask.evaluation.publish import to_json
         from siammask.io.files import write_text_atomically
 
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, thread_count
+from siammask.errors import SiamMaskError
 
 EPILOG = """\
 examples:
@@ -45,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from siammask.demo import DemoOptions, run_demo
-    from siammask.errors import SiamMaskError
 
     if args.sequences < 1 or args.frames < 10:
         raise SiamMaskError("--sequences must be at least 1 and --frames at least 10")

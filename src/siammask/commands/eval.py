@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -44,24 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from siammask.evaluation.davis import is_davis_dataset
+    from siammask.datasets.formats import detect_format
 
-    if is_davis_dataset(args.dataset):  # video object segmentation: its own flow (eval_vos.py)
+    dataset_format = detect_format(args.dataset)
+    if dataset_format.protocol == "vos":  # video object segmentation: its own flow (eval_vos.py)
         from siammask.commands.eval_vos import run_davis
 
         return run_davis(args)
-    if args.year is not None:
-        from siammask.errors import SiamMaskError
-
+    if args.year is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
 
     from tqdm import tqdm
 
     from siammask.commands import report as report_command
-    from siammask.errors import SiamMaskError, printable
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.report import parse_interval
-    from siammask.evaluation.runner import run_dataset
+    from siammask.evaluation.vot.report import parse_interval
+    from siammask.evaluation.vot.runner import run_dataset
 
     if args.eao_interval:
         parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
@@ -71,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
     for option, folder in (("--results", args.results), ("--plots", args.plots)):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
-    dataset = load_dataset(args.dataset)
+    dataset = dataset_format.load(args.dataset)
     spec = engine_spec(args)
     spec.check()
     precision = spec.model_precision
     # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-    from siammask.deploy.graphs import precision_parts
+    from siammask.deploy.manifest import precision_parts
 
     suffix = "" if precision == "fp32" else "_" + precision_parts(precision)[-1]
     name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"
@@ -91,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"{printable(outcome.name)}: {status}, {outcome.failures} failures")
 
         if args.ray:
-            from siammask.evaluation.distributed import run_dataset_ray
+            from siammask.evaluation.vot.distributed import run_dataset_ray
 
             outcomes = run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
                                        on_done=done, workers=args.workers if args.workers > 1 else None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from siammask.errors import SiamMaskError, printable
+
 
 def run_davis(args: argparse.Namespace) -> int:
     """Track every object of every sequence of ImageSets/<year>/val.txt, results in DAVIS's
@@ -13,9 +15,8 @@ def run_davis(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from siammask.commands.options import engine_spec
-    from siammask.errors import SiamMaskError, printable
-    from siammask.evaluation.davis import load_davis
-    from siammask.evaluation.vos_runner import VosOutcome, run_vos_dataset
+    from siammask.datasets.davis import load_davis
+    from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset
 
     if args.ray:
         raise SiamMaskError("--ray runs VOT datasets only; use --workers N for DAVIS")

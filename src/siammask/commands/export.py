@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from siammask.commands.options import add_command
+from siammask.errors import SiamMaskError, printable
 from siammask.tracking.presets import PRESETS
 
 EXAMPLES = """examples:
@@ -36,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from siammask.errors import SiamMaskError, printable
     from siammask.tracking.config import TrackerConfig
 
     try:
@@ -57,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
 def _seeded_checkpoint(folder: Path, write: Callable[[Path], Path]) -> Path:
     """The seeded weights as a checkpoint file in `folder` (export hashes its source for the
     manifest); a failed write (a full temporary folder) says what was being written."""
-    from siammask.errors import SiamMaskError
-
     try:
         return write(folder / "seeded.pth")
     except SiamMaskError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.commands.options import add_command
+from siammask.errors import SiamMaskError, printable
 
 EXAMPLES = """examples:
   siammask inspect SiamMask_VOT.pth          layout, keys, parameters, dtype, SHA-256, batch-norm, preset
@@ -33,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from siammask.engines.openvino_engine import cache_summary
-    from siammask.errors import SiamMaskError, printable
     from siammask.io.files import json_text
 
     path = Path(args.path)
@@ -50,8 +50,6 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_checkpoint(path: Path) -> dict[str, Any]:
     """Layout, counts, dtype, SHA-256, batch-norm state and default preset of a checkpoint."""
-    from siammask.errors import SiamMaskError
-
     try:
         from siammask.model.checkpoint import batchnorm_at_init, file_sha256, read_checkpoint
     except ModuleNotFoundError as exc:
@@ -87,37 +85,35 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
 
 def describe_folder(folder: Path) -> dict[str, Any]:
     """The manifest of an exported folder, whether its graphs are the ones it names, and the backends here."""
-    from siammask.deploy.graphs import GRAPH_NAMES
-    from siammask.engines.onnx_engine import check_graph_file, graph_file, read_manifest
+    from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST
+    from siammask.deploy.manifest import Manifest
     from siammask.errors import SiamMaskError
 
-    if not os.path.lexists(folder / "manifest.json"):
-        raise SiamMaskError(f"{folder}: not an exported model folder (no manifest.json)")
-    manifest = read_manifest(folder)  # checked: every graph file a plain name in the folder
+    if not os.path.lexists(folder / MANIFEST):
+        raise SiamMaskError(f"{folder}: not an exported model folder (no {MANIFEST})")
+    manifest = Manifest.read(folder)  # checked: every graph file a plain name in the folder
     graphs, problems = {}, []
     for name in GRAPH_NAMES:
-        entry = manifest["graphs"][name]
+        entry = manifest.graphs[name]
         try:
-            _, graph = graph_file(folder, manifest, name)
-            check_graph_file(graph, entry, manifest["opset"])
+            manifest.check_graph(name)
             status = "matches the manifest"
         except SiamMaskError as exc:
             status = str(exc)
             problems.append(status)
         graphs[name] = {"file": entry["file"], "precision": entry.get("precision"), "status": status}
-    checkpoint = manifest.get("checkpoint") if isinstance(manifest.get("checkpoint"), dict) else {}
+    quantization = manifest.data.get("quantization")
     return {
         "kind": "exported folder",
         "path": str(folder),
-        "package_version": manifest.get("package_version"),
-        "opset": manifest["opset"],
+        "package_version": manifest.data.get("package_version"),
+        "opset": manifest.opset,
         "graphs": graphs,
         "precisions": sorted({str(g["precision"]) for g in graphs.values()}),
-        "quantization": manifest.get("quantization", {}).get("encoding") if isinstance(
-            manifest.get("quantization"), dict) else None,
-        "preset": manifest.get("preset", "unrecorded (exported before presets)"),
-        "tracker_config": manifest.get("tracker_config", {}),
-        "source_checkpoint": {k: checkpoint.get(k) for k in ("file", "sha256", "layout") if k in checkpoint},
+        "quantization": quantization.get("encoding") if isinstance(quantization, dict) else None,
+        "preset": manifest.data.get("preset", "unrecorded (exported before presets)"),
+        "tracker_config": manifest.data.get("tracker_config", {}),
+        "source_checkpoint": {k: v for k, v in manifest.checkpoint.items() if k in ("file", "sha256", "layout")},
         "backends": backends(),
         "problems": problems,
     }

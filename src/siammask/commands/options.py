@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from siammask.errors import SiamMaskError
+
 
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, help: str, description: str, epilog: str | None = None,
@@ -31,7 +33,6 @@ def positive_int(text: str) -> int:
 def target_count(text: str) -> int:
     """argparse type for a number of targets (bench --targets): what label maps can number and this
     machine's memory can track at once (tracking.tracker.check_target_count). Usage error, exit 2."""
-    from siammask.errors import SiamMaskError
     from siammask.tracking.tracker import check_target_count
 
     value = positive_int(text)
@@ -46,7 +47,6 @@ def thread_count(text: str) -> int:
     """argparse type for --threads: 1 to 4 per core of this machine (see engines.factory.check_threads);
     more only exhausts the system's thread limit. A bad value is a usage error (exit 2)."""
     from siammask.engines.factory import check_threads
-    from siammask.errors import SiamMaskError
 
     value = positive_int(text)
     try:
@@ -58,7 +58,8 @@ def thread_count(text: str) -> int:
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config, --cache-dir."""
-    from siammask.engines.factory import BACKENDS, PRECISIONS
+    from siammask.engine_contract import PRECISIONS
+    from siammask.engines.registry import BACKENDS
     from siammask.tracking.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)

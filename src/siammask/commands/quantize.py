@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, thread_count
+from siammask.errors import SiamMaskError
 
 EPILOG = """\
 examples:
@@ -50,8 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from siammask.errors import SiamMaskError
-
     try:
         from siammask.deploy.quantize import quantize_model
     except ModuleNotFoundError as exc:
@@ -70,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     out = quantize_model(args.model, args.calibration, args.output, args.frames, graphs=graphs, fmt=args.format,
                          keep_fp32=keep, threads=args.threads, force=args.force, on_frame=progress,
                          log=lambda msg: print(msg, flush=True))
-    from siammask.engines.onnx_engine import read_manifest
+    from siammask.deploy.manifest import Manifest
 
-    manifest = read_manifest(out)
-    precisions = ", ".join(f"{n} {g['precision']}" for n, g in manifest["graphs"].items())
-    cal = manifest["calibration"]
+    manifest = Manifest.read(out)
+    precisions = ", ".join(f"{n} {g['precision']}" for n, g in manifest.graphs.items())
+    cal = manifest.data["calibration"]
     print(f"wrote {out}: {precisions}; calibrated on {cal['frames']} frames of {cal['dataset']} "
           f"(sha256 {cal['sha256'][:12]})", file=sys.stdout)
     return 0

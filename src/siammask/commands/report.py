@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from siammask.commands.options import add_command
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -82,25 +83,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from siammask.evaluation.davis import is_davis_dataset
+    from siammask.datasets.formats import detect_format
 
-    if is_davis_dataset(args.dataset):
+    dataset_format = detect_format(args.dataset)
+    if dataset_format.protocol == "vos":
         return run_vos(args)
-    if args.year is not None:
-        from siammask.errors import SiamMaskError
-
+    if args.year is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.report import build_report, evaluate_folder, format_table, parse_interval
+    from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table, parse_interval
 
     interval = parse_interval(args.eao_interval) if args.eao_interval else None
-    dataset = load_dataset(args.dataset)
+    dataset = dataset_format.load(args.dataset)
     metrics = evaluate_folder(dataset, args.results, args.tracker, interval)
     report = build_report(dataset, metrics)
 
     def plots(folder: str) -> list:
-        from siammask.evaluation.plots import write_plots
+        from siammask.evaluation.vot.plots import write_plots
 
         return write_plots(metrics, folder)
 
@@ -109,15 +108,14 @@ def run(args: argparse.Namespace) -> int:
 
 def run_vos(args: argparse.Namespace) -> int:
     """The DAVIS branch: J and F of each tracker's label maps."""
-    from siammask.errors import SiamMaskError
-    from siammask.evaluation.vos_report import format_vos_table, vos_report
+    from siammask.evaluation.vos.report import format_vos_table, vos_report
 
     if args.eao_interval:
         raise SiamMaskError("--eao-interval applies to VOT datasets; this is a DAVIS dataset")
     report = vos_report(args.dataset, args.results, year=args.year or 2017, trackers=args.tracker)
 
     def plots(folder: str) -> list:
-        from siammask.evaluation.vos_plots import write_vos_plots
+        from siammask.evaluation.vos.plots import write_vos_plots
 
         return write_vos_plots(report, folder)
 
@@ -126,8 +124,7 @@ def run_vos(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace, report: dict, table: str, plots: Callable[[str], list]) -> int:
     """What both layouts' reports end with: the table, then --json and --plots when asked."""
-    from siammask.errors import printable
-    from siammask.evaluation.report import write_json
+    from siammask.evaluation.publish import write_json
 
     print(table, end="")
     if args.json:

@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -62,7 +63,6 @@ MAX_TARGETS = 32
 
 def number(text: str, option: str, low: float, high: float, whole: bool = False) -> float:
     """An option's value: a finite number in [low, high] (a whole one where `whole`), or one line."""
-    from siammask.errors import SiamMaskError
     from siammask.serve.limits import bounded
 
     try:
@@ -76,8 +76,6 @@ def number(text: str, option: str, low: float, high: float, whole: bool = False)
 def listen(host: str, port: int) -> socket.socket:
     """The server's socket, bound before the engine loads: a port in use or an address that is not
     this machine's is one line, not the web server's own message and exit 3."""
-    from siammask.errors import SiamMaskError, printable
-
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (OSError, UnicodeError) as exc:
@@ -146,7 +144,6 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from siammask.errors import SiamMaskError, printable
     from siammask.serve.app import ServeSettings, create_app
 
     media = None

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the dataset and print one line saying what was written."""
     if args.layout == "davis":
         return _run_davis(args)
-    from siammask.evaluation.synth import make_dataset
+    from siammask.datasets.synth import make_dataset
 
     out = make_dataset(
         args.out,
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_davis(args: argparse.Namespace) -> int:
-    from siammask.evaluation.synth_davis import make_davis_dataset
+    from siammask.datasets.synth_davis import make_davis_dataset
 
     out = make_davis_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
                              objects=args.objects, seed=args.seed, overwrite=args.force)

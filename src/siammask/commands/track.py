@@ -9,12 +9,13 @@ import math
 import os
 import re
 import sys
-import time
 from contextlib import ExitStack
+from itertools import islice
 
 import numpy as np
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
+from siammask.errors import SiamMaskError, Terminated
 
 EPILOG = """\
 examples:
@@ -93,7 +94,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_box_text(text: str) -> list[float]:
     """'x,y,w,h' or 8 comma-separated values -> floats (validated: finite, positive size)."""
-    from siammask.errors import SiamMaskError
     from siammask.tracking.tracker import parse_box
 
     parts = [p.strip() for p in text.strip().split(",")]
@@ -128,8 +128,6 @@ def select_boxes(frame: np.ndarray) -> list[list[float]]:
     """Let the user draw the targets on `frame` (cv2.selectROIs); ESC ends the selection."""
     import cv2
 
-    from siammask.errors import SiamMaskError
-
     problem = display_problem()
     if problem:
         raise SiamMaskError(f"--select needs a window: {problem}; give the targets with --box x,y,w,h")
@@ -150,15 +148,13 @@ def _plural(n: int, word: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then load the model and track, writing as frames come."""
-    from itertools import islice
-
     from tqdm import tqdm
 
-    from siammask.errors import SiamMaskError, Terminated
     from siammask.io.mask_output import LabelMapWriter, check_masks_folder
-    from siammask.io.outputs import ResultWriter, check_output_path, init_result
+    from siammask.io.outputs import ResultWriter, check_output_path
     from siammask.io.sources import open_source
     from siammask.io.visualize import OverlayWriter, check_video_path, draw_overlay
+    from siammask.tracking.session import TrackingSession, first_frame, numbered
     from siammask.tracking.tracker import MultiTracker, check_box_in_image, check_target_count
 
     if args.checkpoint is None and args.model is None:
@@ -187,21 +183,19 @@ def run(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source, strict=args.strict))
-        frames = iter(source)
+        frames = numbered(source)
         if args.max_frames is not None:
             frames = islice(frames, args.max_frames)
-        first = next(frames, None)
-        if first is None:
-            raise SiamMaskError(f"{source.description}: no frames")
-        image_size = (int(first.shape[1]), int(first.shape[0]))
+        first = first_frame(frames, source.description)
+        image_size = (int(first[1].shape[1]), int(first[1].shape[0]))
         if args.select:
-            boxes = select_boxes(first)
+            boxes = select_boxes(first[1])
         for text, values in zip(args.box or [None] * len(boxes), boxes):
             check_box_in_image(values, image_size, f"--box {text!r}" if text else f"selected box {values}")
 
         engine, model_config = spec.build()
-        tracker = MultiTracker(engine, model_config)
-        tracker.init(first, boxes)
+        session = TrackingSession(MultiTracker(engine, model_config), boxes)
+        session.start(first)
 
         writers = [
             stack.enter_context(ResultWriter(p, len(boxes), source.description, image_size, source.fps, rle=args.rle))
@@ -213,36 +207,27 @@ def run(args: argparse.Namespace) -> int:
         total = source.length
         if args.max_frames is not None:
             total = min(total, args.max_frames) if total is not None else args.max_frames
+        progress = stack.enter_context(
+            tqdm(total=total, unit="frame", desc="tracking", disable=True if args.no_progress else None,
+                 dynamic_ncols=True, file=sys.stderr)
+        )
 
         def emit(index: int, frame: np.ndarray, results: list, init: bool) -> None:
             for writer in writers:
                 writer.write(index, results, init=init)
             if overlay is not None:
                 overlay.write(draw_overlay(frame, results))
+            progress.update(1)
 
-        count, track_seconds, interrupted = 1, 0.0, None
-        progress = stack.enter_context(
-            tqdm(total=total, unit="frame", desc="tracking", disable=True if args.no_progress else None,
-                 dynamic_ncols=True, file=sys.stderr)
-        )
-        emit(0, first, [init_result(b) for b in boxes], init=True)
-        progress.update(1)
-        try:
-            for frame in frames:
-                start = time.perf_counter()
-                results = tracker.track(frame)
-                track_seconds += time.perf_counter() - start
-                emit(count, frame, results, init=False)
-                count += 1
-                progress.update(1)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: stop and keep what was tracked, whole
-            interrupted = stop
+        session.sinks.append(emit)
+        outcome = session.run(frames)
         progress.close()
         written = [f for w in writers for f in w.close()]
         if overlay is not None:
             written.append(overlay.close())
 
-    fps = (count - 1) / track_seconds if track_seconds > 0 else math.nan
+    count, interrupted = outcome.frames, outcome.interrupted
+    fps = outcome.tracked / outcome.track_seconds if outcome.track_seconds > 0 else math.nan
     fps_text = f"{fps:.1f} fps" if math.isfinite(fps) else "no frame tracked"
     where = ", ".join(str(p) for p in written) if written else "nothing written (use --output/--video)"
     terminated = isinstance(interrupted, Terminated)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from siammask.commands.options import add_command, positive_int, thread_count
+from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
 examples:
@@ -81,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from siammask.errors import SiamMaskError, printable
     from siammask.io.files import file_sha256, json_text
     from siammask.model.checkpoint import load_into, read_checkpoint
     from siammask.model.network import SiamMaskNet
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     output = outputs.model
     interval = None
     if args.eao_interval:
-        from siammask.evaluation.report import parse_interval
+        from siammask.evaluation.vot.report import parse_interval
 
         interval = parse_interval(args.eao_interval)
     check_batch(args.batch, args.train)
@@ -191,7 +191,6 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
            initial: dict) -> dict:
     """Score the input and the trained model on the held-out sequences and leave the better one
     at --output (the trained one with --keep-worse); the summary's held-out part."""
-    from siammask.errors import printable
     from siammask.training import holdout
     from siammask.training.outputs import save_torch, work_folder
 
@@ -220,11 +219,12 @@ def _judge(args: argparse.Namespace, dataset: object, held: list[str], interval:
 
 def _load(args: argparse.Namespace) -> tuple[object, list, list[str]]:
     """The dataset, the training tracks and the held-out sequence names."""
-    from siammask.evaluation.davis import is_davis_dataset, load_davis
+    from siammask.datasets.davis import load_davis
+    from siammask.datasets.formats import DAVIS, detect_format
     from siammask.training.data import check_pairable, davis_tracks, vot_tracks
     from siammask.training.holdout import split_holdout
 
-    if is_davis_dataset(args.dataset):
+    if detect_format(args.dataset) is DAVIS:
         from pathlib import Path
 
         split = args.split or ("train" if (Path(args.dataset) / "ImageSets" / str(args.year) / "train.txt").is_file()
@@ -233,7 +233,7 @@ def _load(args: argparse.Namespace) -> tuple[object, list, list[str]]:
         train, held = split_holdout(dataset.names, args.holdout)
         tracks = davis_tracks([dataset[n] for n in train])
     else:
-        from siammask.evaluation.dataset import load_dataset
+        from siammask.datasets.vot import load_dataset
 
         dataset = load_dataset(args.dataset)
         train, held = split_holdout(dataset.names, args.holdout)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec
+from siammask.errors import SiamMaskError
 
 EPILOG = """\
 A TraX client starts this command and talks to it over stdin/stdout (or the socket named by
@@ -39,7 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from siammask.errors import SiamMaskError
     from siammask.serve.trax import import_trax, in_trax_session, serve, stderr_log
 
     import_trax()  # a missing vot-trax is reported before the model is loaded

@@ -19,14 +19,15 @@ import torch
 from torch import nn
 
 from siammask import __version__
-from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, MANIFEST, OPSET
+from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, OPSET
+from siammask.deploy.manifest import write_manifest
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_output_folder, file_sha256, json_text, staged_folder
+from siammask.io.files import check_output_folder, file_sha256, staged_folder
 from siammask.io.ownership import export_folder_problem
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
 from siammask.tracking.config import TrackerConfig
-from siammask.tracking.presets import matching_preset, preset_config
+from siammask.tracking.presets import chosen_settings, matching_preset
 
 
 # name -> (inputs [(name, shape without batch)], outputs [(name, shape without batch)])
@@ -110,7 +111,7 @@ def export(
     if half:
         net = net.half()
     preset = preset or (loaded.preset if loaded is not None else "vot")
-    config = config or preset_config(preset)
+    config = chosen_settings(config, preset)
     recorded = matching_preset(config, prefer=preset) or "custom"
     try:
         _write_folder(output, net, half, checkpoint, loaded.layout.name if loaded is not None else "unknown",
@@ -157,4 +158,4 @@ def _write_folder(
             "preset": recorded,
             "tracker_config": config.to_dict(),
         }
-        (staging / MANIFEST).write_text(json_text(manifest))
+        write_manifest(staging, manifest)

@@ -1,6 +1,6 @@
 """The graph contract, written once: what the three exported graphs are called, what they take and
-give (names and shapes, batch first), the opset and manifest they come with, and where the refine
-graph's windows are cut from the search graph's outputs.
+give (names and shapes, batch first), the opset and the manifest's file name, and where the refine
+graph's windows are cut from the search graph's outputs (the manifest itself: manifest.py).
 
 The network's export (export.py), both graph engines (ONNX Runtime, OpenVINO), quantization and
 `inspect` import it; nothing else spells a feed name.
@@ -8,131 +8,18 @@ The network's export (export.py), both graph engines (ONNX Runtime, OpenVINO), q
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from siammask.engines.base import SearchResult, TemplateKernels
-from siammask.errors import SiamMaskError, printable
-from siammask.io.files import encodable, read_input_text
-from siammask.tracking.config import TrackerConfig, parse_json
+from siammask.engine_contract import SearchResult, TemplateKernels
+from siammask.tracking.config import TrackerConfig
 
 OPSET = 17
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 GRAPH_NAMES = ("template", "search", "refine")
 GRAPH_PRECISIONS = ("fp32", "fp16", "int8")
-# export writes ~3 KB, quantize ~10 KB: a manifest far larger is not one (and is not read whole)
-MAX_MANIFEST_BYTES = 1 << 20
-# the keys of a graph's entry -> the type each must have (export and quantize write these)
-_ENTRY_TYPES: dict[str, type] = {"file": str, "sha256": str, "precision": str,
-                                                    "inputs": dict, "outputs": dict}
-_OPTIONAL_TYPES: dict[str, type] = {
-    "format": int, "package_version": str, "opset": int, "preset": str, "checkpoint": dict,
-    "tracker_config": dict, "quantization": dict, "calibration": dict,
-}
-
-
-def load_manifest(path: Path) -> Any:
-    """The JSON of a manifest file, read as every input is (type and size first: a FIFO, a device
-    or a sparse 3 GB file is refused unread) and parsed strictly (a key given twice refused)."""
-    return parse_json(read_input_text(path, str(path), MAX_MANIFEST_BYTES), str(path))
-
-
-def check_manifest(manifest: Any, path: Path) -> dict[str, Any]:
-    """The manifest of an exported folder, its structure checked once where it is read, so that
-    every reader (engines, inspect, quantize, bench, serve) may index it: the three graphs and
-    nothing else, each entry's keys of the right types, each graph file a plain `.onnx` name in
-    the folder. Refused in one line naming `path` and the key."""
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("graphs"), dict):
-        raise SiamMaskError(f"{path}: not a siammask manifest (no 'graphs')")
-    graphs = manifest["graphs"]
-    missing = [g for g in GRAPH_NAMES if g not in graphs]
-    if missing:
-        raise SiamMaskError(f"{path}: manifest names no {', '.join(missing)} graph")
-    extra = [g for g in graphs if g not in GRAPH_NAMES]
-    if extra:
-        raise SiamMaskError(f"{path}: graphs holds {_quoted(extra[0])}, which is not one of {', '.join(GRAPH_NAMES)}")
-    if manifest.get("package") != "siammask":
-        raise SiamMaskError(f"{path}: not written by siammask")
-    for key, kind in _OPTIONAL_TYPES.items():
-        if key in manifest and (isinstance(manifest[key], bool) or not isinstance(manifest[key], kind)):
-            raise SiamMaskError(f"{path}: '{key}' is {_kind(manifest[key])}, not {_kind_name(kind)}")
-    files: dict[str, str] = {}
-    for name in GRAPH_NAMES:
-        file = _check_entry(graphs[name], name, path)
-        if file in files:
-            raise SiamMaskError(f"{path}: the {files[file]} and {name} graphs name the same file {_quoted(file)}")
-        files[file] = name
-    if "tracker_config" in manifest:
-        try:
-            TrackerConfig.from_dict(manifest["tracker_config"])
-        except SiamMaskError as exc:
-            raise SiamMaskError(f"{path}: 'tracker_config': {exc}") from None
-    return manifest
-
-
-def _check_entry(entry: Any, name: str, path: Path) -> str:
-    """One graph's entry, checked; its file name."""
-    if not isinstance(entry, dict):
-        raise SiamMaskError(f"{path}: the {name} graph's entry is not an object")
-    absent = [k for k in _ENTRY_TYPES if k not in entry]
-    if absent:
-        raise SiamMaskError(f"{path}: the {name} graph's entry lacks {', '.join(absent)}")
-    for key, kind in _ENTRY_TYPES.items():
-        if not isinstance(entry[key], kind):
-            raise SiamMaskError(f"{path}: the {name} graph's '{key}' is {_kind(entry[key])}, not {_kind_name(kind)}")
-    if entry["precision"] not in GRAPH_PRECISIONS:
-        raise SiamMaskError(f"{path}: the {name} graph's 'precision' {_quoted(entry['precision'])} is not one of "
-                            f"{', '.join(GRAPH_PRECISIONS)}")
-    for key in ("inputs", "outputs"):
-        for port, dims in entry[key].items():
-            if not isinstance(dims, list) or not all(
-                    isinstance(d, str) or (isinstance(d, int) and not isinstance(d, bool)) for d in dims):
-                raise SiamMaskError(f"{path}: the {name} graph's '{key}' {_quoted(port)} is not a list of dimensions")
-    if "fp32_layers" in entry and not (isinstance(entry["fp32_layers"], list)
-                                       and all(isinstance(k, str) for k in entry["fp32_layers"])):
-        raise SiamMaskError(f"{path}: the {name} graph's 'fp32_layers' is not a list of names")
-    return _plain_graph_name(entry["file"], f"{path}: the {name} graph's 'file'")
-
-
-def _plain_graph_name(file: str, what: str) -> str:
-    """A graph file names one `.onnx` file in the model folder itself: no folder part, no '..',
-    no absolute path (readers open and hash it, quantize writes it), nothing unprintable."""
-    if ("/" in file or "\\" in file or not file.isprintable() or not encodable(file)
-            or len(file.encode("utf-8")) > 200 or not file.endswith(".onnx") or file == ".onnx"):
-        raise SiamMaskError(f"{what} {_quoted(file)} is not a plain .onnx file name in the model folder")
-    return file
-
-
-def _quoted(value: object) -> str:
-    return printable(repr(str(value)[:80]))
-
-
-def _kind(value: object) -> str:
-    """A JSON value's type in JSON's words."""
-    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"),
-             (dict, "an object"))
-    return "null" if value is None else next((w for t, w in kinds if isinstance(value, t)), type(value).__name__)
-
-
-def _kind_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", dict: "an object"}.get(kind, kind.__name__)
-
-
-
-def precision_string(manifest: dict[str, Any]) -> str:
-    """A folder's precision as engines, eval's tracker names and bench spell it: its graphs'
-    precisions sorted and joined by "+" (`fp32`, `fp16`, `fp32+int8` for a quantized folder)."""
-    graphs = manifest["graphs"].values()
-    return "+".join(sorted({g["precision"] for g in graphs if isinstance(g, dict)}))
-
-
-def precision_parts(precision: str) -> list[str]:
-    """The precisions a precision string holds (`fp32+int8` -> fp32, int8)."""
-    return precision.split("+")
-
 
 # name -> (inputs, outputs), each a list of (feed name, shape without the batch dimension)
 Signature = tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]
@@ -189,13 +76,13 @@ class GraphCalls:
     says how to run one graph on named feeds (`_infer`, outputs in GRAPHS' order) and which dtype
     each feed takes (`_dtypes`). ONNX Runtime and OpenVINO share it."""
 
-    manifest: dict[str, Any]
+    manifest: Any  # the folder's deploy.manifest.Manifest (which imports this module)
     _dtypes: dict[str, dict[str, Any]]  # graph -> feed name -> numpy dtype the graph takes
 
     @property
     def tracker_config(self) -> TrackerConfig:
         """The settings the export recorded."""
-        return TrackerConfig.from_dict(self.manifest.get("tracker_config", {}))
+        return self.manifest.tracker_config
 
     def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[Any]:
         raise NotImplementedError

@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from siammask.deploy.graphs import GRAPH_NAMES, MANIFEST, cut_windows, refine_feeds, search_feeds, template_feeds
-from siammask.engines.base import Engine, EngineProxy, SearchResult, TemplateKernels
-from siammask.engines.onnx_engine import OnnxEngine, graph_file, read_manifest
+from siammask.deploy.manifest import Manifest, write_manifest
+from siammask.engine_contract import Engine, EngineProxy, SearchResult, TemplateKernels
+from siammask.engines.onnx_engine import OnnxEngine
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_output_folder, file_sha256, json_text, staged_folder
+from siammask.io.files import check_output_folder, file_sha256, staged_folder
 from siammask.io.ownership import export_folder_problem
 
 DEFAULT_FRAMES = 64
@@ -149,8 +150,8 @@ def collect_calibration(
     The supervised protocol (re-init after failures) is used so that the set also holds the crops
     after re-initialisations, which is what the tracker feeds the graphs in an evaluation.
     """
-    from siammask.evaluation.dataset import load_dataset
-    from siammask.evaluation.protocol import run_supervised
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.protocol import run_supervised
     from siammask.tracking.tracker import Tracker
 
     if frames < 1:
@@ -236,10 +237,6 @@ def correlation_nodes(model: Any, kernel_inputs: Iterable[str]) -> list[str]:
             seen[node.name] = None
             todo.extend(node.output)
     return list(seen)
-
-
-def conv_nodes(model: Any) -> list[str]:
-    return [n.name for n in model.graph.node if n.op_type == "Conv"]
 
 
 def conv_roles(model: Any) -> dict[str, str]:
@@ -352,20 +349,20 @@ def _quantized_convs(model: Any) -> set[str]:
 # --------------------------------------------------------------------------------------------
 # the command's work: fp32 folder -> INT8 folder
 # --------------------------------------------------------------------------------------------
-def check_fp32_model(folder: str | Path) -> dict[str, Any]:
+def check_fp32_model(folder: str | Path) -> Manifest:
     """The manifest of an fp32 export, or a one-line reason why `folder` cannot be quantized."""
     folder = Path(folder)
     if not folder.exists():
         raise SiamMaskError(f"model folder {folder} does not exist (export one with `siammask export`)")
-    manifest = read_manifest(folder)
-    precisions = {name: manifest["graphs"][name].get("precision") for name in GRAPH_NAMES}
+    manifest = Manifest.read(folder)
+    precisions = {name: manifest.graphs[name].get("precision") for name in GRAPH_NAMES}
     if any(p != "fp32" for p in precisions.values()):
         found = ", ".join(f"{n} {p}" for n, p in precisions.items())
         raise SiamMaskError(f"model folder {folder} is not an fp32 export ({found}); quantize the fp32 export")
     return manifest
 
 
-def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layers: list[str] | None) -> list[str]:
+def check_layers(model: Path, manifest: Manifest, graphs: list[str], layers: list[str] | None) -> list[str]:
     """The layers to keep fp32: those named, each of which must exist in one of the graphs to
     quantize, or (None) the measured default's layers that these graphs have."""
     if layers is not None and not layers:
@@ -374,7 +371,7 @@ def check_layers(model: Path, manifest: dict[str, Any], graphs: list[str], layer
 
     known: dict[str, None] = {}
     for name in graphs:
-        graph = onnx.load(str(graph_file(model, manifest, name)[1]), load_external_data=False)
+        graph = onnx.load(str(manifest.graph_path(name)), load_external_data=False)
         for node, role in conv_roles(graph).items():
             known[role] = None
             known[node] = None
@@ -416,9 +413,10 @@ def quantize_model(
     try:
         with staged_folder(output) as staging:
             details = {}
+            written = dict(manifest.data, graphs=dict(manifest.graphs))  # the fp32 manifest, updated
             for name in GRAPH_NAMES:
-                entry = dict(manifest["graphs"][name])
-                src = graph_file(model, manifest, name)[1]  # a plain name in the folder: read_manifest checked it
+                entry = dict(manifest.graphs[name])
+                src = manifest.graph_path(name)  # a plain name in the folder: Manifest.read checked it
                 if name in graphs:
                     say(f"quantizing {name} ({len(cal.feeds[name])} calibration inputs)")
                     if not cal.feeds[name]:
@@ -430,9 +428,9 @@ def quantize_model(
                     entry["fp32_layers"] = details[name]["fp32_layers"]
                 else:
                     shutil.copyfile(src, staging / entry["file"])
-                manifest["graphs"][name] = entry
+                written["graphs"][name] = entry
             activation, weight, reduce_range = FORMATS[fmt]
-            manifest["quantization"] = {
+            written["quantization"] = {
                 "method": "static",
                 "format": "QDQ",
                 "tool": f"onnxruntime.quantization {_ort_version()}",
@@ -445,7 +443,7 @@ def quantize_model(
                 "kept_fp32": ["correlations (kernels from the template)", *keep_fp32],
                 "source": {"folder": model.name, "manifest_sha256": file_sha256(model / MANIFEST)},
             }
-            manifest["calibration"] = {
+            written["calibration"] = {
                 "dataset": cal.dataset,
                 "path": str(Path(calibration)),
                 "frames": cal.frames,
@@ -454,7 +452,7 @@ def quantize_model(
                 "sequences": cal.sequences,
                 "sha256": cal.sha256(),
             }
-            (staging / MANIFEST).write_text(json_text(manifest))
+            write_manifest(staging, written)
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise

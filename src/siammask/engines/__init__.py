@@ -1,5 +1,2 @@
-"""Inference engines: one small, stateless interface over PyTorch and ONNX Runtime."""
-
-from siammask.engines.base import Engine, SearchResult, TemplateKernels
-
-__all__ = ["Engine", "SearchResult", "TemplateKernels"]
+"""Inference engines: PyTorch, ONNX Runtime and OpenVINO behind the one interface of
+siammask.engine_contract; factory.py builds them from an EngineSpec."""

@@ -47,7 +47,7 @@ def pick_backend(
     """(backend, why) for a folder whose graphs hold `offered` (fp32, fp16, fp32+int8) when
     `requested` (None: what the folder holds) is asked. The chosen backend still checks that it
     can run it (bf16 on a CPU without bf16 units is refused there, naming what the CPU offers)."""
-    from siammask.deploy.graphs import precision_parts
+    from siammask.deploy.manifest import precision_parts
 
     wanted = requested or ("int8" if "int8" in precision_parts(offered) else offered)
     if wanted == "bf16":

@@ -1,23 +1,23 @@
-"""Choosing an engine from what the user has: a checkpoint (.pth) or an exported folder."""
+"""The one road to an engine: an EngineSpec (what the user has, a checkpoint (.pth) or an exported
+folder, and the options) is checked (`choose_backend`), then built (`build_engine`) with the
+settings `tracking.presets.chosen_settings` decides. The API, every command, the bench's workers
+and the page all take this road; a model load reads the manifest once and opens OpenVINO once.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from siammask.engines.base import Engine
+from siammask.deploy.graphs import MANIFEST
+from siammask.deploy.manifest import Manifest
+from siammask.engine_contract import PRECISIONS, Engine
+from siammask.engines.registry import BACKENDS, REGISTRY, EngineOptions
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
-
-BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
-# what a user may ask an engine to compute in; an exported folder says what its graphs hold
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
-_HINTS = {"int8": "make an INT8 folder with `siammask quantize`",
-          "fp16": "export with `siammask export --fp16`",
-          "bf16": "bf16 runs an fp32 export on --backend openvino, where the CPU has bf16 units"}
-
 
 # Engine threads beyond a few per core only add switching; with no bound, --threads 100000
 # created threads up to the system's limit, after which the process no longer answered SIGTERM.
@@ -42,66 +42,51 @@ def check_threads(threads: object, option: str = "--threads") -> int | None:
     return threads
 
 
-def check_precision(requested: str | None, backend: str, offered: str) -> None:
-    """Refuse a precision the chosen engine cannot give, naming what it gives instead.
-
-    `offered` is the engine's precision string: `fp32` for torch, the export's graph precisions
-    (`fp32`, `fp16`, `fp32+int8`) for ONNX Runtime, which runs graphs as they were written.
-    """
-    if requested is None:
-        return
-    if requested not in PRECISIONS:
-        raise SiamMaskError(f"unknown precision {requested!r} (choose from {', '.join(PRECISIONS)})")
-    from siammask.deploy.graphs import precision_parts
-
-    if requested in precision_parts(offered):
-        return
-    hint = _HINTS.get(requested, "")
-    raise SiamMaskError(f"the {backend} backend runs this model in {offered}, not {requested}"
-                        + (f": {hint}" if hint else ""))
-
-
 @dataclass(frozen=True)
 class BackendChoice:
-    """The backend that will run, the precision asked of it (None: the model's own) and why."""
+    """The backend that will run, the precision asked of it (None: the model's own) and why; with
+    what deciding it read, for the engine to reuse: the folder's Manifest and OpenVINO's Core."""
 
     backend: str
     precision: str | None
     reason: str
+    manifest: Manifest | None = field(default=None, compare=False, repr=False)
+    core: Any = field(default=None, compare=False, repr=False)  # the backend check's handle (OpenVINO's Core)
 
 
 def choose_backend(
-    checkpoint: str | Path | None = None, model: str | Path | None = None, backend: str | None = None,
+    checkpoint: str | Path | None = None, model: str | Path | Manifest | None = None, backend: str | None = None,
     precision: str | None = None, providers: str | list[str] | None = None,
 ) -> BackendChoice:
     """Which backend runs, decided from the manifest and the CPU alone (no model is loaded), so a
     bad combination is refused before any work. None and "auto" pick by the measured rule in
-    engines/auto.py; a named backend is checked against the precision asked of it."""
+    engines/auto.py; a named backend is checked against the precision asked of it. `model`: an
+    exported folder or its Manifest already read."""
     if (checkpoint is None) == (model is None):
         raise SiamMaskError("give exactly one of --checkpoint FILE.pth or --model EXPORTED_DIR")
     if backend not in (None, *BACKENDS):
         raise SiamMaskError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
     if precision not in (None, *PRECISIONS):
         raise SiamMaskError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    named = None if backend in (None, "auto") else REGISTRY[backend]
     if checkpoint is not None:
-        if backend in ("onnxruntime", "openvino"):
+        if named is not None and named.runs != "checkpoint":
             raise SiamMaskError(f"the {backend} backend runs an exported folder: run `siammask export "
                                 "--checkpoint FILE --output DIR`, then pass --model DIR")
-        check_precision(precision, "torch", "fp32")
-        why = "given" if backend == "torch" else "auto: a .pth checkpoint runs on PyTorch (export it for the others)"
-        return BackendChoice("torch", precision, why)
-    if backend == "torch":
-        raise SiamMaskError("the torch backend needs --checkpoint FILE.pth, not an exported folder")
-    offered = folder_precision(model)
-    if backend in (None, "auto"):
-        backend, why = auto_backend(offered, precision, providers)
+        runner = named or next(b for b in REGISTRY.values() if b.runs == "checkpoint")
+        runner.check(None, precision, providers)
+        why = "given" if named else "auto: a .pth checkpoint runs on PyTorch (export it for the others)"
+        return BackendChoice(runner.name, precision, why)
+    if named is not None and named.runs != "export":
+        raise SiamMaskError(f"the {backend} backend needs --checkpoint FILE.pth, not an exported folder")
+    manifest = model if isinstance(model, Manifest) else Manifest.read(model)
+    if named is None:
+        name, why = auto_backend(manifest.precision, precision, providers)
+        named = REGISTRY[name]
     else:
         why = "given"
-    if backend == "onnxruntime":
-        check_precision(precision, "onnxruntime", offered)
-    else:
-        check_openvino(model, precision, providers)
-    return BackendChoice(backend, precision, why)
+    handle = named.check(manifest, precision, providers)
+    return BackendChoice(named.name, precision, why, manifest, handle)
 
 
 def auto_backend(
@@ -127,31 +112,13 @@ def _onnx_has_gpu() -> bool:
     return bool({"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(ort.get_available_providers()))
 
 
-def check_openvino(model: str | Path, precision: str | None, providers: str | list[str] | None) -> str:
-    """The precision OpenVINO will run the folder in; refuses what its device cannot give."""
-    from siammask.engines.onnx_engine import read_manifest
-    from siammask.extras import import_extra
-
-    ov = import_extra("openvino", "the openvino backend", "openvino")
-    from siammask.engines.openvino_engine import check_device, folder_kind, resolve_precision
-
-    core = ov.Core()
-    device = check_device(core, openvino_device(providers))
-    return resolve_precision(core, device, folder_kind(read_manifest(Path(model))), precision)
-
-
-def openvino_device(providers: str | list[str] | None) -> str:
-    """--providers names OpenVINO's device for that backend (cpu, gpu); auto and none: CPU."""
-    name = providers[0] if isinstance(providers, list) and providers else providers
-    return "CPU" if name in (None, "", "auto") else str(name).upper()
-
-
 def load_engine(
     checkpoint: str | Path | None = None, model: str | Path | None = None, backend: str | None = None,
     threads: int | None = None, providers: str | list[str] | None = None, precision: str | None = None,
     cache_dir: str | None = None,
 ) -> tuple[Engine, TrackerConfig]:
-    """The engine and the tracker settings that go with it.
+    """The engine and the model's own tracker settings (an EngineSpec's build, for callers that
+    hold the options one by one).
 
     --checkpoint runs PyTorch; --model (an exported folder) runs ONNX Runtime or OpenVINO and
     never imports torch. `backend` None or "auto" picks the fastest measured backend for the
@@ -161,38 +128,28 @@ def load_engine(
     """
     check_threads(threads, "threads")
     choice = choose_backend(checkpoint, model, backend, precision, providers)
-    if choice.backend == "torch":
-        try:
-            from siammask.engines.torch_engine import TorchEngine
-        except ModuleNotFoundError as exc:
-            if exc.name == "torch":
-                raise SiamMaskError("PyTorch is not installed: install siammask[torch] to read a .pth "
-                                    "checkpoint, or pass an exported --model DIR") from None
-            raise
-        from siammask.model.checkpoint import read_checkpoint
-        from siammask.tracking.presets import preset_config
+    return build_engine(choice, checkpoint, threads, providers, cache_dir)
 
-        loaded = read_checkpoint(checkpoint)  # its layout decides its default settings (pysot's: pysot)
-        return TorchEngine(loaded.model(), threads), preset_config(loaded.preset)
-    if choice.backend == "openvino":
-        from siammask.engines.openvino_engine import OpenVinoEngine
 
-        ov_engine = OpenVinoEngine(model, precision=precision, device=openvino_device(providers), threads=threads,
-                                   cache_dir=True if cache_dir is None else cache_dir)
-        return ov_engine, ov_engine.tracker_config
-    from siammask.engines.onnx_engine import OnnxEngine
-
-    engine = OnnxEngine(model, providers=providers, threads=threads)
-    return engine, engine.tracker_config
+def build_engine(
+    choice: BackendChoice, checkpoint: str | Path | None = None, threads: int | None = None,
+    providers: str | list[str] | None = None, cache_dir: str | None = None,
+) -> tuple[Engine, TrackerConfig]:
+    """The engine `choice` names, with the model's own settings (an export's recorded ones, a
+    checkpoint's by its layout), from what choosing it already read (manifest, OpenVINO's Core)."""
+    backend = REGISTRY[choice.backend]
+    # choose_backend read the manifest of every exported folder
+    model = Path(checkpoint) if backend.runs == "checkpoint" and checkpoint is not None else choice.manifest
+    if model is None:
+        raise SiamMaskError("give exactly one of --checkpoint FILE.pth or --model EXPORTED_DIR")
+    options = EngineOptions(choice.precision, threads, providers, cache_dir, choice.core)
+    return backend.build(model, options)
 
 
 def folder_precision(model: str | Path) -> str:
     """An exported folder's graph precisions as its engine names them (`fp32`, `fp16`, `fp32+int8`),
     read from the manifest alone, so that a bad folder is refused before any work."""
-    from siammask.deploy.graphs import precision_string
-    from siammask.engines.onnx_engine import read_manifest
-
-    return precision_string(read_manifest(Path(model)))
+    return Manifest.read(model).precision
 
 
 @dataclass(frozen=True)
@@ -207,7 +164,7 @@ class EngineSpec:
     model: str | None = None
     backend: str | None = None
     threads: int | None = None
-    providers: str | None = None
+    providers: str | list[str] | None = None
     config: str | None = None  # tracker settings file overriding the engine's
     precision: str | None = None  # requested; None: what the model holds
     preset: str | None = None  # named settings (siammask.tracking.presets); a settings file overrides them
@@ -223,6 +180,20 @@ class EngineSpec:
             object.__setattr__(self, "cache_dir", "none" if off else os.path.abspath(os.fspath(self.cache_dir)))
         check_threads(self.threads)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # what choosing read (a Manifest, OpenVINO's Core) stays in this process: a worker that
+        # receives the spec (bench, Ray) chooses anew, as it must on its own machine
+        return {k: v for k, v in self.__dict__.items() if k != "choice"}
+
+    @classmethod
+    def for_path(cls, path: str | Path, **options: Any) -> EngineSpec:
+        """The spec of a checkpoint file (PyTorch) or an exported folder, whichever `path` is."""
+        if Path(path).is_dir():
+            return cls(model=os.fspath(path), **options)
+        if Path(path).is_file():
+            return cls(checkpoint=os.fspath(path), **options)
+        raise SiamMaskError(f"{path}: no such checkpoint file or model folder")
+
     @cached_property
     def choice(self) -> BackendChoice:
         """The backend that will run and why (reads the manifest and asks the device once per spec:
@@ -237,18 +208,18 @@ class EngineSpec:
 
     def settings(self) -> TrackerConfig | None:
         """The settings the user chose (--config file, else --preset), None: the model's own."""
-        if self.config:
-            return TrackerConfig.from_file(self.config)
-        if self.preset:
-            from siammask.tracking.presets import preset_config
+        if not (self.config or self.preset):
+            return None
+        from siammask.tracking.presets import chosen_settings
 
-            return preset_config(self.preset)
-        return None
+        return chosen_settings(self.config, self.preset)
 
     def build(self) -> tuple[Engine, TrackerConfig]:
-        engine, config = load_engine(self.checkpoint, self.model, self.backend, self.threads, self.providers,
-                                     self.precision, self.cache_dir)
-        return engine, self.settings() or config
+        """The engine and the settings the run uses (tracking.presets.chosen_settings' rule)."""
+        from siammask.tracking.presets import chosen_settings
+
+        engine, own = build_engine(self.choice, self.checkpoint, self.threads, self.providers, self.cache_dir)
+        return engine, chosen_settings(self.config, self.preset, own)
 
     def identity(self) -> dict[str, object]:
         """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
@@ -256,7 +227,7 @@ class EngineSpec:
         file's values. Recorded beside results, so that a resumed run never mixes two models."""
         from siammask.io.files import file_sha256
 
-        source = self.checkpoint or str(Path(self.model or "") / "manifest.json")
+        source = self.checkpoint or str(Path(self.model or "") / MANIFEST)
         try:
             digest = file_sha256(source)
         except OSError as exc:
@@ -282,5 +253,5 @@ class EngineSpec:
         (OpenVINO's precision hint) name the arithmetic instead."""
         if self.checkpoint or not self.model:
             return "fp32"
-        offered = folder_precision(self.model)
+        offered = self.choice.manifest.precision if self.choice.manifest else folder_precision(self.model)
         return self.precision if self.precision in ("bf16", "fp16") and offered == "fp32" else offered

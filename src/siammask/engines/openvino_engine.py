@@ -3,7 +3,7 @@
 Why OpenVINO beside ONNX Runtime: on CPUs with bf16 matrix units (AVX512-BF16, AMX) its
 inference-precision hint runs the fp32 graphs in bf16 with no second export, and it runs our
 QDQ INT8 graphs on VNNI/AMX (figures in docs/engines.md). The folder is the one ONNX Runtime
-reads: the manifest is checked the same way (read_manifest, check_graph_file), so there is no
+reads: its Manifest is checked the same way (deploy/manifest.py), so there is no
 second export format to keep in step.
 
 Precision is the user's choice, refused in one line when the device cannot give it:
@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls, precision_string
-from siammask.engines.onnx_engine import check_graph_file, check_ports, graph_file, read_manifest
+from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
+from siammask.deploy.manifest import Manifest
+from siammask.engine_contract import PRECISIONS
+from siammask.engines.onnx_engine import check_ports
 from siammask.errors import SiamMaskError, first_line, printable
 from siammask.io.files import check_input_file
 
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
 _CAPABILITY_NAMES = {"FP32": "fp32", "BF16": "bf16", "FP16": "fp16", "INT8": "int8"}
 _HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
@@ -222,14 +223,6 @@ def cache_summary(setting: str | os.PathLike | bool | None = True) -> str:
             f"graph(s), at most {cache.max_bytes / (1 << 20):.0f} MiB (least recently used out; {how})")
 
 
-def folder_kind(manifest: dict[str, Any]) -> str:
-    """What the folder's graphs hold: int8 (any graph quantized), fp16, or fp32."""
-    precisions = {g["precision"] for g in manifest["graphs"].values()}
-    if "int8" in precisions:
-        return "int8"
-    return "fp16" if precisions == {"fp16"} else "fp32"
-
-
 def device_precisions(core: Any, device: str) -> list[str]:
     """The precisions (our names) the device lists in OPTIMIZATION_CAPABILITIES."""
     capabilities = core.get_property(device, "OPTIMIZATION_CAPABILITIES")
@@ -287,22 +280,23 @@ class OpenVinoEngine(GraphCalls):
     name = "openvino"
 
     def __init__(
-        self, folder: str | Path, precision: str | None = None, device: str = "CPU", threads: int | None = None,
-        cache_dir: str | Path | None | bool = True,
+        self, model: str | Path | Manifest, precision: str | None = None, device: str = "CPU",
+        threads: int | None = None, cache_dir: str | Path | None | bool = True, core: Any = None,
     ) -> None:
-        """`cache_dir`: True for cache_root()'s folder, a folder, or None/False/"none" for no model cache."""
+        """`model`: an exported folder or its Manifest already read; `cache_dir`: True for
+        cache_root()'s folder, a folder, or None/False/"none" for no model cache; `core`: the
+        OpenVINO Core the backend was checked with (None: a new one)."""
         import openvino as ov
 
-        self.folder = Path(folder)
-        self.manifest = read_manifest(self.folder)
-        core = ov.Core()
+        self.manifest = model if isinstance(model, Manifest) else Manifest.read(model)
+        self.folder = self.manifest.folder
+        core = core if core is not None else ov.Core()
         self.device = check_device(core, device)
-        kind = folder_kind(self.manifest)
-        self.requested_precision = resolve_precision(core, self.device, kind, precision)
+        self.requested_precision = resolve_precision(core, self.device, self.manifest.kind, precision)
         # the engine's precision string as ONNX Runtime's engine writes it (`fp32+int8` for a
         # quantized folder), except that a hint which changes the arithmetic names the arithmetic
         exact = self.requested_precision in ("fp32", "int8")
-        self.precision = precision_string(self.manifest) if exact else self.requested_precision
+        self.precision = self.manifest.precision if exact else self.requested_precision
         self._config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _HINTS[self.requested_precision],
             # one stream, all threads on the one request: the tracker's calls are sequential
@@ -323,10 +317,10 @@ class OpenVinoEngine(GraphCalls):
         self._compile_lock = threading.Lock()
         self._dtypes: dict[str, dict[str, Any]] = {}
         for name in GRAPH_NAMES:
-            entry, path = graph_file(self.folder, self.manifest, name)
+            entry = self.manifest.graphs[name]
             # hash first: the graph read is the one the manifest vouches for, and the cache key
             # holds that hash, so a graph replaced in place never meets an old blob
-            check_graph_file(path, entry, self.manifest["opset"])
+            path = self.manifest.check_graph(name)
             try:
                 model = core.read_model(str(path))
             except Exception as exc:  # OpenVINO raises RuntimeError with many-line messages

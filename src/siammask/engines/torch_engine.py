@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from siammask.engines.base import SearchResult, TemplateKernels
+from siammask.engine_contract import SearchResult, TemplateKernels
 from siammask.model.checkpoint import load_model
 from siammask.model.network import SiamMaskNet, cell_windows
 

@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.tracking.config import TrackerConfig
 

@@ -25,24 +25,10 @@ import numpy as np
 
 from siammask.errors import SiamMaskError
 from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, json_text, temporary_sibling
-from siammask.tracking.geometry import box_corners
-from siammask.tracking.tracker import TrackResult, parse_box
+from siammask.tracking.tracker import TrackResult
 
 OUTPUT_FORMATS = (".txt", ".csv", ".json")
 CSV_HEADER = "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score"
-
-
-def init_result(box: Sequence[float] | np.ndarray) -> TrackResult:
-    """The result reported for the initialisation frame: the given region, no score, no mask.
-
-    A 4-value box gives its corners; an 8-value polygon is kept as given. `box` is the
-    axis-aligned box the tracker starts from (for a polygon, the reference's area-preserving box).
-    """
-    values = np.asarray(box, dtype=np.float64).ravel()
-    cx, cy, w, h = parse_box(values)
-    xywh = np.array([cx - w / 2, cy - h / 2, w, h])
-    polygon = values.reshape(4, 2).copy() if values.size == 8 else box_corners(values)
-    return TrackResult(polygon, xywh, float("nan"), None, 0, False)
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -170,20 +156,3 @@ class ResultWriter(CommitOnSuccess):
         for tmp in self._tmps:
             tmp.unlink(missing_ok=True)
         self._closed = True
-
-
-
-def write_results(
-    path: str | Path, frames: Sequence[Sequence[TrackResult]], init_first: bool = True,
-    source: str | None = None, image_size: tuple[int, int] | None = None, fps: float | None = None,
-) -> list[Path]:
-    """Write a whole run at once: `frames[i]` holds frame i's per-target results.
-
-    With `init_first`, frame 0 is marked as the initialisation frame (no score).
-    """
-    if not frames:
-        raise SiamMaskError("no frames to write")
-    with ResultWriter(path, len(frames[0]), source, image_size, fps) as writer:
-        for index, results in enumerate(frames):
-            writer.write(index, results, init=init_first and index == 0)
-    return writer.files

@@ -93,9 +93,10 @@ def _entry_problem(path: Path, rel: str, files: dict[str, Any], folders: set[str
 
 def export_folder_problem(folder: str | Path) -> str | None:
     """None when `folder` is an export (or INT8 folder) siammask wrote, unchanged: its manifest is
-    siammask's (engines.onnx_engine.export_owner_problem), and every graph file it names is a
+    siammask's (deploy.manifest.export_owner_problem), and every graph file it names is a
     regular file, not a link or a folder of the user's, with the SHA-256 the manifest records."""
-    from siammask.engines.onnx_engine import MANIFEST, export_owner_problem, load_manifest
+    from siammask.deploy.graphs import MANIFEST
+    from siammask.deploy.manifest import export_owner_problem, load_manifest
 
     folder = Path(folder)
     problem = export_owner_problem(folder)

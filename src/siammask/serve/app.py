@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.io.files import json_text
 from siammask.serve.guard import RequestGuard, allowed_hosts, read_json

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import logging
 import threading
-import time
 import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -20,10 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from siammask.engines.base import Engine
+from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.serve.videos import Video
 from siammask.tracking.config import TrackerConfig
+from siammask.tracking.session import TrackingSession, first_frame, numbered
+from siammask.tracking.tracker import MultiTracker
 
 log = logging.getLogger("siammask.serve")
 
@@ -139,21 +140,18 @@ class Job:
 
     def _track(self) -> None:
         from siammask.io.mask_output import LabelMapWriter
-        from siammask.io.outputs import ResultWriter, init_result
+        from siammask.io.outputs import ResultWriter
         from siammask.io.sources import open_source
         from siammask.io.visualize import OverlayWriter, draw_overlay
-        from siammask.tracking.tracker import MultiTracker
 
         targets = len(self.boxes)
         with ExitStack() as stack:
             source = stack.enter_context(open_source(self.video.path))
-            frames = iter(source)
-            first = next(frames, None)
-            if first is None:
-                raise SiamMaskError(f"{self.video.name}: no frames")
-            image_size = (int(first.shape[1]), int(first.shape[0]))
-            tracker = MultiTracker(self.engine, self.config)
-            tracker.init(first, self.boxes)
+            frames = numbered(source)
+            first = first_frame(frames, self.video.name)
+            image_size = (int(first[1].shape[1]), int(first[1].shape[0]))
+            session = TrackingSession(MultiTracker(self.engine, self.config), self.boxes, proceed=self._proceed)
+            session.start(first)
             writers = [
                 stack.enter_context(ResultWriter(self.folder / name, targets, self.video.name, image_size, source.fps))
                 for name in ("results.json", "results.csv", "results.txt")
@@ -175,17 +173,11 @@ class Job:
                               for k, (r, lost) in enumerate(zip(results, self.lost))]
                     drawn = draw_overlay(frame, results, labels=labels)
                 self._publish(drawn)
+                self.track_seconds = session.outcome.track_seconds
                 self.frames_done = index + 1
 
-            emit(0, first, [init_result(b) for b in self.boxes], init=True)
-            for index, frame in enumerate(frames, start=1):
-                self._running.wait()
-                if self._stop.is_set():
-                    break
-                start = time.perf_counter()
-                results = tracker.track(frame)
-                self.track_seconds += time.perf_counter() - start
-                emit(index, frame, results, init=False)
+            session.sinks.append(emit)
+            session.run(frames)
             written = [f for w in writers for f in w.close()] + [overlay.close()]
         stopped = self._stop.is_set()
         self._collect(written)
@@ -194,6 +186,11 @@ class Job:
         self.message = (f"stopped after {self.frames_done} frames{rate} (files kept)" if stopped
                         else f"done: {self.frames_done} frames{rate}")
         self.state = "stopped" if stopped else "done"
+
+    def _proceed(self) -> bool:
+        """Asked before each tracked frame: wait while paused; False once stopped."""
+        self._running.wait()
+        return not self._stop.is_set()
 
     def _publish(self, image: np.ndarray) -> None:
         from siammask.serve.videos import preview_jpeg

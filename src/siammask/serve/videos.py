@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siammask.errors import SiamMaskError
+from siammask.errors import SiamMaskError, printable
 from siammask.io.files import native_path
 from siammask.io.sources import IMAGE_EXTENSIONS, natural_key, open_source
 
@@ -137,8 +137,6 @@ def extract_zip(archive: Path, folder: Path, max_bytes: int, max_pixels: int,
 
 
 def _printable_member(name: str) -> str:
-    from siammask.errors import printable
-
     return printable(name)[:200]
 
 
@@ -196,8 +194,6 @@ def resolve_media(root: Path, relative: object) -> Path:
     """A --media pick as a real path inside `root`: a relative path as the listing gives them (no
     absolute path, no `..`, no hidden part, no control character, not over MAX_PICK_CHARS), and
     no link leading out."""
-    from siammask.errors import printable
-
     if not isinstance(relative, str) or not relative:
         raise SiamMaskError("give the path of a file under the media folder, as the list names it")
     shown = repr(printable(relative[:80])) + ("..." if len(relative) > 80 else "")

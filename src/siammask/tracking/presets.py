@@ -7,6 +7,7 @@ a checkpoint in pysot's layout defaults to `pysot`, every other to `vot`.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
@@ -48,3 +49,20 @@ def matching_preset(config: TrackerConfig, prefer: str | None = None) -> str | N
     """The preset whose values `config` has (`prefer` first, since vot18 and pysot coincide), or None."""
     names = ([prefer] if prefer in _SOURCES else []) + [n for n in PRESETS if n != prefer]
     return next((n for n in names if preset_config(n) == config), None)
+
+
+def chosen_settings(
+    config: TrackerConfig | str | Path | None = None, preset: str | None = None,
+    model_own: TrackerConfig | None = None,
+) -> TrackerConfig:
+    """The settings a run uses, one rule for every road to an engine (API, commands, bench, serve,
+    export): the user's `config` (settings, or a settings file) wins, then a named `preset`, then
+    the model's own (an export's recorded settings; a checkpoint's by its layout, pysot's `pysot`),
+    then config_vot.json's."""
+    if isinstance(config, TrackerConfig):
+        return config
+    if config:
+        return TrackerConfig.from_file(config)
+    if preset:
+        return preset_config(preset)
+    return model_own or preset_config(DEFAULT_PRESET)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siammask.engines.base import Engine, TemplateKernels
+from siammask.engine_contract import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.system import available_memory
 from siammask.tracking.config import TrackerConfig
@@ -73,6 +73,19 @@ def parse_box(box: Sequence[float] | np.ndarray) -> tuple[float, float, float, f
     if not (w > 0 and h > 0):
         raise SiamMaskError(f"box must have positive width and height, got {w:g}x{h:g}")
     return cx, cy, w, h
+
+
+def init_result(box: Sequence[float] | np.ndarray) -> TrackResult:
+    """The result reported for the initialisation frame: the given region, no score, no mask.
+
+    A 4-value box gives its corners; an 8-value polygon is kept as given. `box` is the
+    axis-aligned box the tracker starts from (for a polygon, the reference's area-preserving box).
+    """
+    values = np.asarray(box, dtype=np.float64).ravel()
+    cx, cy, w, h = parse_box(values)
+    xywh = np.array([cx - w / 2, cy - h / 2, w, h])
+    polygon = values.reshape(4, 2).copy() if values.size == 8 else box_corners(values)
+    return TrackResult(polygon, xywh, float("nan"), None, 0, False)
 
 
 def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], label: str) -> None:

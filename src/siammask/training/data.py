@@ -58,14 +58,14 @@ class Track:
         """Frame t's label-map mask (uint8 0/1), or None for VOT tracks (drawn in the crop)."""
         if self.labels is None:
             return None
-        from siammask.evaluation.davis import read_palette_png
+        from siammask.datasets.davis import read_palette_png
 
         return object_mask(read_palette_png(self.labels[t]), self.object_id)  # type: ignore[arg-type]
 
 
 def object_mask(labels: np.ndarray, object_id: int) -> np.ndarray:
     """uint8 0/1 mask of one object (object_id < 0: every object, DAVIS 2016); void is background."""
-    from siammask.evaluation.davis import VOID_LABEL
+    from siammask.datasets.davis import VOID_LABEL
 
     hit = (labels > 0) if object_id < 0 else (labels == object_id)
     return (hit & (labels != VOID_LABEL)).astype(np.uint8)
@@ -82,7 +82,7 @@ class Pair:
 
 
 def vot_tracks(dataset: object) -> list[Track]:
-    """Tracks of a VOT dataset (siammask.evaluation.dataset.Dataset), every frame's size and box
+    """Tracks of a VOT dataset (siammask.datasets.vot.Dataset), every frame's size and box
     checked before any work, as `eval` and `track` check them: all frames the first one's size
     (read from their headers), each box within the bounds a tracker starts from
     (siammask.tracking.geometry.check_start_box: a pixel a side, at most ten times the frame,
@@ -119,7 +119,7 @@ def frame_sizes(name: str, frames: Sequence[Path]) -> tuple[int, int]:
 
 def davis_tracks(dataset: object) -> list[Track]:
     """One track per object of each DAVIS sequence; boxes are the masks' bounding boxes."""
-    from siammask.evaluation.davis import read_palette_png
+    from siammask.datasets.davis import read_palette_png
 
     tracks = []
     for seq in dataset:  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ EXPORT_FROM_FRAMES held-out frames on. A line on stderr says when each sequence 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 import time
@@ -20,7 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from siammask.datasets.sequence_list import SequenceList
 from siammask.engines.factory import EngineSpec
+from siammask.errors import SiamMaskError
 
 # Held-out frames from which exporting pays: export ~7 CPU s a model; tracking 60 frames took
 # 13-15 CPU s on PyTorch fp32 and 11 on ONNX Runtime / OpenVINO (docs/training.md).
@@ -29,8 +30,6 @@ EXPORT_FROM_FRAMES = 200
 
 def split_holdout(names: list[str], holdout: int | None) -> tuple[list[str], list[str]]:
     """(training names, held-out names): the last `holdout` sequences (default 1 when there are >= 3)."""
-    from siammask.errors import SiamMaskError
-
     if holdout is None:
         holdout = 1 if len(names) >= 3 else 0
     if holdout < 0 or holdout >= len(names):
@@ -53,10 +52,10 @@ def engine_spec(checkpoint: Path, work: Path, threads: int | None, engine: str, 
     return EngineSpec(model=str(folder), threads=threads)
 
 
-def evaluate(dataset: Any, names: list[str], models: dict[str, Path], threads: int | None,
+def evaluate(dataset: SequenceList[Any], names: list[str], models: dict[str, Path], threads: int | None,
              eao_interval: tuple[int, int] | None = None, work: Path | None = None, engine: str = "auto",
              say: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
-    """Track the sequences `names` of `dataset` (VOT Dataset or DavisDataset) with each model
+    """Track the sequences `names` of `dataset` (of any format: its protocol scores it) with each model
     (tracker name -> checkpoint); return the report dict and its table. `work` holds exports and
     results (a temporary folder when None); `say` gets the progress lines (default: stderr)."""
     import tempfile
@@ -66,29 +65,29 @@ def evaluate(dataset: Any, names: list[str], models: dict[str, Path], threads: i
             return evaluate(dataset, names, models, threads, eao_interval, Path(tmp), engine, say)
     say = say or _stderr
     results = work / "results"
-    davis = hasattr(dataset, "year")
-    if davis:
-        from siammask.evaluation.vos_report import build_vos_report, format_vos_table
-        from siammask.evaluation.vos_runner import run_vos_dataset
+    from siammask.datasets.formats import format_of
 
-        subset = dataclasses.replace(dataset, sequences=tuple(dataset[n] for n in names))
-    else:
-        from siammask.evaluation.dataset import Dataset
-        from siammask.evaluation.report import build_report, evaluate_folder, format_table
-        from siammask.evaluation.runner import run_dataset
-
-        subset = Dataset(dataset.root, dataset.name, [dataset[n] for n in names])
+    subset = dataset.subset(names)
+    vos = format_of(dataset).protocol == "vos"
     for name, path in models.items():
         progress = _progress(name, len(names), say)
         spec = engine_spec(path, work, threads, engine, sum(len(seq) for seq in subset))
         say(f"held-out {name}: scoring {len(names)} sequence{'s' * (len(names) != 1)} with {spec.choice.backend}")
-        if davis:
+        if vos:
+            from siammask.evaluation.vos.runner import run_vos_dataset
+
             run_vos_dataset(subset, spec, results, name, on_done=progress)
         else:
+            from siammask.evaluation.vot.runner import run_dataset
+
             run_dataset(subset, spec, results, name, on_done=progress)
-    if davis:
+    if vos:
+        from siammask.evaluation.vos.report import build_vos_report, format_vos_table
+
         report = build_vos_report(subset, results, list(models))
         return report, format_vos_table(report)
+    from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table
+
     report = build_report(subset, evaluate_folder(subset, results, list(models), eao_interval))
     return report, format_table(report)
 

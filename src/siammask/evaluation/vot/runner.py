@@ -1,0 +1,140 @@
+"""Running the supervised experiment over a dataset: result files, resume, parallel workers.
+
+Each sequence's result file is written atomically when the sequence ends, so a run killed at any
+moment leaves only whole files; a rerun skips sequences whose file is complete (one line per
+frame) unless forced, redoes interrupted ones (and deletes a killed run's hidden temporary files),
+and refuses to overwrite a file that is not a result of that sequence unless forced. Workers are
+processes, each building its engine once (`workers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from siammask.datasets.vot import Dataset, Sequence
+from siammask.engine_contract import Engine
+from siammask.engines.factory import EngineSpec
+from siammask.errors import SiamMaskError
+from siammask.evaluation.results_folder import check_results_folder, claim_results
+from siammask.evaluation.vot.protocol import run_supervised
+from siammask.evaluation.vot.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
+from siammask.evaluation.workers import track_all
+from siammask.io.files import read_input_text, remove_stale_temporaries
+from siammask.tracking.config import TrackerConfig
+
+
+@dataclass(frozen=True)
+class SequenceOutcome:
+    name: str
+    frames: int
+    failures: int
+    seconds: float  # tracker time
+    skipped: bool = False  # already complete from an earlier run
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+def existing_result(path: Path, frames: int) -> bool:
+    """What to do with the result file an earlier run may have left at `path` (not forced).
+
+    True: complete (one line per frame), keep it. False: absent, or the beginning of a result file
+    (an interrupted writer that was not atomic, e.g. another tool's), so track the sequence again and
+    replace it. Anything else was not written by a run on this sequence and is never overwritten
+    silently: a SiamMaskError naming the file (--force replaces it).
+    """
+    if not path.exists():
+        return False
+    advice = "move it away or pass --force to replace it"
+    if path.is_dir():
+        raise SiamMaskError(f"{path}: not a result file but a folder; {advice}")
+    try:
+        text = read_input_text(path, "result")
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"{path}: not a readable result file ({str(exc).removeprefix('result: ')}); "
+                            f"{advice}") from None
+    lines = text.splitlines()
+    regions = []
+    for i, line in enumerate(lines, start=1):
+        try:
+            regions.append(parse_region(line, f"{path}:{i}"))
+        except SiamMaskError as exc:
+            if i == len(lines) and not text.endswith("\n"):
+                return False  # its last line was cut short: an interrupted write
+            raise SiamMaskError(f"{exc}; not a result file of this tracker, {advice}") from None
+    if regions and regions[0] != INIT:
+        raise SiamMaskError(f"{path}:1: a result file starts with {INIT} (init), "
+                            f"got {lines[0].strip()[:20]!r}; {advice}")
+    if len(regions) > frames:
+        raise SiamMaskError(f"{path}: {len(regions)} lines for a sequence of {frames} frames "
+                            f"(a result of another sequence?); {advice}")
+    return len(regions) == frames
+
+
+def supervised_outcome(
+    engine: Engine, config: TrackerConfig, sequence: Sequence,
+) -> tuple[list[int | list[float]], SequenceOutcome]:
+    """Run the supervised protocol on one sequence: its result-file regions and its outcome."""
+    from siammask.tracking.tracker import Tracker
+
+    run = run_supervised(Tracker(engine, config), [str(p) for p in sequence.frames], sequence.groundtruth)
+    return run.regions, SequenceOutcome(sequence.name, run.tracked_frames, run.failures, run.seconds)
+
+
+def track_sequence(engine: Engine, config: TrackerConfig, sequence: Sequence, out: Path) -> SequenceOutcome:
+    """Track one sequence and write its result file, whole."""
+    regions, outcome = supervised_outcome(engine, config, sequence)
+    write_trajectory(out, regions)
+    return outcome
+
+
+def plan_sequences(
+    dataset: Dataset, results_dir: str | Path, tracker_name: str, force: bool,
+) -> tuple[list[SequenceOutcome], list[tuple[Sequence, Path]]]:
+    """Judge every existing result file before anything is tracked or reported: the outcomes of
+    the sequences whose complete file is kept, and the (sequence, result file) pairs left to track
+    (a killed run's temporary files beside them removed)."""
+    kept: list[SequenceOutcome] = []
+    todo: list[tuple[Sequence, Path]] = []
+    for seq in dataset:
+        out = result_path(results_dir, tracker_name, seq.name)
+        if not force and existing_result(out, len(seq)):
+            kept.append(SequenceOutcome(seq.name, 0, count_failures(out), 0.0, skipped=True))
+        else:
+            todo.append((seq, out))
+    for _, out in todo:
+        remove_stale_temporaries(out)
+    return kept, todo
+
+
+def run_dataset(
+    dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int = 1,
+    force: bool = False, on_done: Callable[[SequenceOutcome], None] | None = None,
+) -> list[SequenceOutcome]:
+    """Track every sequence of `dataset` under the supervised protocol; results in the reference's
+    layout (`results_dir/tracker_name/baseline/<seq>/<seq>_001.txt`)."""
+    if workers < 1:
+        raise SiamMaskError(f"--workers must be at least 1, got {workers}")
+    check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)
+    outcomes: list[SequenceOutcome] = []
+
+    def finished(outcome: SequenceOutcome) -> None:
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
+    for outcome in kept:
+        finished(outcome)
+    if todo:
+        track_all(todo, spec, workers, track_sequence, finished)
+    return outcomes
+
+
+def count_failures(path: Path) -> int:
+    """The failures a result file records."""
+    return sum(1 for r in read_trajectory(path) if r == FAILURE)
