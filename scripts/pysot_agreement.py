@@ -1,6 +1,6 @@
 """Closed-loop agreement of our tracker with pysot's SiamMaskTracker on the golden sequences.
 
-Both run the supervised protocol (siammask.evaluation.protocol) on tests/data/golden/dataset with
+Both run the supervised protocol (siammask.evaluation.vot.protocol) on tests/data/golden/dataset with
 the golden (seeded) weights, pysot's from a file in pysot's layout (backbone., neck., rpn_head.,
 mask_head., refine_head.) that our loader reads too. pysot runs from a checkout you give it
 (STVIR/pysot; it needs yacs), on the CPU, with its experiments/siammask_r50_l3/config.yaml;

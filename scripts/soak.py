@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak run: track N frames (default 10,000) of a small synthetic sequence and watch memory.
 
-The sequence (default 60 frames of 96x96, from `siammask.evaluation.synth`) is played in a loop; the tracker is
+The sequence (default 60 frames of 96x96, from `siammask.datasets.synth`) is played in a loop; the tracker is
 re-initialised from the ground truth each time the loop starts over, so both the template and the
 search paths run for the whole soak. Every frame is decoded from disk, tracked, and its polygon
 streamed to a results file, as `siammask track` does. Peak RSS (VmHWM in /proc/self/status) and RSS

@@ -9,7 +9,7 @@ What is checked, on a synthetic 2 x 20-frame dataset in the VOT2016 layout (seed
 fails 3 times and is re-initialised twice, in the same TraX process):
 - `vot evaluate` (supervised baseline through vot_supervised.SingleObjectSupervised, text results)
   completes, stops after 3 identical repetitions, and its result files are read by
-  siammask.evaluation.results as they are;
+  siammask.evaluation.vot.results as they are;
 - its trajectories equal those of our own runner (`run_dataset`) frame for frame: same init,
   failure and skip codes, same polygons to the 4 decimals our files keep, where a value that falls
   on a rounding boundary may round either way (one unit of the 4th decimal, on at most 1 % of the
