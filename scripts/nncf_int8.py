@@ -17,10 +17,11 @@ import json
 import shutil
 from pathlib import Path
 
+from siammask.calibration import collect_calibration
 from siammask.deploy.graphs import MANIFEST
-from siammask.deploy.quantize import collect_calibration, correlation_nodes
+from siammask.deploy.quantize import correlation_nodes
 from siammask.engines.onnx_engine import OnnxEngine
-from siammask.io.files import file_sha256
+from siammask.files import file_sha256
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from siammask.errors import SiamMaskError, first_line
 from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
 from siammask.evaluation.vot.results import read_trajectory, result_path
 from siammask.evaluation.vot.runner import EngineSpec, SequenceOutcome, run_dataset
-from siammask.io.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
+from siammask.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
 
 MARKER = ".siammask-demo"
 # everything a demo writes in its folder: --force replaces a folder holding these and nothing else
@@ -173,9 +173,9 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
 
     from siammask.bench.report import format_report
     from siammask.bench.run import BenchOptions, run_bench
+    from siammask.calibration import quantize_model
     from siammask.datasets.synth import make_dataset
     from siammask.deploy.export import export
-    from siammask.deploy.quantize import quantize_model
     from siammask.evaluation.publish import write_json
     from siammask.evaluation.vot.plots import write_plots
     from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table

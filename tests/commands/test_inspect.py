@@ -23,7 +23,7 @@ def inspect(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_authors_checkpoint(capsys, seeded_checkpoint):
-    from siammask.io.files import file_sha256
+    from siammask.files import file_sha256
 
     rc, out, _ = inspect(capsys, seeded_checkpoint, "--json")
     assert rc == 0

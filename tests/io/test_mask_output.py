@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import current_umask
+from siammask.files import current_umask
 from siammask.io.mask_output import LabelMapWriter
 from siammask.tracking.tracker import init_result
 

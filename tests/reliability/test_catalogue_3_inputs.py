@@ -253,7 +253,7 @@ def test_reading_a_small_input_does_not_reserve_its_cap(tmp_path):
     frame = write_frames(tmp_path / "frames", 1)[0]
     code = (
         "import resource, sys\n"
-        "from siammask.io.files import read_input\n"
+        "from siammask.files import read_input\n"
         "from siammask.io.sources import read_image\n"
         "size = [int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:')][0]\n"
         "room = size + (200 << 20)\n"  # 200 MiB more than the process holds: far below the 1 GiB cap
@@ -268,7 +268,7 @@ def test_reading_a_small_input_does_not_reserve_its_cap(tmp_path):
 
 
 def test_an_input_over_its_cap_is_still_refused(tmp_path):
-    from siammask.io.files import read_input
+    from siammask.files import read_input
 
     path = tmp_path / "big.txt"
     path.write_bytes(b"x" * 5000)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import json_text, write_text_atomically
+from siammask.files import json_text, write_text_atomically
 
 HEADER = ["backend", "template ms", "search ms", "refine ms", "decode+mask ms", "frame ms", "FPS",
           "peak RSS MB", "speed-up", "search x floor", "<=1px of fp32", "median err px"]

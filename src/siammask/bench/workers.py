@@ -36,7 +36,7 @@ from siammask.bench.timing import (
     timing_figures,
 )
 from siammask.errors import SiamMaskError
-from siammask.io.files import json_text, write_text_atomically
+from siammask.files import json_text, write_text_atomically
 from siammask.io.sources import read_image
 
 GEMM_SIZE = 2048

@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
 
     from siammask.datasets.vot import load_dataset
     from siammask.evaluation.vot.report import parse_interval
-    from siammask.io.files import check_name
+    from siammask.files import check_name
 
     if len(args.model) != 2:
         raise SiamMaskError(f"give --model exactly twice (baseline, then the model to judge), got {len(args.model)}")
@@ -292,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_comparison(comparison), end="")
     if args.json:
         from siammask.evaluation.publish import to_json
-        from siammask.io.files import write_text_atomically
+        from siammask.files import write_text_atomically
 
         try:
             write_text_atomically(Path(args.json), to_json(comparison.to_dict()))

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from siammask.engines.openvino_engine import cache_summary
-    from siammask.io.files import json_text
+    from siammask.files import json_text
 
     path = Path(args.path)
     if path.exists() and not (path.is_dir() or path.is_file()):

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     try:
-        from siammask.deploy.quantize import quantize_model
+        from siammask.calibration import quantize_model
     except ModuleNotFoundError as exc:
         if exc.name == "onnx":
             raise SiamMaskError("quantize needs onnx: pip install 'siammask[quant]'") from None

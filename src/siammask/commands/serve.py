@@ -114,7 +114,7 @@ def default_model(backend: str | None) -> tuple[dict[str, str], str]:
     never confused with an old one; the export is written whole or not at all (staged)."""
     from importlib import resources
 
-    from siammask.io.files import file_sha256
+    from siammask.files import file_sha256
     from siammask.model.trained import RESOURCE, write_checkpoint
 
     folder = cache_folder()

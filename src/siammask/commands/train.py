@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from siammask.io.files import file_sha256, json_text
+    from siammask.files import file_sha256, json_text
     from siammask.model.checkpoint import load_into, read_checkpoint
     from siammask.model.network import SiamMaskNet
     from siammask.training.loop import Diverged, Settings, Trainer, full_state, write_model

@@ -22,7 +22,7 @@ import numpy as np
 
 from siammask.datasets.sequence_list import SequenceList
 from siammask.errors import SiamMaskError
-from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, read_input_text
+from siammask.files import MAX_IMAGE_BYTES, check_input_file, read_input_text
 from siammask.io.sources import check_image_pixels, open_image
 
 YEARS = (2016, 2017)

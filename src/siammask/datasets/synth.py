@@ -34,7 +34,7 @@ import numpy as np
 
 from siammask.datasets.vot import TAG_NAMES
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.files import check_output_folder, staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 
 __all__ = ["make_dataset"]

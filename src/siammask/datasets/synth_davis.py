@@ -32,7 +32,7 @@ from siammask.datasets.synth import (
     _target_texture,
 )
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.files import check_output_folder, staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 from siammask.tracking.labelmaps import write_label_png
 

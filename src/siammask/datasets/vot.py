@@ -20,7 +20,7 @@ import numpy as np
 
 from siammask.datasets.sequence_list import SequenceList
 from siammask.errors import SiamMaskError
-from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, check_name, read_frame_lines, read_input_text
+from siammask.files import MAX_IMAGE_BYTES, check_input_file, check_name, read_frame_lines, read_input_text
 from siammask.io.sources import IMAGE_PATTERNS, find_images, read_image
 
 # The one owner of the VOT per-frame attribute names (tag files, meta files, EAO per tag).

@@ -20,10 +20,9 @@ from torch import nn
 
 from siammask import __version__
 from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, OPSET
-from siammask.deploy.manifest import write_manifest
+from siammask.deploy.manifest import export_folder_problem, write_manifest
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_output_folder, file_sha256, staged_folder
-from siammask.io.ownership import export_folder_problem
+from siammask.files import check_output_folder, file_sha256, staged_folder
 from siammask.model.checkpoint import read_checkpoint
 from siammask.model.network import SiamMaskNet
 from siammask.tracking.config import TrackerConfig

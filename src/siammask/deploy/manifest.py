@@ -16,7 +16,7 @@ from typing import Any
 from siammask import __version__
 from siammask.deploy.graphs import GRAPH_NAMES, GRAPH_PRECISIONS, MANIFEST, OPSET
 from siammask.errors import SiamMaskError, printable
-from siammask.io.files import (
+from siammask.files import (
     check_input_file,
     encodable,
     file_sha256,
@@ -24,6 +24,7 @@ from siammask.io.files import (
     read_input_text,
     unexpected_entries,
 )
+from siammask.io.ownership import entry_problem
 from siammask.tracking.config import TrackerConfig, parse_json
 
 SUPPORTED_OPSETS = (OPSET,)
@@ -158,6 +159,25 @@ def export_owner_problem(folder: Path) -> str | None:
     graphs = manifest.get("graphs") if isinstance(manifest.get("graphs"), dict) else {}
     files = [str(g.get("file")) for g in graphs.values() if isinstance(g, dict)]
     return unexpected_entries(folder, [MANIFEST, *files])
+
+
+def export_folder_problem(folder: str | Path) -> str | None:
+    """None when `folder` is an export (or INT8 folder) siammask wrote, unchanged: its manifest is
+    siammask's (export_owner_problem), and every graph file it names is a
+    regular file, not a link or a folder of the user's, with the SHA-256 the manifest records."""
+    folder = Path(folder)
+    problem = export_owner_problem(folder)
+    if problem:
+        return problem
+    graphs = load_manifest(folder / MANIFEST)["graphs"]
+    hashes = {str(g.get("file")): g.get("sha256") for g in graphs.values() if isinstance(g, dict)}
+    for name in hashes:
+        if name in ("", ".", "..") or name != Path(name).name:
+            return f"its manifest names {name!r}, not a file of the folder"
+        problem = entry_problem(folder / name, name, hashes, set())
+        if problem:
+            return problem
+    return None
 
 
 def _graph_opset(path: Path) -> str:

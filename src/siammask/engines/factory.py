@@ -225,7 +225,7 @@ class EngineSpec:
         """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
         export's manifest, which holds every graph's), the backend, the precision and the settings
         file's values. Recorded beside results, so that a resumed run never mixes two models."""
-        from siammask.io.files import file_sha256
+        from siammask.files import file_sha256
 
         source = self.checkpoint or str(Path(self.model or "") / MANIFEST)
         try:

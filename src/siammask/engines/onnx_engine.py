@@ -14,7 +14,7 @@ import numpy as np
 from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
 from siammask.deploy.manifest import Manifest, graph_opset_note
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import native_path
+from siammask.files import native_path
 
 # provider preference when none is named: the fastest available first
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")

@@ -35,7 +35,7 @@ from siammask.deploy.manifest import Manifest
 from siammask.engine_contract import PRECISIONS
 from siammask.engines.onnx_engine import check_ports
 from siammask.errors import SiamMaskError, first_line, printable
-from siammask.io.files import check_input_file
+from siammask.files import check_input_file
 
 # OpenVINO's OPTIMIZATION_CAPABILITIES names -> ours
 _CAPABILITY_NAMES = {"FP32": "fp32", "BF16": "bf16", "FP16": "fp16", "INT8": "int8"}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import atomic_file, json_text, write_text_atomically
+from siammask.files import atomic_file, json_text, write_text_atomically
 
 if TYPE_CHECKING:  # matplotlib is imported by the plot modules that hand their figures here
     from matplotlib.figure import Figure

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_name, json_text, read_input_text, write_text_atomically
+from siammask.files import check_name, json_text, read_input_text, write_text_atomically
 
 
 def check_results_folder(results_dir: str | Path) -> None:

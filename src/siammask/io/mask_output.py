@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, commit_folder, staging_folder
+from siammask.files import CommitOnSuccess, commit_folder, staging_folder
 from siammask.tracking.labelmaps import write_label_png
 from siammask.tracking.mask import label_map
 from siammask.tracking.tracker import TrackResult

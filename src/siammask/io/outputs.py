@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, json_text, temporary_sibling
+from siammask.files import CommitOnSuccess, check_new_file, commit_file, json_text, temporary_sibling
 from siammask.tracking.tracker import TrackResult
 
 OUTPUT_FORMATS = (".txt", ".csv", ".json")

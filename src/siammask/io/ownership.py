@@ -5,7 +5,7 @@ wrote it and every file and folder inside with its SHA-256. `--force` replaces s
 when everything in it, at every depth, is in the record and unchanged: a user's notes inside a
 sequence folder, an edited frame, a link or a folder of their own all keep it. An export needs no
 record of its own: its manifest already lists each graph file with its SHA-256, and
-`export_folder_problem` holds the folder to it the same way.
+`deploy.manifest.export_folder_problem` holds the folder to it the same way (with `entry_problem`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import file_sha256, json_text, read_input_text
+from siammask.files import file_sha256, json_text, read_input_text
 
 RECORD = ".siammask"
 MAX_RECORD_BYTES = 64 << 20
@@ -54,7 +54,7 @@ def folder_problem(folder: str | Path, kind: str) -> str | None:
             rel = (base / name).as_posix()
             if rel == RECORD:
                 continue
-            problem = _entry_problem(Path(parent) / name, rel, files, folders)
+            problem = entry_problem(Path(parent) / name, rel, files, folders)
             if problem:
                 return problem
     return None
@@ -74,7 +74,7 @@ def _read_record(folder: Path) -> dict[str, Any] | str:
     return record
 
 
-def _entry_problem(path: Path, rel: str, files: dict[str, Any], folders: set[str]) -> str | None:
+def entry_problem(path: Path, rel: str, files: dict[str, Any], folders: set[str]) -> str | None:
     try:
         mode = path.lstat().st_mode
     except OSError:
@@ -89,25 +89,3 @@ def _entry_problem(path: Path, rel: str, files: dict[str, Any], folders: set[str
         return None if same else f"{rel!r} was changed after siammask wrote it"
     kind = "folder" if stat.S_ISDIR(mode) else "link" if stat.S_ISLNK(mode) else "file"
     return f"it holds the {kind} {rel!r}, which siammask did not write"
-
-
-def export_folder_problem(folder: str | Path) -> str | None:
-    """None when `folder` is an export (or INT8 folder) siammask wrote, unchanged: its manifest is
-    siammask's (deploy.manifest.export_owner_problem), and every graph file it names is a
-    regular file, not a link or a folder of the user's, with the SHA-256 the manifest records."""
-    from siammask.deploy.graphs import MANIFEST
-    from siammask.deploy.manifest import export_owner_problem, load_manifest
-
-    folder = Path(folder)
-    problem = export_owner_problem(folder)
-    if problem:
-        return problem
-    graphs = load_manifest(folder / MANIFEST)["graphs"]
-    hashes = {str(g.get("file")): g.get("sha256") for g in graphs.values() if isinstance(g, dict)}
-    for name in hashes:
-        if name in ("", ".", "..") or name != Path(name).name:
-            return f"its manifest names {name!r}, not a file of the folder"
-        problem = _entry_problem(folder / name, name, hashes, set())
-        if problem:
-            return problem
-    return None

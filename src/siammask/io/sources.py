@@ -31,7 +31,7 @@ import numpy as np
 from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import MAX_IMAGE_BYTES, check_input_file, native_path, read_input
+from siammask.files import MAX_IMAGE_BYTES, check_input_file, native_path, read_input
 from siammask.tracking.frames import as_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
+from siammask.files import CommitOnSuccess, check_new_file, commit_file, temporary_sibling
 from siammask.tracking.frames import as_bgr
 from siammask.tracking.tracker import TrackResult
 

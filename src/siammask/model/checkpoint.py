@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import atomic_file, check_input_file, file_sha256  # noqa: F401 - file_sha256: API
+from siammask.files import atomic_file, check_input_file, file_sha256  # noqa: F401 - file_sha256: API
 from siammask.model.network import SiamMaskNet
 
 _PREFIX = "module."

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import atomic_file
+from siammask.files import atomic_file
 from siammask.model.seeded import SEED, seeded_state_dict
 
 RESOURCE = "trained_heads.npz"

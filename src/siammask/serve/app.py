@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
-from siammask.io.files import json_text
+from siammask.files import json_text
 from siammask.serve.guard import RequestGuard, allowed_hosts, read_json
 from siammask.serve.jobs import LOST_FRAMES, LOST_SCORE, Job
 from siammask.serve.limits import MAX_TARGETS_PER_RUN, MB, Limits, Refused

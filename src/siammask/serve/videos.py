@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError, printable
-from siammask.io.files import native_path
+from siammask.files import native_path
 from siammask.io.sources import IMAGE_EXTENSIONS, natural_key, open_source
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif", ".zip")

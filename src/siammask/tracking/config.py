@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import read_input_text
+from siammask.files import read_input_text
 
 # A settings file is a few hundred bytes; anything far larger is not one (and is not read whole).
 MAX_CONFIG_BYTES = 1 << 20

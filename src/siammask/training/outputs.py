@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import atomic_file, read_input_text, regular_destination
+from siammask.files import atomic_file, read_input_text, regular_destination
 
 # The keys a `train --json` summary always has: an existing JSON file without them is not ours.
 SUMMARY_KEYS = ("steps", "settings", "pairs")

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from siammask.errors import SiamMaskError, first_line
-from siammask.io.files import check_input_file
+from siammask.files import check_input_file
 
 # The trained tensors and Adam's two moments are at most three times the network's 86 MB.
 MAX_STATE_BYTES = 1 << 30

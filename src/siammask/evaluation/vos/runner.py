@@ -21,7 +21,7 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.results_folder import check_results_folder, claim_results
 from siammask.evaluation.vos.protocol import track_sequence_vos
 from siammask.evaluation.workers import track_all
-from siammask.io.files import check_name, remove_stale_staging, staged_folder
+from siammask.files import check_name, remove_stale_staging, staged_folder
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.labelmaps import write_label_png
 

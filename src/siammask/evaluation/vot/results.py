@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.io.files import check_name, read_frame_lines, read_input_text, write_text_atomically
+from siammask.files import check_name, read_frame_lines, read_input_text, write_text_atomically
 
 # The one owner of the result vocabulary (as vot-toolkit's Trajectory constants): the codes a
 # result line may hold instead of a region, and the frames skipped after a failure before re-init.

@@ -21,7 +21,7 @@ from siammask.evaluation.results_folder import check_results_folder, claim_resul
 from siammask.evaluation.vot.protocol import run_supervised
 from siammask.evaluation.vot.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
 from siammask.evaluation.workers import track_all
-from siammask.io.files import read_input_text, remove_stale_temporaries
+from siammask.files import read_input_text, remove_stale_temporaries
 from siammask.tracking.config import TrackerConfig
 
 
