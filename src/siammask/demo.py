@@ -22,7 +22,7 @@ import numpy as np
 
 from siammask.datasets.vot import Dataset, load_dataset
 from siammask.errors import SiamMaskError, first_line
-from siammask.evaluation.vot.agreement import PolygonPairs, describe_overlap, difference_stats, overlap_stats
+from siammask.evaluation.vot.agreement import PolygonPairs, agree, describe_overlap, difference_stats, overlap_stats
 from siammask.evaluation.vot.results import read_trajectory, result_path
 from siammask.evaluation.vot.runner import EngineSpec, SequenceOutcome, run_dataset
 from siammask.files import check_output_folder, json_text, unexpected_entries, write_text_atomically
@@ -80,13 +80,10 @@ def compare_runs(dataset: Dataset, results: Path, first: str = "torch", second: 
     for seq in dataset:
         a = read_trajectory(result_path(results, TRACKERS[first], seq.name))
         b = read_trajectory(result_path(results, TRACKERS[second], seq.name))
-        for f, (ra, rb) in enumerate(zip(a, b)):
-            events += 1
-            kind_a = ra if isinstance(ra, int) else "track"
-            kind_b = rb if isinstance(rb, int) else "track"
-            same += kind_a == kind_b
-            if kind_a == kind_b == "track":
-                pairs.add(ra, rb, f"{seq.name} frame {f}")
+        seen = agree(seq.name, [_frame(r) for r in a], [_frame(r) for r in b])
+        events += len(seen.equal)
+        same += sum(seen.equal)
+        pairs.extend(seen.pairs)
     diffs, overlaps = difference_stats(pairs.vertex_differences()), pairs.overlaps()
     return {
         "frames": events,
@@ -96,6 +93,12 @@ def compare_runs(dataset: Dataset, results: Path, first: str = "torch", second: 
         "overlap": overlap_stats(overlaps),
         "overlap_lowest": pairs.worst(overlaps),
     }
+
+
+
+def _frame(region: Any) -> tuple[object, Any]:
+    """A result file's line as (event, polygon): an int code (init, failure, skip) has no polygon."""
+    return (region, None) if isinstance(region, int) else ("track", region)
 
 
 def write_overlay(engine_spec: EngineSpec, dataset: Dataset, out: Path, frames: int) -> tuple[Path, Path]:

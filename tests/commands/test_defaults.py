@@ -51,13 +51,13 @@ def test_demo_defaults_are_demo_options(tmp_path):
 
 def test_train_defaults_are_the_settings():
     pytest.importorskip("torch")
-    from siammask.commands.train import SEEDED_LR
     from siammask.training.loop import Settings
+    from siammask.training.run import SEEDED_LR
 
     args, settings = _parse("train", "--dataset", "d", "--seeded", "--output", "o.pth"), Settings()
     for name in ("train", "seed", "batch", "bf16", "max_gap"):
         assert getattr(args, name) == getattr(settings, name), name
-    # --lr follows the starting point (commands/train.py); from the seeded weights it is the settings'
+    # --lr follows the starting point (training/run.py); from the seeded weights it is the settings'
     assert args.lr is None and SEEDED_LR == settings.lr
 
 

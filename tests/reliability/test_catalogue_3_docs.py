@@ -126,7 +126,7 @@ def test_compare_refuses_a_backend_that_cannot_run_its_model(capsys, tmp_path, e
 
 
 def test_compare_labels_name_the_precision_once():
-    from siammask.commands.compare import default_labels
+    from siammask.evaluation.vot.compare import default_labels
 
     def engine(precision: str, name: str = "onnxruntime"):
         return SimpleNamespace(precision=precision, name=name), None
@@ -217,9 +217,9 @@ def test_an_axis_aligned_box_against_a_rotated_polygon_is_a_small_region_differe
 
 def test_demo_and_compare_give_the_same_figures(tmp_path):
     """The demo reads result files, compare holds the runs' records: same polygons, same words."""
-    from siammask.commands.compare import Comparison, _compare_runs
     from siammask.datasets.vot import load_dataset
     from siammask.demo import TRACKERS, _int8_lines, compare_runs
+    from siammask.evaluation.vot.compare import Comparison, _compare_runs
     from siammask.evaluation.vot.results import result_path, write_trajectory
 
     dataset = load_dataset(write_dataset(tmp_path / "ds", ["a"], frames=4))

@@ -10,7 +10,7 @@ other differs by a sliver of area, not by the length of a box side.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +64,11 @@ class PolygonPairs:
         self.second.append(b)
         self.where.append(where)
 
+    def extend(self, other: PolygonPairs) -> None:
+        self.first.extend(other.first)
+        self.second.extend(other.second)
+        self.where.extend(other.where)
+
     def overlaps(self) -> np.ndarray:
         """VOT overlap of each pair (no image bounds: the regions as the runs gave them)."""
         if not self.first:
@@ -81,6 +86,36 @@ class PolygonPairs:
         return {"where": self.where[k], "overlap": float(overlaps[k]),
                 "vertex_difference_px": vertex_difference(self.first[k], self.second[k]),
                 "shapes": shapes(self.first[k], self.second[k])}
+
+
+Frame = tuple[Hashable, Polygon | None]  # one frame of a run: its event, its polygon (None: none given)
+
+
+@dataclass
+class FrameAgreement:
+    """Two runs of one sequence, frame by frame: which events are equal and the polygon pairs."""
+
+    equal: list[bool]  # per frame (the shorter run's length): both runs did the same thing
+    pairs: PolygonPairs  # the frames both runs gave a polygon on
+    in_step: np.ndarray  # per pair: the frame is before the first divergence (both from the same state)
+
+    @property
+    def first_divergence(self) -> int | None:
+        """The first frame whose events differ, None when every event is equal."""
+        return next((f for f, same in enumerate(self.equal) if not same), None)
+
+
+def agree(name: str, first: Sequence[Frame], second: Sequence[Frame]) -> FrameAgreement:
+    """Compare two runs of sequence `name`, given as (event, polygon) per frame: one loop for
+    `siammask compare` (the runs' records) and the demo (the runs' result files)."""
+    equal = [ea == eb for (ea, _), (eb, _) in zip(first, second)]
+    divergence = next((f for f, same in enumerate(equal) if not same), None)
+    pairs, in_step = PolygonPairs(), []
+    for f, ((_, pa), (_, pb)) in enumerate(zip(first, second)):
+        if pa is not None and pb is not None:
+            pairs.add(pa, pb, f"{name} frame {f}")
+            in_step.append(divergence is None or f < divergence)
+    return FrameAgreement(equal, pairs, np.array(in_step, dtype=bool))
 
 
 def shapes(a: Polygon, b: Polygon) -> str:
