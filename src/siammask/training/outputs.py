@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,27 +75,28 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def _check_ours_checkpoint(path: Path) -> None:
-    if not path.exists():
-        return
     from siammask.model.checkpoint import read_checkpoint
 
-    try:
-        read_checkpoint(path)
-    except SiamMaskError as exc:
-        raise SiamMaskError(f"--output {path} exists and is not a SiamMask checkpoint, so it is not replaced "
-                            f"({_reason(exc)}); name another file") from None
+    _check_readable_as(path, read_checkpoint, lambda reason: f"--output {path} exists and is not a SiamMask "
+                       f"checkpoint, so it is not replaced ({reason}); name another file")
 
 
 def _check_ours_state(path: Path) -> None:
-    if not path.exists():
-        return
     from siammask.training.resume import read_state
 
+    _check_readable_as(path, read_state, lambda reason: f"training state {path} exists and is not one siammask "
+                       f"wrote, so it is not replaced ({reason}); remove it or name another --output")
+
+
+def _check_readable_as(path: Path, reader: Callable[[Path], Any], refusal: Callable[[str], str]) -> None:
+    """An existing `path` that `reader` (siammask's own loader of that kind of file) refuses is not
+    ours: refuse to replace it, in the words `refusal` gives the loader's reason."""
+    if not path.exists():
+        return
     try:
-        read_state(path)
+        reader(path)
     except SiamMaskError as exc:
-        raise SiamMaskError(f"training state {path} exists and is not one siammask wrote, so it is not replaced "
-                            f"({_reason(exc)}); remove it or name another --output") from None
+        raise SiamMaskError(refusal(_reason(exc))) from None
 
 
 def _check_ours_summary(path: Path) -> None:
