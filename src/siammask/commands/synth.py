@@ -1,4 +1,4 @@
-"""Write a deterministic synthetic tracking dataset in the VOT2016 layout: a textured target moving,
+"""Write a deterministic synthetic tracking dataset in the VOT2016 layout (or VOT-LT, DAVIS): a textured target moving,
 rotating and changing size over a cluttered background, with exact ground truth and per-frame
 attribute tags. The same options always give byte-identical files.
 """
@@ -23,10 +23,16 @@ examples:
   siammask synth data/davis-synth --layout davis --sequences 2 --frames 20 --objects 3
       a DAVIS 2017-layout dataset: objects of several shapes occluding each other, every frame annotated
 
+  siammask synth data/lt-synth --layout vot-lt --sequences 4 --frames 300
+      a VOT2018-LT-layout dataset: the target hides behind a panel or leaves the view for 15-35
+      frames and comes back elsewhere (at least 47 frames; longer sequences hold several absences)
+
 layout: OUT/list.txt, OUT/synthNN/00000001.jpg..., OUT/synthNN/groundtruth.txt (8 values per line:
 the target's rotated rectangle) and OUT/synthNN/<attribute>.tag (one 0/1 per frame).
 --layout davis: OUT/JPEGImages/480p/davisNN/00000.jpg..., OUT/Annotations/480p/davisNN/00000.png...
 (palette PNGs, 0 background, k the k-th object) and OUT/ImageSets/2016|2017/val.txt.
+--layout vot-lt: OUT/list.txt, OUT/ltNN/00000001.jpg..., OUT/ltNN/groundtruth.txt (x,y,w,h a line,
+nan,nan,nan,nan on frames where the target cannot be seen).
 """
 
 _SIZE_RE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
@@ -40,7 +46,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-HELP = "write a synthetic dataset, VOT2016 or DAVIS layout (deterministic)"
+HELP = "write a synthetic dataset, VOT2016, VOT-LT or DAVIS layout (deterministic)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(
-        "--layout", choices=("vot", "davis"), default="vot",
-        help="vot: one target a sequence, VOT2016 layout (default); davis: several objects with label maps, "
-             "DAVIS 2017 layout",
+        "--layout", choices=("vot", "vot-lt", "davis"), default="vot",
+        help="vot: one target a sequence, VOT2016 layout (default); vot-lt: the target goes away and comes "
+             "back, VOT2018-LT layout; davis: several objects with label maps, DAVIS 2017 layout",
     )
     parser.add_argument(
         "--objects", type=int, default=3, metavar="K",
@@ -76,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the dataset and print one line saying what was written."""
     if args.layout == "davis":
         return _run_davis(args)
+    if args.layout == "vot-lt":
+        return _run_lt(args)
     from siammask.datasets.synth import make_dataset
 
     out = make_dataset(
@@ -102,4 +110,15 @@ def _run_davis(args: argparse.Namespace) -> int:
     width, height = args.size
     print(f"wrote {args.sequences} DAVIS-layout sequence(s) x {args.frames} frames, up to {args.objects} "
           f"objects, {width}x{height}, seed {args.seed} to {out}")
+    return 0
+
+
+def _run_lt(args: argparse.Namespace) -> int:
+    from siammask.datasets.synth_lt import make_lt_dataset
+
+    out = make_lt_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
+                          seed=args.seed, overwrite=args.force)
+    width, height = args.size
+    print(f"wrote {args.sequences} VOT-LT-layout sequence(s) x {args.frames} frames, {width}x{height}, "
+          f"seed {args.seed} to {out}")
     return 0

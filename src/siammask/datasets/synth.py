@@ -154,6 +154,15 @@ def _dataset_owner_problem(folder: Path) -> str | None:
 def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int, height: int) -> None:
     """Render one sequence, writing each frame as soon as it exists so memory stays flat."""
     seq_dir.mkdir()
+    truth = _render_sequence(rng, n, width, height, _jpeg_writer(seq_dir))
+    lines = (",".join(f"{v:.4f}" for v in poly.reshape(-1)) for poly in truth.polygons)
+    (seq_dir / "groundtruth.txt").write_text("".join(f"{line}\n" for line in lines))
+    for name in TAG_NAMES:
+        (seq_dir / f"{name}.tag").write_text("".join(f"{int(v)}\n" for v in truth.tags[name]))
+
+
+def _jpeg_writer(seq_dir: Path) -> Callable[[int, np.ndarray], None]:
+    """A sink writing frame `index` (0-based) of `seq_dir` as 8-digit 1-based JPEG."""
 
     def write_frame(index: int, frame: np.ndarray) -> None:
         # cv2.imencode is cv2.imwrite's encoder without its path handling, so non-ASCII output
@@ -163,11 +172,7 @@ def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int,
             raise SiamMaskError(f"JPEG encoding failed for frame {index + 1} of {seq_dir.name}")
         (seq_dir / f"{index + 1:08d}.jpg").write_bytes(buf.tobytes())
 
-    truth = _render_sequence(rng, n, width, height, write_frame)
-    lines = (",".join(f"{v:.4f}" for v in poly.reshape(-1)) for poly in truth.polygons)
-    (seq_dir / "groundtruth.txt").write_text("".join(f"{line}\n" for line in lines))
-    for name in TAG_NAMES:
-        (seq_dir / f"{name}.tag").write_text("".join(f"{int(v)}\n" for v in truth.tags[name]))
+    return write_frame
 
 
 # --------------------------------------------------------------------------- random signals
@@ -367,14 +372,7 @@ def _render_sequence(
         shift = np.array([[1.0, 0.0, -(margin + camera[t, 0])], [0.0, 1.0, -(margin + camera[t, 1])]])
         frame = cv2.warpAffine(background, shift, (width, height), flags=cv2.INTER_LINEAR)
 
-        # Patch pixel centres u = 0..patch_w-1 map so that the patch's outer edge (u = -0.5) lands
-        # on the rectangle's edge; the warped mask is then 0.5 on the ground-truth outline.
-        lin = rot @ np.diag([w / patch_w, h / patch_h])
-        offset = centre[t] - lin @ np.array([(patch_w - 1) / 2, (patch_h - 1) / 2])
-        affine = np.hstack([lin, offset[:, None]])
-        obj = cv2.warpAffine(texture, affine, (width, height), flags=cv2.INTER_LINEAR)
-        alpha = cv2.warpAffine(patch_mask, affine, (width, height), flags=cv2.INTER_LINEAR)[..., None]
-        frame = frame + alpha * (obj - frame)
+        frame, alpha = _paste_patch(frame, texture, patch_mask, centre[t], rot, (w, h))
 
         if occluder is not None:
             t_mid, start, velocity, radius, grey = occluder
@@ -388,11 +386,36 @@ def _render_sequence(
                 occluded[t] = float((alpha * occ_alpha).sum()) / visible
             frame = frame + occ_alpha * (np.float32(grey) - frame)
 
-        noise = rng.standard_normal((height, width, 3), dtype=np.float32)
-        frame = frame * np.float32(gain[t]) + 2.5 * noise
-        sink(t, np.clip(np.rint(frame), 0, 255).astype(np.uint8))
+        sink(t, _finish_frame(rng, frame, gain[t]))
 
     return _Truth(polygons, _tags(centre, scale, camera, gain, occluded))
+
+
+def _paste_patch(
+    frame: np.ndarray, texture: np.ndarray, patch_mask: np.ndarray, centre: np.ndarray, rot: np.ndarray,
+    extent: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`texture` drawn over `frame` as the rectangle of size `extent` (w, h) at `centre` turned by
+    `rot`; returns the new frame and the warped coverage (H, W, 1)."""
+    height, width = frame.shape[:2]
+    patch_h, patch_w = patch_mask.shape
+    w, h = extent
+    # Patch pixel centres u = 0..patch_w-1 map so that the patch's outer edge (u = -0.5) lands
+    # on the rectangle's edge; the warped mask is then 0.5 on the ground-truth outline.
+    lin = rot @ np.diag([w / patch_w, h / patch_h])
+    offset = centre - lin @ np.array([(patch_w - 1) / 2, (patch_h - 1) / 2])
+    affine = np.hstack([lin, offset[:, None]])
+    obj = cv2.warpAffine(texture, affine, (width, height), flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine(patch_mask, affine, (width, height), flags=cv2.INTER_LINEAR)[..., None]
+    return frame + alpha * (obj - frame), alpha
+
+
+def _finish_frame(rng: np.random.Generator, frame: np.ndarray, gain: float) -> np.ndarray:
+    """Lighting gain and sensor noise, then 8-bit pixels."""
+    height, width = frame.shape[:2]
+    noise = rng.standard_normal((height, width, 3), dtype=np.float32)
+    frame = frame * np.float32(gain) + 2.5 * noise
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
 def _tags(
