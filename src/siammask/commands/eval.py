@@ -1,4 +1,5 @@
-"""`siammask eval`: the supervised (baseline) experiment over a VOT dataset, then its report."""
+"""`siammask eval`: the supervised (baseline) experiment over a VOT dataset, the long-term one over a
+VOT-LT dataset, or the VOS protocol over a DAVIS one, then its report."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ examples:
       --tracker-name SiamMask_ort --workers 2 --threads 1
   siammask eval --dataset data/synth --model models/seeded --results out/res --eao-interval 20,50
 
+  siammask eval --dataset data/lt-synth --model models/seeded --results out/lt
+      a VOT-LT dataset (nan,nan,nan,nan rows): the long-term experiment, precision/recall/F
+
 Results go to RESULTS/NAME/baseline/<seq>/<seq>_001.txt in the reference's format (1 init,
 2 failure, 0 skipped, else 8 values with 4 decimals). Each file is written whole when its sequence
-ends; a rerun skips finished sequences (use --force to redo them).
+ends; a rerun skips finished sequences (use --force to redo them). --experiment longterm (the
+default on a VOT-LT dataset) tracks each sequence once from its first frame, no reset, into
+RESULTS/NAME/longterm/<seq>/<seq>_001.txt (1, then x,y,w,h) and <seq>_001_confidence.value.
 """
 
 
@@ -37,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
                    help="spread sequences over a Ray cluster (default: start or join a local one)")
+    p.add_argument("--experiment", choices=("baseline", "longterm"),
+                   help="VOT datasets: baseline (supervised, resets) or longterm (one pass, precision/recall/F); "
+                        "default longterm on a VOT-LT dataset, else baseline")
     p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
@@ -48,10 +57,21 @@ def run(args: argparse.Namespace) -> int:
     from siammask.datasets.formats import detect_format
 
     dataset_format = detect_format(args.dataset)
+    experiment = getattr(args, "experiment", None)
+    if experiment and dataset_format.protocol == "vos":
+        raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
+                            "a DAVIS dataset, scored by the VOS protocol (J and F)")
     if dataset_format.protocol == "vos":  # video object segmentation: its own flow (eval_vos.py)
         from siammask.commands.eval_vos import run_davis
 
         return run_davis(args)
+    if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
+        from siammask.commands.eval_longterm import run_longterm
+
+        return run_longterm(args)
+    if dataset_format.protocol == "longterm":
+        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
+                            "without it (nan rows, VOT-LT): use --experiment longterm")
     if args.year is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
 

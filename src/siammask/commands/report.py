@@ -1,7 +1,8 @@
 """Read the supervised (baseline) result files of one or more trackers and score them on a VOT-layout
 dataset: accuracy, robustness and lost number as pysot computes them, EAO as pysot and as
 vot-toolkit compute it, EAO per attribute tag, and per-sequence figures. On a DAVIS-layout dataset,
-score label maps with the official DAVIS measures (J, F, J&F) per object.
+score label maps with the official DAVIS measures (J, F, J&F) per object. On a VOT-LT dataset (or with
+--experiment longterm), score long-term results: tracking precision, recall and F as pysot's F1Benchmark.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ examples:
       a DAVIS-layout dataset: J&F of every tracker in results/DAVIS2017/<tracker>/<seq>/<frame>.png
       (DAVIS 2017 val; --year 2016 for DAVIS 2016, every object merged into one)
 
+  siammask report --dataset data/lt-synth --results out/lt --plots plots/
+      a VOT-LT dataset: precision, recall and F of RESULTS/<tracker>/longterm/; precision_recall.png
+
+layout (long-term): RESULTS/<tracker>/longterm/<seq>/<seq>_001.txt (1, then x,y,w,h a frame) and
+<seq>_001_confidence.value (an empty line, then a score a frame), as pysot writes them for VOT2018-LT.
+
 layout (VOT): RESULTS/<tracker>/baseline/<seq>/<seq>_001.txt, one line per frame: 1 init, 2 failure,
 0 skipped, else the region's values (as the reference, pysot and vot-toolkit write them).
 
@@ -44,7 +51,7 @@ EAO both as pysot computes it (interval [100, 356] for VOT2016) and as vot-toolk
 """
 
 
-HELP = "score results: VOT (accuracy, robustness, EAO) or DAVIS (J, F)"
+HELP = "score results: VOT (accuracy, robustness, EAO), VOT-LT (precision, recall, F) or DAVIS (J, F)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,6 +86,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--year", type=int, choices=(2016, 2017), help="DAVIS only: ImageSets/YEAR/val.txt; 2016 merges objects (2017)"
     )
+    parser.add_argument(
+        "--experiment", choices=("baseline", "longterm"),
+        help="VOT datasets: which results to score (default longterm on a VOT-LT dataset, else baseline)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -86,8 +97,17 @@ def run(args: argparse.Namespace) -> int:
     from siammask.datasets.formats import detect_format
 
     dataset_format = detect_format(args.dataset)
+    experiment = getattr(args, "experiment", None)
+    if experiment and dataset_format.protocol == "vos":
+        raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
+                            "a DAVIS dataset")
     if dataset_format.protocol == "vos":
         return run_vos(args)
+    if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
+        return run_longterm_report(args)
+    if dataset_format.protocol == "longterm":
+        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
+                            "without it (nan rows, VOT-LT): use --experiment longterm")
     if args.year is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
@@ -120,6 +140,26 @@ def run_vos(args: argparse.Namespace) -> int:
         return write_vos_plots(report, folder)
 
     return _publish(args, report, format_vos_table(report), plots)
+
+
+def run_longterm_report(args: argparse.Namespace) -> int:
+    """The long-term branch: precision, recall and F of each tracker's long-term results."""
+    from siammask.datasets.votlt import load_votlt
+    from siammask.evaluation.longterm.report import build_report, evaluate_folder, format_table
+
+    for option in ("eao_interval", "year"):
+        if getattr(args, option, None) is not None:
+            raise SiamMaskError(f"--{option.replace('_', '-')} does not apply to long-term results")
+    dataset = load_votlt(args.dataset)
+    metrics = evaluate_folder(dataset, args.results, args.tracker)
+    report = build_report(dataset, metrics)
+
+    def plots(folder: str) -> list:
+        from siammask.evaluation.longterm.plots import write_plots
+
+        return write_plots(metrics, folder)
+
+    return _publish(args, report, format_table(report), plots)
 
 
 def _publish(args: argparse.Namespace, report: dict, table: str, plots: Callable[[str], list]) -> int:

@@ -19,10 +19,12 @@ from typing import Any, Literal
 from siammask.datasets.davis import RESOLUTION, DavisDataset, is_davis_dataset, load_davis
 from siammask.datasets.sequence_list import SequenceList
 from siammask.datasets.vot import Dataset, is_vot_dataset, load_dataset
+from siammask.datasets.votlt import LongTermDataset, is_votlt_dataset, load_votlt
 
 # The evaluation protocols, one package each under evaluation/: "vot" the supervised experiment
-# (reset after a failure; accuracy, robustness, EAO), "vos" video object segmentation (J and F).
-EvaluationProtocol = Literal["vot", "vos"]
+# (reset after a failure; accuracy, robustness, EAO), "vos" video object segmentation (J and F),
+# "longterm" one pass without resets, the target sometimes absent (tracking precision, recall, F).
+EvaluationProtocol = Literal["vot", "vos", "longterm"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,18 @@ class DatasetFormat:
 VOT = DatasetFormat(
     name="VOT", layout="list.txt", detect=is_vot_dataset, load=load_dataset, dataset_type=Dataset, protocol="vot",
 )
+VOTLT = DatasetFormat(
+    name="VOT-LT", layout="list.txt and nan,nan,nan,nan ground-truth rows", detect=is_votlt_dataset, load=load_votlt,
+    dataset_type=LongTermDataset, protocol="longterm",
+)
 DAVIS = DatasetFormat(
     name="DAVIS", layout=f"JPEGImages/{RESOLUTION}, Annotations/{RESOLUTION} and ImageSets", detect=is_davis_dataset,
     load=load_davis, dataset_type=DavisDataset, protocol="vos", options=("year", "split"),
 )
 
-# In detection order: the first whose files are there wins (a DAVIS folder holding a list.txt is DAVIS).
-FORMATS: tuple[DatasetFormat, ...] = (DAVIS, VOT)
+# In detection order: the first whose files are there wins (a DAVIS folder holding a list.txt is DAVIS;
+# VOT-LT, a VOT layout with absent rows, before VOT; its dataset type, a VOT one's subclass, too).
+FORMATS: tuple[DatasetFormat, ...] = (DAVIS, VOTLT, VOT)
 # A folder no format recognises is read as VOT, whose loader names what is missing (list.txt).
 DEFAULT = VOT
 

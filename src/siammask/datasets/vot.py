@@ -70,8 +70,9 @@ def is_vot_dataset(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / "list.txt").is_file()
 
 
-def load_dataset(root: str | os.PathLike[str]) -> Dataset:
-    """Read `list.txt` and every sequence it names (frames are listed, not decoded)."""
+def load_dataset(root: str | os.PathLike[str], absent: bool = False) -> Dataset:
+    """Read `list.txt` and every sequence it names (frames are listed, not decoded); `absent`: ground
+    truth may mark frames without the target `nan,nan,nan,nan` (VOT-LT), read as NaN rows."""
     root = Path(root)
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "no such folder"
@@ -96,22 +97,22 @@ def load_dataset(root: str | os.PathLike[str]) -> Dataset:
         raise SiamMaskError(f"{listing} lists no sequences")
     meta_path = _meta_file(root)
     meta = _read_meta(meta_path) if meta_path else {}
-    sequences = [load_sequence(root / name, meta.get(name)) for name in names]
+    sequences = [load_sequence(root / name, meta.get(name), absent) for name in names]
     name = meta_path.stem if meta_path else root.resolve().name
     return Dataset(root=root, name=name, sequences=sequences)
 
 
-def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None) -> Sequence:
+def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None, absent: bool = False) -> Sequence:
     """One sequence folder; `meta` is its entry in a pysot meta file (only its tags are used)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SiamMaskError(f"sequence folder {folder} not found")
     frames = _frames(folder)
-    gt = read_groundtruth(folder / "groundtruth.txt", len(frames))
+    gt = read_groundtruth(folder / "groundtruth.txt", len(frames), absent)
     return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta))
 
 
-def read_groundtruth(path: Path, frames: int | None = None) -> np.ndarray:
+def read_groundtruth(path: Path, frames: int | None = None, absent: bool = False) -> np.ndarray:
     """Regions of a groundtruth file: every line the same count, 4 or an even number >= 6. With
     `frames`, the file is refused unread when it weighs more than so many lines can, and unparsed
     when its line count is not `frames`."""
@@ -129,6 +130,11 @@ def read_groundtruth(path: Path, frames: int | None = None) -> np.ndarray:
             values = [float(t) for t in line.split(",")]
         except ValueError:
             raise SiamMaskError(f"{where}: not a number in {line.strip()[:60]!r}") from None
+        if absent and all(math.isnan(v) for v in values):  # VOT-LT: no target in this frame
+            if not rows:
+                raise SiamMaskError(f"{where}: the target is absent (nan) on the first frame; tracking starts there")
+            rows.append([math.nan] * len(rows[0]))
+            continue
         if not all(math.isfinite(v) for v in values):
             raise SiamMaskError(f"{where}: non-finite value in {line.strip()[:60]!r}")
         if len(values) != 4 and (len(values) < 6 or len(values) % 2):

@@ -65,14 +65,15 @@ class SequenceWorker:
         except SiamMaskError as exc:
             self.error = str(exc)
 
-    def track(self, sequence: Sequence) -> tuple[list, SequenceOutcome] | str:
-        """The sequence's result-file regions and its outcome, or an error message."""
+    def track(self, sequence: Sequence, outcome: Callable = supervised_outcome) -> tuple[Any, Any] | str:
+        """The sequence's result (`outcome`: the protocol's run, by default the supervised one)
+        and its outcome, or an error message."""
         if self.error is not None:
             return self.error
         assert self.engine is not None
         engine, config = self.engine
         try:
-            return supervised_outcome(engine, config, sequence)
+            return outcome(engine, config, sequence)
         except SiamMaskError as exc:
             return f"sequence {sequence.name}: {exc}"
 
@@ -80,6 +81,7 @@ class SequenceWorker:
 def run_dataset_ray(
     dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, address: str | None = "auto",
     force: bool = False, on_done: Callable[[SequenceOutcome], None] | None = None, workers: int | None = None,
+    plan: Callable = plan_sequences, outcome: Callable = supervised_outcome, write: Callable = write_trajectory,
 ) -> list[SequenceOutcome]:
     """Track every sequence of `dataset` on a Ray cluster; the same result files as `run_dataset`.
 
@@ -88,7 +90,9 @@ def run_dataset_ray(
     address to join (e.g. "10.0.0.5:6379" or "ray://head:10001"). A process already connected to
     Ray (`ray.init` called before) keeps its connection and it is left open. Each worker uses
     `spec.threads` engine threads (default 1) and reserves as many CPUs; `workers` caps the number
-    of actors (default: as many as the cluster's CPUs allow, at most one per sequence).
+    of actors (default: as many as the cluster's CPUs allow, at most one per sequence). Another
+    protocol passes its own `plan` (kept outcomes, sequences to track), `outcome` (one sequence's
+    result and outcome, run by the actor) and `write` (the result's files, by the driver).
     """
     if workers is not None and workers < 1:
         raise SiamMaskError(f"--workers must be at least 1, got {workers}")
@@ -99,7 +103,7 @@ def run_dataset_ray(
     ray = import_ray()  # a missing Ray is said before anything is claimed or judged
     claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[SequenceOutcome] = []
-    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
+    kept, todo = plan(dataset, results_dir, tracker_name, force)
     for outcome in kept:
         _report(outcome, outcomes, on_done)
     if not todo:
@@ -120,14 +124,14 @@ def run_dataset_ray(
             while queue and idle:
                 actor = idle.pop()
                 seq, out = queue.pop(0)
-                pending[actor.track.remote(seq)] = (actor, out)
+                pending[actor.track.remote(seq, outcome)] = (actor, out)
             ready, _ = ray.wait(list(pending), num_returns=1)
             actor, out = pending.pop(ready[0])
             result = _get(ray, ready[0])
             if isinstance(result, str):
                 raise SiamMaskError(result)
             regions, outcome = result
-            write_trajectory(out, regions)
+            write(out, regions)
             _report(outcome, outcomes, on_done)
             idle.append(actor)
     finally:

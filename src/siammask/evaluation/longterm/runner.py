@@ -1,0 +1,116 @@
+"""Running the long-term protocol over a dataset: result files, resume, workers, Ray.
+
+As the supervised runner (evaluation/vot/runner.py) and on the same shared core: the results folder
+is checked and claimed (workers.py, results_folder.py), each sequence's two files are written whole
+when it ends, a rerun keeps complete results (unless forced), redoes interrupted ones and refuses
+files that are not results of that sequence; `workers` processes or a Ray cluster
+(vot/distributed.py's actors, given this protocol's steps) share the sequences out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from siammask.datasets.vot import Dataset, Sequence
+from siammask.engine_contract import Engine
+from siammask.engines.factory import EngineSpec
+from siammask.errors import SiamMaskError
+from siammask.evaluation.longterm.protocol import LongTermRun, run_longterm
+from siammask.evaluation.longterm.results import existing_result, result_paths, write_result
+from siammask.evaluation.results_folder import check_results_folder, claim_results
+from siammask.evaluation.workers import track_all
+from siammask.files import remove_stale_temporaries
+from siammask.tracking.config import TrackerConfig
+
+
+@dataclass(frozen=True)
+class LongTermOutcome:
+    name: str
+    frames: int
+    seconds: float  # tracker time
+    skipped: bool = False  # already complete from an earlier run
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+def longterm_outcome(engine: Engine, config: TrackerConfig, sequence: Sequence) -> tuple[LongTermRun, LongTermOutcome]:
+    """Run the long-term protocol on one sequence: its boxes and scores, and its outcome."""
+    from siammask.tracking.tracker import Tracker
+
+    try:
+        run = run_longterm(Tracker(engine, config), [str(p) for p in sequence.frames], sequence.groundtruth)
+    except SiamMaskError as exc:
+        raise SiamMaskError(f"sequence {sequence.name}: {exc}") from None
+    return run, LongTermOutcome(sequence.name, len(sequence), run.seconds)
+
+
+def write_run(out: Path, run: LongTermRun) -> None:
+    """A sequence's two result files (`out` is the box file)."""
+    write_result(out, run.boxes, run.scores)
+
+
+def track_sequence(engine: Engine, config: TrackerConfig, sequence: Sequence, out: Path) -> LongTermOutcome:
+    """Track one sequence and write its result files, whole."""
+    run, outcome = longterm_outcome(engine, config, sequence)
+    write_run(out, run)
+    return outcome
+
+
+def plan_sequences(
+    dataset: Dataset, results_dir: str | Path, tracker_name: str, force: bool,
+) -> tuple[list[LongTermOutcome], list[tuple[Sequence, Path]]]:
+    """Judge every existing result before anything is tracked: the outcomes of the sequences kept
+    and the (sequence, box file) pairs left to track (a killed run's temporary files removed)."""
+    kept: list[LongTermOutcome] = []
+    todo: list[tuple[Sequence, Path]] = []
+    for seq in dataset:
+        box, conf = result_paths(results_dir, tracker_name, seq.name)
+        if not force and existing_result(box, conf, len(seq)):
+            kept.append(LongTermOutcome(seq.name, 0, 0.0, skipped=True))
+        else:
+            todo.append((seq, box))
+            remove_stale_temporaries(box)
+            remove_stale_temporaries(conf)
+    return kept, todo
+
+
+def run_longterm_dataset(
+    dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int = 1,
+    force: bool = False, on_done: Callable[[LongTermOutcome], None] | None = None,
+    config: TrackerConfig | None = None,
+) -> list[LongTermOutcome]:
+    """Track every sequence of `dataset` once from its first frame; results in pysot's long-term
+    layout (`results_dir/tracker_name/longterm/<seq>/<seq>_001.txt` and `_001_confidence.value`).
+    `config` replaces the model's own settings (e.g. long-term mode on)."""
+    if workers < 1:
+        raise SiamMaskError(f"--workers must be at least 1, got {workers}")
+    check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)
+    outcomes: list[LongTermOutcome] = []
+
+    def finished(outcome: LongTermOutcome) -> None:
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
+    for outcome in kept:
+        finished(outcome)
+    if todo:
+        track_all(todo, spec, workers, track_sequence, finished, config)
+    return outcomes
+
+
+def run_longterm_ray(
+    dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, address: str | None = "auto",
+    force: bool = False, on_done: Callable[[LongTermOutcome], None] | None = None, workers: int | None = None,
+) -> list[LongTermOutcome]:
+    """The same files as `run_longterm_dataset`, the sequences spread over a Ray cluster."""
+    from siammask.evaluation.vot.distributed import run_dataset_ray
+
+    return run_dataset_ray(dataset, spec, results_dir, tracker_name, address, force, on_done, workers,  # type: ignore[arg-type]
+                           plan=plan_sequences, outcome=longterm_outcome, write=write_run)
