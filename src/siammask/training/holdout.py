@@ -68,7 +68,13 @@ def evaluate(dataset: SequenceList[Any], names: list[str], models: dict[str, Pat
     from siammask.datasets.formats import format_of
 
     subset = dataset.subset(names)
-    vos = format_of(dataset).protocol == "vos"
+    protocol = format_of(dataset).protocol
+    if protocol == "longterm":
+        from siammask.errors import SiamMaskError
+
+        raise SiamMaskError("held-out evaluation scores VOT (supervised) and DAVIS datasets; a VOT-LT dataset's "
+                            "long-term scoring is `siammask eval --experiment longterm`")
+    vos = protocol == "vos"
     for name, path in models.items():
         progress = _progress(name, len(names), say)
         spec = engine_spec(path, work, threads, engine, sum(len(seq) for seq in subset))
