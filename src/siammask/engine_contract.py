@@ -55,13 +55,17 @@ class SearchResult:
 class Engine(Protocol):
     name: str
     precision: str
+    # whether `search` takes crops wider than 255 (any size with (size - 127) a multiple of 8):
+    # long-term tracking's wide search needs it
+    wide_search: bool
 
     def template(self, z: np.ndarray) -> TemplateKernels:
         """Exemplar crops (K,3,127,127) float32 BGR 0-255 -> kernels."""
         ...
 
     def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
-        """Search crops (K,3,255,255) float32 BGR 0-255 -> scores, deltas, refine features."""
+        """Search crops (K,3,255,255) float32 BGR 0-255 -> scores, deltas, refine features (wider
+        crops too where `wide_search`: their maps are larger, the refine windows the same)."""
         ...
 
     def refine(
@@ -80,6 +84,7 @@ class EngineProxy:
         self.engine = engine
         self.name = engine.name
         self.precision = engine.precision
+        self.wide_search = bool(getattr(engine, "wide_search", False))
 
     def template(self, z: np.ndarray) -> TemplateKernels:
         return self.engine.template(z)

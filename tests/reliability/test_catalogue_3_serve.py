@@ -490,8 +490,8 @@ def test_sigterm_ends_serve_with_143(tmp_path):
 # --- new user 3: the default model runs on what --backend auto picks for its export ------------
 def test_the_default_model_is_exported_for_the_fastest_engine(tmp_path, monkeypatch):
     pytest.importorskip("torch")
-    from siammask.commands import serve
     from siammask.engines.factory import EngineSpec
+    from siammask.model import default as serve
 
     monkeypatch.setenv("SIAMMASK_CACHE", str(tmp_path / "cache"))
     overrides, label = serve.default_model(None)

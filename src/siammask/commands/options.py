@@ -57,13 +57,16 @@ def thread_count(text: str) -> int:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """--checkpoint | --model, --backend, --precision, --threads, --providers, --preset, --config, --cache-dir."""
+    """--checkpoint | --model (neither: the embedded default), --backend, --precision, --threads, --providers,
+    --preset, --config, --cache-dir, --long-term."""
     from siammask.engine_contract import PRECISIONS
     from siammask.engines.registry import BACKENDS
     from siammask.tracking.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=required)
-    source.add_argument("--checkpoint", metavar="FILE", help="SiamMask .pth checkpoint (runs PyTorch)")
+    source.add_argument("--checkpoint", metavar="FILE",
+                        help="SiamMask .pth checkpoint (runs PyTorch); with neither this nor --model: the embedded "
+                             "default, trained on synthetic data only")
     source.add_argument("--model", metavar="DIR", help="folder written by `siammask export` (ONNX graphs)")
     parser.add_argument("--backend", choices=BACKENDS,
                         help="engine (default auto: torch for --checkpoint; for --model the fastest measured "
@@ -80,17 +83,33 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, required: bool = Fa
                              "(an export's recorded settings; a checkpoint's by its layout)")
     parser.add_argument("--config", metavar="FILE",
                         help="tracker settings file (JSON as config_vot.json, or pysot's YAML); overrides --preset")
+    parser.add_argument("--long-term", action="store_true",
+                        help="long-term tracking: a target judged absent keeps its state and is searched for in a "
+                             "wider crop until found (docs/longterm.md)")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="where OpenVINO keeps compiled graphs (default $SIAMMASK_CACHE_DIR, else "
                              "~/.cache/siammask/openvino; 'none': no cache)")
 
 
 def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
-    """The EngineSpec the engine options describe (paths made absolute, values checked)."""
+    """The EngineSpec the engine options describe (paths made absolute, values checked). With no
+    --checkpoint and no --model, the embedded default, said in one line on stderr."""
+    import sys
+
     from siammask.engines.factory import EngineSpec
 
     fields = {name: getattr(args, name, None)
               for name in ("checkpoint", "model", "backend", "precision", "threads", "providers", "config", "preset",
                            "cache_dir")}
+    fields["long_term"] = bool(getattr(args, "long_term", False))
     fields.update(overrides)
+    if fields["checkpoint"] is None and fields["model"] is None:
+        from siammask.model.default import default_model
+
+        def say(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        default, label = default_model(fields["backend"], say)
+        say(f"siammask: no --checkpoint or --model: using {label}")
+        fields.update(default)
     return EngineSpec(**fields)

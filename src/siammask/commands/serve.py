@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import socket
 from pathlib import Path
 
@@ -98,45 +97,6 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def cache_folder() -> Path:
-    """Where the embedded default model is kept between runs ($SIAMMASK_CACHE, else the user cache)."""
-    if os.environ.get("SIAMMASK_CACHE"):
-        return Path(os.environ["SIAMMASK_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "siammask"
-
-
-def default_model(backend: str | None) -> tuple[dict[str, str], str]:
-    """The embedded default (seeded backbone, heads trained on synthetic data: siammask.model.trained)
-    as the engine road takes it: its checkpoint for --backend torch, else its export, which
-    --backend auto runs on the fastest engine measured here (not PyTorch fp32, the slowest). Both are
-    written once and cached under the packed file's hash, so a new package version's default is
-    never confused with an old one; the export is written whole or not at all (staged)."""
-    from importlib import resources
-
-    from siammask.files import file_sha256
-    from siammask.model.trained import RESOURCE, write_checkpoint
-
-    folder = cache_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    with resources.as_file(resources.files("siammask.data").joinpath(RESOURCE)) as packed:
-        tag = file_sha256(packed)[:12]
-    checkpoint = folder / f"trained-default-{tag}.pth"
-    if not checkpoint.is_file():
-        write_checkpoint(checkpoint)
-    label = "the embedded default (trained on synthetic data only, not on real objects)"
-    if backend == "torch":
-        return {"checkpoint": str(checkpoint)}, label
-    export_dir = folder / f"trained-default-{tag}-export"
-    if not (export_dir / "manifest.json").is_file():
-        from siammask.deploy.export import export
-
-        print("siammask serve: exporting the embedded default once for the faster engines "
-              f"(cached in {export_dir})", flush=True)
-        export(checkpoint, export_dir, force=export_dir.exists())
-    return {"model": str(export_dir)}, label + ", exported"
-
-
 def run(args: argparse.Namespace) -> int:
     """Check the settings, bind the port, load the engine once, then serve until Ctrl-C or SIGTERM
     (which end as every command's do: 130, 143)."""
@@ -164,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         untrained = args.checkpoint is None and args.model is None
         if untrained:
+            from siammask.model.default import default_model
+
             overrides, label = default_model(args.backend)
             spec = engine_spec(args, **overrides)
         else:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from siammask import __version__
-from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, OPSET
+from siammask.deploy.graphs import FORMAT_VERSION, GRAPHS, OPSET, normal_shape
 from siammask.deploy.manifest import export_folder_problem, write_manifest
 from siammask.errors import SiamMaskError, first_line
 from siammask.files import check_output_folder, file_sha256, staged_folder
@@ -66,14 +66,17 @@ def _export_graph(module: nn.Module, name: str, half: bool) -> Any:
 
     inputs, outputs = GRAPHS[name]
     dtype = torch.float16 if half else torch.float32
-    examples = tuple(torch.rand(1, *shape, dtype=dtype) * (255 if i == 0 and name != "refine" else 1)
+    examples = tuple(torch.rand(1, *normal_shape(shape), dtype=dtype) * (255 if i == 0 and name != "refine" else 1)
                      for i, (_, shape) in enumerate(inputs))
     names_in = [n for n, _ in inputs]
     names_out = [n for n, _ in outputs]
+    # the batch, and the search graph's spatial dims (long-term's wide search), stay symbolic
+    dynamic = {n: {0: "batch", **{i + 1: d for i, d in enumerate(shape) if isinstance(d, str)}}
+               for n, shape in inputs + outputs}
     buffer = io.BytesIO()
     torch.onnx.export(
         module, examples, buffer, input_names=names_in, output_names=names_out, opset_version=OPSET,
-        dynamic_axes={n: {0: "batch"} for n in names_in + names_out}, do_constant_folding=True, dynamo=False,
+        dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
     )
     return onnx.load_model_from_string(buffer.getvalue())
 

@@ -21,17 +21,22 @@ FORMAT_VERSION = 1
 GRAPH_NAMES = ("template", "search", "refine")
 GRAPH_PRECISIONS = ("fp32", "fp16", "int8")
 
-# name -> (inputs, outputs), each a list of (feed name, shape without the batch dimension)
-Signature = tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]
+# name -> (inputs, outputs), each a list of (feed name, shape without the batch dimension). The
+# search graph's spatial dims are symbolic: 255x255 crops in normal tracking, wider ones in
+# long-term's wide search (the same convolutions over a larger crop give larger maps); the
+# exporter traces it at the normal size (NORMAL_DIMS).
+Signature = tuple[list[tuple[str, list[int | str]]], list[tuple[str, list[int | str]]]]
+SEARCH_INPUT = "search"
+NORMAL_DIMS = {"size": 255, "score": 25, "xf_size": 31, "p0_size": 157, "p1_size": 79, "p2_size": 39}
 GRAPHS: dict[str, Signature] = {
     "template": (
         [("exemplar", [3, 127, 127])],
         [("cls_kernel", [256, 5, 5]), ("loc_kernel", [256, 5, 5]), ("mask_kernel", [256, 5, 5])],
     ),
     "search": (
-        [("search", [3, 255, 255]), ("cls_kernel", [256, 5, 5]), ("loc_kernel", [256, 5, 5])],
-        [("cls", [10, 25, 25]), ("loc", [20, 25, 25]), ("xf", [256, 31, 31]), ("p0", [64, 157, 157]),
-         ("p1", [256, 79, 79]), ("p2", [512, 39, 39])],
+        [(SEARCH_INPUT, [3, "size", "size"]), ("cls_kernel", [256, 5, 5]), ("loc_kernel", [256, 5, 5])],
+        [("cls", [10, "score", "score"]), ("loc", [20, "score", "score"]), ("xf", [256, "xf_size", "xf_size"]),
+         ("p0", [64, "p0_size", "p0_size"]), ("p1", [256, "p1_size", "p1_size"]), ("p2", [512, "p2_size", "p2_size"])],
     ),
     "refine": (
         [("xf_window", [256, 7, 7]), ("mask_kernel", [256, 5, 5]), ("p0_window", [64, 61, 61]),
@@ -58,6 +63,11 @@ def cut_windows(
     return cut(xf, "xf"), cut(p0, "p0"), cut(p1, "p1"), cut(p2, "p2")
 
 
+def normal_shape(shape: list[int | str]) -> list[int]:
+    """A signature's shape with symbolic dims at the normal search's sizes."""
+    return [d if isinstance(d, int) else NORMAL_DIMS[d] for d in shape]
+
+
 def template_feeds(z: np.ndarray) -> dict[str, np.ndarray]:
     return {"exemplar": z}
 
@@ -77,6 +87,10 @@ class GraphCalls:
     each feed takes (`_dtypes`). ONNX Runtime and OpenVINO share it."""
 
     manifest: Any  # the folder's deploy.manifest.Manifest (which imports this module)
+
+    @property
+    def wide_search(self) -> bool:
+        return bool(self.manifest.wide_search)
     _dtypes: dict[str, dict[str, Any]]  # graph -> feed name -> numpy dtype the graph takes
 
     @property

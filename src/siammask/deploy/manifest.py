@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from siammask import __version__
-from siammask.deploy.graphs import GRAPH_NAMES, GRAPH_PRECISIONS, MANIFEST, OPSET
+from siammask.deploy.graphs import GRAPH_NAMES, GRAPH_PRECISIONS, MANIFEST, OPSET, SEARCH_INPUT
 from siammask.errors import SiamMaskError, printable
 from siammask.files import (
     check_input_file,
@@ -80,6 +80,13 @@ class Manifest:
     def tracker_config(self) -> TrackerConfig:
         """The settings the export recorded (the defaults where it recorded none)."""
         return TrackerConfig.from_dict(self.data.get("tracker_config", {}))
+
+    @property
+    def wide_search(self) -> bool:
+        """Whether the search graph takes crops of any size (exports since long-term tracking
+        declare its spatial dims symbolic); earlier exports take 255x255 only."""
+        dims = self.graphs["search"]["inputs"].get(SEARCH_INPUT, [])
+        return len(dims) == 4 and all(isinstance(d, str) for d in dims[2:])
 
     @property
     def checkpoint(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ and the page all take this road; a model load reads the manifest once and opens 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -169,6 +170,7 @@ class EngineSpec:
     precision: str | None = None  # requested; None: what the model holds
     preset: str | None = None  # named settings (siammask.tracking.presets); a settings file overrides them
     cache_dir: str | None = None  # OpenVINO's model cache: None the default folder, "none" (or "") off
+    long_term: bool = False  # long-term tracking (the settings' long_term, whatever else they say)
 
     def __post_init__(self) -> None:
         for name in ("checkpoint", "model", "config"):
@@ -207,19 +209,23 @@ class EngineSpec:
         self.settings()
 
     def settings(self) -> TrackerConfig | None:
-        """The settings the user chose (--config file, else --preset), None: the model's own."""
+        """The settings the user chose (--config file, else --preset), None: the model's own
+        (long_term applies on top of either: `build`)."""
         if not (self.config or self.preset):
             return None
         from siammask.tracking.presets import chosen_settings
 
-        return chosen_settings(self.config, self.preset)
+        return self._with_mode(chosen_settings(self.config, self.preset))
+
+    def _with_mode(self, config: TrackerConfig) -> TrackerConfig:
+        return dataclasses.replace(config, long_term=True) if self.long_term else config
 
     def build(self) -> tuple[Engine, TrackerConfig]:
         """The engine and the settings the run uses (tracking.presets.chosen_settings' rule)."""
         from siammask.tracking.presets import chosen_settings
 
         engine, own = build_engine(self.choice, self.checkpoint, self.threads, self.providers, self.cache_dir)
-        return engine, chosen_settings(self.config, self.preset, own)
+        return engine, self._with_mode(chosen_settings(self.config, self.preset, own))
 
     def identity(self) -> dict[str, object]:
         """What decides a run's results: the model's bytes (the checkpoint's SHA-256, or the
@@ -238,7 +244,7 @@ class EngineSpec:
             "backend": self.label,
             "precision": self.model_precision,
             "settings": chosen.to_dict() if (chosen := self.settings()) else "the model's own",
-        }
+        } | ({"long_term": True} if self.long_term else {})
 
     @property
     def label(self) -> str:

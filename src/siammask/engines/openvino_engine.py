@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from siammask.deploy.graphs import GRAPH_NAMES, GraphCalls
+from siammask.deploy.graphs import GRAPH_NAMES, NORMAL_DIMS, SEARCH_INPUT, GraphCalls, normal_shape
 from siammask.deploy.manifest import Manifest
 from siammask.engine_contract import PRECISIONS
 from siammask.engines.onnx_engine import check_ports
@@ -98,12 +98,14 @@ class ModelCache:
         self.max_bytes = cache_limit() if max_bytes is None else max_bytes
 
     @staticmethod
-    def key(graph_sha256: str, device: str, config: dict[str, Any], batch: int) -> str:
+    def key(graph_sha256: str, device: str, config: dict[str, Any], batch: int, size: int | None = None) -> str:
+        """`size`: the search crop's side when not the normal one (long-term's wide search)."""
         import openvino as ov
 
-        described = json.dumps([graph_sha256, device, sorted((k, str(v)) for k, v in config.items()), batch,
-                                ov.get_version()])
-        return hashlib.sha256(described.encode()).hexdigest()[:32]
+        described = [graph_sha256, device, sorted((k, str(v)) for k, v in config.items()), batch, ov.get_version()]
+        if size is not None:
+            described.append(size)
+        return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:32]
 
     def blobs(self) -> list[Path]:
         try:
@@ -308,12 +310,12 @@ class OpenVinoEngine(GraphCalls):
         self.cache_dir: Path | None = root
         self._cache = ModelCache(root) if root is not None else None
         self._cache_keys: set[str] = set()  # the blobs this engine uses, never pruned under it
-        self._imported: set[tuple[str, int]] = set()
+        self._imported: set[tuple[str, int, int | None]] = set()
         self._device_name = device_label(core, self.device)  # a blob is compiled for this very CPU
         self._core = core
         self._models: dict[str, Any] = {}
         self._hashes: dict[str, str] = {}
-        self._compiled: dict[tuple[str, int], Any] = {}
+        self._compiled: dict[tuple[str, int, int | None], Any] = {}
         self._compile_lock = threading.Lock()
         self._dtypes: dict[str, dict[str, Any]] = {}
         for name in GRAPH_NAMES:
@@ -333,28 +335,29 @@ class OpenVinoEngine(GraphCalls):
             # batch 1 now: a graph OpenVINO cannot compile is refused at load, not mid-sequence
             self._compiled_for(name, 1)
 
-    def _compiled_for(self, name: str, batch: int) -> Any:
-        """The graph compiled for a static batch size, compiled on first use. Static shapes because
+    def _compiled_for(self, name: str, batch: int, size: int | None = None) -> Any:
+        """The graph compiled for a static batch size (and, for the search graph, a static crop
+        size other than the normal one: `size`), compiled on first use. Static shapes because
         OpenVINO's CPU plugin runs them faster than the dynamic batch the graphs are exported with
         (INT8 search 28.6 vs 30.7 ms, bf16 39.5 vs 42.3, 2 threads: docs/engines.md); compiling
         one takes 0.2-0.5 s and K (targets) rarely changes during a sequence."""
-        key = (name, batch)
+        key = (name, batch, size)
         compiled = self._compiled.get(key)
         if compiled is not None:
             return compiled
         with self._compile_lock:
             if key not in self._compiled:
-                self._compiled[key] = self._from_cache(name, batch) or self._compile(name, batch)
+                self._compiled[key] = self._from_cache(name, batch, size) or self._compile(name, batch, size)
             return self._compiled[key]
 
-    def _cache_key(self, name: str, batch: int) -> str:
-        return ModelCache.key(self._hashes[name], f"{self.device} {self._device_name}", self._config, batch)
+    def _cache_key(self, name: str, batch: int, size: int | None) -> str:
+        return ModelCache.key(self._hashes[name], f"{self.device} {self._device_name}", self._config, batch, size)
 
-    def _from_cache(self, name: str, batch: int) -> Any:
+    def _from_cache(self, name: str, batch: int, size: int | None) -> Any:
         """The compiled graph from the model cache when an intact blob for it is there, else None."""
         if self._cache is None:
             return None
-        cache_key = self._cache_key(name, batch)
+        cache_key = self._cache_key(name, batch, size)
         self._cache_keys.add(cache_key)
         data = self._cache.load(cache_key)
         if data is None:
@@ -366,12 +369,12 @@ class OpenVinoEngine(GraphCalls):
                 if path.name.startswith(f"{cache_key}-"):
                     path.unlink(missing_ok=True)
             return None
-        self._imported.add((name, batch))
+        self._imported.add((name, batch, size))
         return compiled
 
-    def _compile(self, name: str, batch: int) -> Any:
+    def _compile(self, name: str, batch: int, size: int | None) -> Any:
         model = self._models[name].clone()
-        model.reshape({port: [batch, *list(port.get_partial_shape())[1:]] for port in model.inputs})
+        model.reshape({port: self._static_shape(name, port, batch, size) for port in model.inputs})
         try:
             compiled = self._core.compile_model(model, self.device, self._config)
         except Exception as exc:
@@ -383,8 +386,17 @@ class OpenVinoEngine(GraphCalls):
                 blob = compiled.export_model().getvalue()
             except Exception:  # a device that cannot export its compiled graphs: no cache for it
                 return compiled
-            self._cache.store(self._cache_key(name, batch), blob, keep=self._cache_keys)
+            self._cache.store(self._cache_key(name, batch, size), blob, keep=self._cache_keys)
         return compiled
+
+    def _static_shape(self, name: str, port: Any, batch: int, size: int | None) -> list[int]:
+        """An input's shape for compiling: the batch, and the search crop's side where the graph
+        leaves it symbolic (the normal 255 unless `size` says otherwise)."""
+        declared = self.manifest.graphs[name]["inputs"][_port_name(port, self.manifest.graphs[name]["inputs"])]
+        dims = normal_shape(declared[1:])
+        if size is not None and _port_name(port, self.manifest.graphs[name]["inputs"]) == SEARCH_INPUT:
+            dims = [dims[0], size, size]
+        return [batch, *dims]
 
     def _check_signature(self, name: str, model: Any, entry: dict[str, Any]) -> None:
         for kind, declared, actual in (
@@ -400,7 +412,9 @@ class OpenVinoEngine(GraphCalls):
 
     def _infer(self, name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         batch = int(next(iter(feeds.values())).shape[0])
-        compiled = self._compiled_for(name, batch)
+        search = feeds.get(SEARCH_INPUT) if name == "search" else None
+        size = None if search is None or search.shape[-1] == NORMAL_DIMS["size"] else int(search.shape[-1])
+        compiled = self._compiled_for(name, batch, size)
         # A fresh request per call, its outputs handed out without a copy (share_outputs): each
         # call's arrays own their buffers, so nothing is overwritten by the next call or another
         # thread, and the 10 MB of search features are not copied (search 26 -> 23.5 ms, INT8).

@@ -15,6 +15,7 @@ from siammask.model.network import SiamMaskNet, cell_windows
 class TorchEngine:
     name = "torch"
     precision = "fp32"
+    wide_search = True  # the network is fully convolutional: any search size
 
     def __init__(self, model: SiamMaskNet, threads: int | None = None) -> None:
         self.model = model.eval()

@@ -33,8 +33,11 @@ _PYSOT_TRACK = {
     "CONTEXT_AMOUNT": "context_amount", "MASK_THERSHOLD": "seg_thr", "MASK_THRESHOLD": "seg_thr",
 }
 _PYSOT_ANCHOR = {"STRIDE": "total_stride", "RATIOS": "ratios", "SCALES": "scales"}
-# TRACK keys of pysot's other trackers and of its long-term mode: they do not apply to SiamMask.
-_PYSOT_IGNORED = {"TYPE", "LOST_INSTANCE_SIZE", "CONFIDENCE_LOW", "CONFIDENCE_HIGH", "MASK_OUTPUT_SIZE"}
+# pysot's long-term keys (SiamRPN++ LT's experiments/*_lt/config.yaml) have the same meaning here.
+_PYSOT_TRACK.update({"LOST_INSTANCE_SIZE": "lost_instance_size", "CONFIDENCE_LOW": "presence_thr",
+                     "CONFIDENCE_HIGH": "redetect_thr"})
+# TRACK keys of pysot's other trackers: they do not apply to SiamMask.
+_PYSOT_IGNORED = {"TYPE", "MASK_OUTPUT_SIZE"}
 
 # (low, high, low inclusive) per float setting; the bounds say where the arithmetic stays sound.
 _RANGES: dict[str, tuple[float, float, bool]] = {
@@ -45,7 +48,12 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "context_amount": (0.0, 10.0, False),   # 0 gives a zero-sized crop; far above 0.5 a crop of padding
     "min_mask_area": (0.0, 1e9, True),
     "min_size": (0.0, 1e5, True),
+    "presence_thr": (0.0, 1.0, True),       # thresholds on a softmax probability
+    "redetect_thr": (0.0, 1.0, True),
 }
+# the widest search crop: (size - exemplar) must be a multiple of the stride; 1663 is a 6.5x wider
+# view than 255 and costs ~40x a normal search
+_LOST_SIZE_RANGE = (255, 1663)
 _ANCHOR_RANGE = (0.0, 100.0)  # ratios and scales: beyond it anchors overflow or round to 0 pixels
 
 
@@ -111,6 +119,15 @@ class TrackerConfig:
     # a mask must cover more than this many pixels (contour area) to give the rotated box
     min_mask_area: float = 100.0
     min_size: float = 10.0  # the reference clamps the target size to [10, image size]
+    # Presence and long-term search (docs/longterm.md gives the measurement behind the defaults).
+    # A result is present when its score reaches presence_thr. In long-term mode a target judged
+    # absent keeps its state and is searched for in crops up to lost_instance_size wide (pysot's
+    # SiamRPN++ LT: LOST_INSTANCE_SIZE, CONFIDENCE_LOW); a candidate at presence_thr or more is
+    # taken, and the normal search resumes once one reaches redetect_thr (CONFIDENCE_HIGH).
+    presence_thr: float = 0.5
+    redetect_thr: float = 0.5
+    lost_instance_size: int = 831
+    long_term: bool = False
 
     def __post_init__(self) -> None:
         for name, (low, high, inclusive) in _RANGES.items():
@@ -131,6 +148,14 @@ class TrackerConfig:
                 if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
                         or not _ANCHOR_RANGE[0] < v <= _ANCHOR_RANGE[1]:
                     raise _setting_error(name, list(values), f"must hold finite numbers in (0, {_ANCHOR_RANGE[1]:g}]")
+        if not isinstance(self.long_term, bool):
+            raise _setting_error("long_term", repr(self.long_term), "is not true or false")
+        lost = self.lost_instance_size
+        low, high = _LOST_SIZE_RANGE
+        if isinstance(lost, bool) or not isinstance(lost, int) or not low <= lost <= high \
+                or (lost - self.exemplar_size) % self.total_stride:
+            raise _setting_error("lost_instance_size", repr(lost), f"must be an integer in {list(_LOST_SIZE_RANGE)} "
+                                 f"with (size - {self.exemplar_size}) a multiple of {self.total_stride}")
         if len(self.ratios) * len(self.scales) != NETWORK_ANCHORS:
             raise SiamMaskError(f"tracker settings: {len(self.ratios)} ratios x {len(self.scales)} scales = "
                                 f"{len(self.ratios) * len(self.scales)} anchors, the network has {NETWORK_ANCHORS}")
@@ -143,6 +168,10 @@ class TrackerConfig:
     @property
     def score_size(self) -> int:
         return (self.instance_size - self.exemplar_size) // self.total_stride + 1 + self.base_size
+
+    def score_size_for(self, instance_size: int) -> int:
+        """The score map's side for a search crop of `instance_size` pixels (long-term's wide search)."""
+        return (instance_size - self.exemplar_size) // self.total_stride + 1 + self.base_size
 
     @property
     def anchor_num(self) -> int:
@@ -210,13 +239,18 @@ def _convert(f: dataclasses.Field, value: Any) -> Any:
             if not isinstance(value, list | tuple):
                 raise TypeError
             return tuple(number(v) for v in value)
+        if f.type == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
         if f.type == "int":
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError
             return int(number(value))
         return number(value)
     except (TypeError, ValueError, OverflowError):
-        raise SiamMaskError(f"tracker setting {f.name}: not a number: {_show(value)}") from None
+        kind = "true or false" if f.type == "bool" else "a number"
+        raise SiamMaskError(f"tracker setting {f.name}: not {kind}: {_show(value)}") from None
 
 
 def _from_pysot(data: dict[str, Any]) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from siammask.errors import SiamMaskError
 from siammask.tracking.config import TrackerConfig
 
 
-def generate_anchors(config: TrackerConfig) -> np.ndarray:
+def generate_anchors(config: TrackerConfig, score_size: int | None = None) -> np.ndarray:
     """Anchors (anchor_num*score_size^2, 4) as cx, cy, w, h in search-crop pixels from its centre.
 
     Ordered anchor-major, then row, then column: the order of the flattened network outputs.
+    `score_size` defaults to the normal search's map (a wide search's map is larger).
     """
     area = config.total_stride * config.total_stride
     shapes = []
@@ -31,7 +32,7 @@ def generate_anchors(config: TrackerConfig) -> np.ndarray:
             x1, y1, x2, y2 = np.array([-w * 0.5, -h * 0.5, w * 0.5, h * 0.5], dtype=np.float32)
             shapes.append([(x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1])
     base = np.array(shapes, dtype=np.float32)
-    n = config.score_size
+    n = config.score_size if score_size is None else score_size
     origin = -(n // 2) * config.total_stride
     offsets = origin + config.total_stride * np.arange(n)
     xx, yy = np.meshgrid(offsets, offsets)
@@ -41,8 +42,9 @@ def generate_anchors(config: TrackerConfig) -> np.ndarray:
     return anchors
 
 
-def cosine_window(config: TrackerConfig) -> np.ndarray:
-    window = np.outer(np.hanning(config.score_size), np.hanning(config.score_size))
+def cosine_window(config: TrackerConfig, score_size: int | None = None) -> np.ndarray:
+    n = config.score_size if score_size is None else score_size
+    window = np.outer(np.hanning(n), np.hanning(n))
     return np.tile(window.ravel(), config.anchor_num)
 
 
@@ -91,9 +93,11 @@ def check_finite(cls: np.ndarray, loc: np.ndarray, frame: int) -> None:
 
 def decide(
     cls: np.ndarray, loc: np.ndarray, pos: np.ndarray, size: np.ndarray, scale_x: float,
-    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig,
+    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig, window_influence: float | None = None,
 ) -> Decision:
-    """Pick the best anchor for one target: cls (10,S,S), loc (20,S,S) from its search crop."""
+    """Pick the best anchor for one target: cls (10,S,S), loc (20,S,S) from its search crop (S is
+    the normal search's 25 or a wide search's larger map; `anchors` and `window` must be S's).
+    `window_influence` defaults to the settings' (a wide search nearly drops the window)."""
     scale_x = np.float64(scale_x)  # keeps float32 network values promoting to float64 as upstream
     score = foreground_scores(cls)
     delta = loc.reshape(4, -1).astype(np.float32)  # rows dx, dy, dw, dh; each anchor-major
@@ -107,7 +111,8 @@ def decide(
     ratio_penalty = _change((size_in_crop[0] / size_in_crop[1]) / (w / h))
     penalty = np.exp(-(ratio_penalty * scale_penalty - 1) * config.penalty_k)
     pscore = penalty * score
-    pscore = pscore * (1 - config.window_influence) + window * config.window_influence
+    influence = config.window_influence if window_influence is None else window_influence
+    pscore = pscore * (1 - influence) + window * influence
     best = int(np.argmax(pscore))
 
     lr = penalty[best] * score[best] * config.lr
@@ -116,6 +121,6 @@ def decide(
         size[0] * (1 - lr) + (w[best] / scale_x) * lr,
         size[1] * (1 - lr) + (h[best] / scale_x) * lr,
     ])
-    n = config.score_size
+    n = cls.shape[-1]
     _, row, col = np.unravel_index(best, (config.anchor_num, n, n))
     return Decision(new_pos, new_size, float(score[best]), int(row), int(col))

@@ -32,6 +32,7 @@ class TargetState:
     size: np.ndarray  # (w, h)
     fill: np.ndarray  # the init frame's mean colour, pads crops that leave the frame
     kernels: TemplateKernels  # this target's correlation kernels (batch of one)
+    searching: bool = False  # long-term mode: judged absent, searched for in a wide crop
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,22 @@ class TrackResult:
     mask_pixels: int  # pixels above the segmentation threshold
     from_mask: bool  # False when the mask was too small and `polygon` is the box
     seg_thr: float = 0.3  # the tracker's segmentation threshold (what `mask_pixels` counts above)
+    # whether the target is judged in view (settings' presence_thr on the score). An absent
+    # result's mask is empty (binary_mask); in long-term mode its box is the held state, not a
+    # detection, and writers mark the frame absent in their own way.
+    present: bool = True
 
     @property
     def center(self) -> np.ndarray:
         return self.box[:2] + self.box[2:] / 2
 
     def binary_mask(self, threshold: float | None = None) -> np.ndarray:
-        """Whole-frame uint8 mask, 1 above `threshold` (default: the tracker's seg_thr)."""
+        """Whole-frame uint8 mask, 1 above `threshold` (default: the tracker's seg_thr); all zeros
+        when the target is absent."""
         if self.mask is None:
             raise SiamMaskError("this result has no mask")
-        return self.mask.binary(self.seg_thr if threshold is None else threshold)
+        binary = self.mask.binary(self.seg_thr if threshold is None else threshold)
+        return binary if self.present else np.zeros_like(binary)
 
     def probabilities(self) -> np.ndarray:
         """Whole-frame float32 mask probabilities, -1 where the mask cannot reach (the reference's
@@ -100,6 +107,8 @@ def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], lab
 # protocol holds them): 40 MiB (torch), 54 (OpenVINO), 69 (ONNX Runtime); the catalogue's DAVIS
 # run needed 88 (254 objects, 22 GB). The largest is taken: a refusal is cheaper than swapping.
 TARGET_BYTES = 88 << 20
+# pysot's SiamRPN++ LT weighs the cosine window at 0.001 in its wide search
+WIDE_WINDOW_INFLUENCE = 0.001
 # label maps (track --masks, DAVIS results) write target k as k + 1 in an 8-bit PNG
 MAX_TARGETS = 255
 
@@ -123,16 +132,29 @@ def check_target_count(count: int, what: str = "targets", held: int = 0) -> None
 
 
 class MultiTracker:
-    """Tracks K targets in one video; one batched engine call per stage per frame."""
+    """Tracks K targets in one video; one batched engine call per stage per frame (two when some
+    targets are searched for wide in long-term mode: one for the normal crops, one for the wide)."""
 
     def __init__(self, engine: Engine, config: TrackerConfig | None = None) -> None:
         self.engine = engine
         self.config = config or TrackerConfig()
-        self.anchors = generate_anchors(self.config)
-        self.window = cosine_window(self.config)
+        if self.config.long_term and not getattr(engine, "wide_search", False):
+            raise SiamMaskError(
+                f"long-term tracking needs a search graph that takes wider crops than {self.config.instance_size}; "
+                f"this {engine.name} model's takes {self.config.instance_size} only: export it again with "
+                "`siammask export` (exports since long-term tracking record a dynamic search size)"
+            )
+        self._decoding: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # crop size -> (anchors, window)
+        self.anchors, self.window = self._decoding_for(self.config.instance_size)
         self.targets: list[TargetState] = []
         self.image_size: tuple[int, int] | None = None  # (width, height)
         self.frame_index = 0  # frames since init (0: the init frame), to name a frame in errors
+
+    def _decoding_for(self, instance_size: int) -> tuple[np.ndarray, np.ndarray]:
+        if instance_size not in self._decoding:
+            n = self.config.score_size_for(instance_size)
+            self._decoding[instance_size] = (generate_anchors(self.config, n), cosine_window(self.config, n))
+        return self._decoding[instance_size]
 
     # ---------------------------------------------------------------------------------------
     def _check_frame(self, frame: np.ndarray) -> np.ndarray:
@@ -176,44 +198,90 @@ class MultiTracker:
         for k, (pos, size) in enumerate(states):
             self.targets.append(TargetState(pos, size, fill, kernels.select(k)))
 
+    def _wide_size(self, target: TargetState) -> int:
+        """The search crop for a target searched for wide: the smallest size on a 64-pixel grid
+        (every 8th score cell) whose view covers the whole frame around the held position, capped
+        at lost_instance_size. A small frame needs far less than the cap, and the crop's cost
+        grows with its area."""
+        cfg = self.config
+        assert self.image_size is not None
+        context = cfg.context_amount * sum(target.size)
+        s_z = float(np.sqrt((target.size[1] + context) * (target.size[0] + context)))
+        width, height = self.image_size
+        reach = max(target.pos[0], width - target.pos[0], target.pos[1], height - target.pos[1])
+        needed = 2 * reach * cfg.exemplar_size / s_z  # crop pixels that cover `reach` on both sides
+        step = 8 * cfg.total_stride
+        size = cfg.instance_size + step * max(1, int(np.ceil((needed - cfg.instance_size) / step)))
+        return int(min(size, cfg.lost_instance_size))
+
     def track(self, frame: np.ndarray) -> list[TrackResult]:
         if not self.targets:
             raise SiamMaskError("track() before init(): no target")
         frame = self._check_frame(frame)
         self.frame_index += 1
+        searching = [k for k, t in enumerate(self.targets) if self.config.long_term and t.searching]
+        normal = [k for k in range(len(self.targets)) if k not in set(searching)]
+        results: dict[int, TrackResult] = {}
+        if normal:
+            results.update(self._track_group(frame, normal, self.config.instance_size))
+        if searching:  # one wide size for all: one batched call
+            wide = max(self._wide_size(self.targets[k]) for k in searching)
+            results.update(self._track_group(frame, searching, wide))
+        return [results[k] for k in range(len(self.targets))]
+
+    def _track_group(self, frame: np.ndarray, members: list[int], instance_size: int) -> dict[int, TrackResult]:
+        """Search, decide and refine the targets `members` with crops of `instance_size` pixels."""
         cfg = self.config
+        targets = [self.targets[k] for k in members]
         crops, scales, crop_boxes = [], [], []
-        for t in self.targets:
+        for t in targets:
             context = cfg.context_amount * sum(t.size)
             s_x = np.sqrt((t.size[1] + context) * (t.size[0] + context))
             scale_x = cfg.exemplar_size / s_x
-            s_x = s_x + 2 * ((cfg.instance_size - cfg.exemplar_size) / 2) / scale_x
+            s_x = s_x + 2 * ((instance_size - cfg.exemplar_size) / 2) / scale_x
             side = round(s_x)
-            crops.append(crop_subwindow(frame, t.pos, cfg.instance_size, side, t.fill))
+            crops.append(crop_subwindow(frame, t.pos, instance_size, side, t.fill))
             scales.append(scale_x)
             crop_boxes.append((t.pos[0] - side / 2, t.pos[1] - side / 2, side, side))
-        kernels = TemplateKernels.stack([t.kernels for t in self.targets])
+        kernels = TemplateKernels.stack([t.kernels for t in targets])
         out = self.engine.search(to_chw_float(crops), kernels)
         check_finite(out.cls, out.loc, self.frame_index)
+        anchors, window = self._decoding_for(instance_size)
+        # a wide search looks for the target anywhere in view: the window nearly off, as pysot's LT
+        influence = None if instance_size == cfg.instance_size else WIDE_WINDOW_INFLUENCE
         decisions = [
-            decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], self.anchors, self.window, cfg)
-            for k, t in enumerate(self.targets)
+            decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], anchors, window, cfg, influence)
+            for k, t in enumerate(targets)
         ]
         masks = self.engine.refine(
             out, kernels, np.array([d.row for d in decisions]), np.array([d.col for d in decisions])
         )
-        return [self._finish(t, d, masks[k], crop_boxes[k]) for k, (t, d) in enumerate(zip(self.targets, decisions))]
+        return {
+            members[k]: self._finish(t, d, masks[k], crop_boxes[k], instance_size)
+            for k, (t, d) in enumerate(zip(targets, decisions))
+        }
 
     def _finish(
-        self, target: TargetState, d: Decision, mask: np.ndarray, crop_box: tuple[float, float, float, float]
+        self, target: TargetState, d: Decision, mask: np.ndarray, crop_box: tuple[float, float, float, float],
+        instance_size: int,
     ) -> TrackResult:
         cfg = self.config
         assert self.image_size is not None
         width, height = self.image_size
         pasted = mask_to_image(
-            mask, crop_box, d.row, d.col, self.image_size, cfg.instance_size, cfg.exemplar_size,
+            mask, crop_box, d.row, d.col, self.image_size, instance_size, cfg.exemplar_size,
             cfg.base_size, cfg.total_stride,
         )
+        present = d.score >= cfg.presence_thr
+        if cfg.long_term and not present:
+            # absent: hold the state (following the background would carry it away) and search
+            # wide from the next frame; the result is the held box, marked absent
+            target.searching = True
+            box = cxcywh_to_xywh(target.pos, target.size)
+            return TrackResult(box_corners(box), box, d.score, pasted, 0, False, cfg.seg_thr, present=False)
+        if cfg.long_term:
+            # found: back to the normal search only once the score is high (pysot's CONFIDENCE_HIGH)
+            target.searching = target.searching and d.score < cfg.redetect_thr
         corners, pixels = rotated_box(pasted, cfg.seg_thr, cfg.min_mask_area)
         from_mask = corners is not None
         if corners is None:  # mask too small: the (unclamped) box, as the reference reports it
@@ -224,7 +292,8 @@ class MultiTracker:
         size[0] = max(cfg.min_size, min(width, size[0]))
         size[1] = max(cfg.min_size, min(height, size[1]))
         target.pos, target.size = pos, size
-        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask, cfg.seg_thr)
+        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask, cfg.seg_thr,
+                           present=present)
 
 
 class Tracker:

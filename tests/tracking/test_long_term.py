@@ -1,0 +1,125 @@
+"""Presence and long-term mode of the tracker, driven by a scripted engine whose best score per
+call is set by the test: what is reported present, when the state is held, when the wide search
+runs (and at which size), when the normal search resumes, and that K targets still batch."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from siammask.engine_contract import SearchResult, TemplateKernels
+from siammask.errors import SiamMaskError
+from siammask.tracking.config import TrackerConfig
+from siammask.tracking.tracker import MultiTracker, Tracker
+
+FRAME = np.full((240, 320, 3), 90, np.uint8)
+
+
+class ScriptedEngine:
+    """Scores: every cell at `low`, the centre cell (normal crop) or a chosen cell (wide crop) at
+    the next scheduled score; box deltas zero; a filled mask. Records each search call's crops."""
+
+    name = "scripted"
+    precision = "fp32"
+
+    def __init__(self, scores: list[float], wide_search: bool = True, wide_cell: tuple[int, int] | None = None):
+        self.scores = list(scores)
+        self.wide_search = wide_search
+        self.wide_cell = wide_cell
+        self.calls: list[tuple[int, int]] = []  # (batch, crop side) per search call
+
+    def template(self, z: np.ndarray) -> TemplateKernels:
+        k = np.zeros((len(z), 256, 5, 5), np.float32)
+        return TemplateKernels(k, k, k)
+
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
+        self.calls.append((len(x), x.shape[-1]))
+        n = (x.shape[-1] - 127) // 8 + 9
+        cls = np.zeros((len(x), 10, n, n), np.float32)
+        cls[:, 5:] = -6.0  # foreground logit: background everywhere ...
+        for k in range(len(x)):
+            p = self.scores.pop(0)
+            r, c = (n // 2, n // 2) if n == 25 or self.wide_cell is None else self.wide_cell
+            cls[k, 5:, r, c] = np.log(p / (1 - p))  # ... but one cell, at probability p
+        return SearchResult(cls, np.zeros((len(x), 20, n, n), np.float32), None)
+
+    def refine(self, search: SearchResult, kernels: TemplateKernels, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        mask = np.zeros((len(rows), 127, 127), np.float32)
+        mask[:, 40:87, 40:87] = 0.9
+        return mask
+
+
+def run(scores: list[float], config: TrackerConfig, **engine_options) -> tuple[list, ScriptedEngine]:
+    engine = ScriptedEngine(scores, **engine_options)
+    tracker = Tracker(engine, config)
+    tracker.init(FRAME, [140, 100, 40, 40])
+    return [tracker.track(FRAME) for _ in range(len(scores))], engine
+
+
+LT = TrackerConfig(long_term=True, presence_thr=0.6, redetect_thr=0.8, lost_instance_size=831)
+
+
+def test_short_term_reports_presence_and_keeps_the_reference_update():
+    results, engine = run([0.9, 0.3, 0.9], TrackerConfig(presence_thr=0.6))
+    assert [r.present for r in results] == [True, False, True]
+    assert all(side == 255 for _, side in engine.calls)  # never a wide search
+    assert results[1].binary_mask().sum() == 0  # an absent result's mask is empty
+    assert results[1].mask.binary(0.3).sum() > 0  # ... while its probabilities stay the reference's
+    assert results[1].from_mask  # short-term: the polygon is the reference's, the flag beside it
+
+
+def test_long_term_holds_the_state_searches_wide_and_returns():
+    # present, lost, lost (wide, nothing), found at 0.7 (taken, still wide), found at 0.9 (back)
+    results, engine = run([0.9, 0.3, 0.4, 0.7, 0.9, 0.95], LT, wide_cell=(30, 40))
+    assert [r.present for r in results] == [True, False, False, True, True, True]
+    sides = [side for _, side in engine.calls]
+    assert sides[:2] == [255, 255] and all(s > 255 for s in sides[2:5]) and sides[5] == 255
+    held = results[0].box
+    np.testing.assert_allclose(results[1].box, held)  # the state is held, not moved
+    np.testing.assert_allclose(results[2].box, held)
+    assert not np.allclose(results[3].box[:2], held[:2])  # a wide candidate at 0.7 moves it
+    assert results[1].binary_mask().sum() == 0 and results[1].mask_pixels == 0 and not results[1].from_mask
+
+
+def test_the_wide_crop_covers_the_frame_on_the_grid_and_stops_at_the_cap():
+    _, engine = run([0.9, 0.1, 0.1], LT)
+    wide = engine.calls[2][1]
+    assert (wide - 127) % 8 == 0 and (wide - 255) % 64 == 0 and 255 < wide <= 831
+    # target 40x40 at the centre: exemplar side 80 px; 160 px on each side need 2*160*127/80 = 508
+    assert wide == 511
+    capped = dataclasses.replace(LT, lost_instance_size=383)
+    _, engine = run([0.9, 0.1, 0.1], capped)
+    assert engine.calls[2][1] == 383
+
+
+def test_k_targets_batch_per_crop_size():
+    engine = ScriptedEngine([0.9, 0.9, 0.9, 0.2, 0.9, 0.1])
+    tracker = MultiTracker(engine, LT)
+    tracker.init(FRAME, [[20, 20, 40, 40], [140, 100, 40, 40]])
+    tracker.track(FRAME)  # both present: one call
+    tracker.track(FRAME)  # the second lost
+    results = tracker.track(FRAME)  # one normal call for the first, one wide call for the second
+    assert engine.calls[0] == (2, 255) and engine.calls[1] == (2, 255)
+    assert engine.calls[2] == (1, 255) and engine.calls[3][0] == 1 and engine.calls[3][1] > 255
+    assert [r.present for r in results] == [True, False]
+
+
+def test_long_term_needs_an_engine_that_takes_wide_crops():
+    with pytest.raises(SiamMaskError, match="export it again"):
+        Tracker(ScriptedEngine([], wide_search=False), LT)
+    Tracker(ScriptedEngine([], wide_search=False), TrackerConfig())  # short-term needs nothing more
+
+
+@pytest.mark.parametrize("bad", [{"long_term": 1}, {"lost_instance_size": 500}, {"lost_instance_size": 127},
+                                 {"presence_thr": 1.5}, {"redetect_thr": float("nan")}])
+def test_long_term_settings_are_checked(bad):
+    with pytest.raises(SiamMaskError, match="tracker setting"):
+        TrackerConfig.from_dict(bad)
+
+
+def test_pysot_long_term_keys_read_as_ours():
+    config = TrackerConfig.from_dict({"TRACK": {"LOST_INSTANCE_SIZE": 831, "CONFIDENCE_LOW": 0.8,
+                                                "CONFIDENCE_HIGH": 0.985}})
+    assert (config.lost_instance_size, config.presence_thr, config.redetect_thr) == (831, 0.8, 0.985)
