@@ -117,20 +117,99 @@ class _Replay:
         return self.results.pop(0)
 
 
-def _result(score: float, pixels: int) -> TrackResult:
+def _result(score: float, pixels: int, present: bool = True) -> TrackResult:
     box = np.array([10.4, 20.6, 30.2, 40.0])
-    return TrackResult(box_corners(box), box, score, None, pixels, pixels > 100)
+    return TrackResult(box_corners(box), box, score, None, pixels, pixels > 100, present=present)
 
 
-def test_cv_ok_flag(torch_model):
-    tracker = SiamMaskCV(torch_model)  # default threshold 0.5
-    assert tracker.score_threshold == SiamMaskCV.DEFAULT_SCORE_THRESHOLD == 0.5
-    tracker._tracker = _Replay([_result(0.9, 500), _result(0.3, 500), _result(0.9, 0), _result(0.5, 1)])
+def test_cv_ok_flag_follows_presence(torch_model):
+    """Default: ok is the tracker's own presence (whatever the score) and a mask that did not vanish."""
+    tracker = SiamMaskCV(torch_model)
+    assert tracker.score_threshold is None and SiamMaskCV.DEFAULT_SCORE_THRESHOLD is None
+    tracker._tracker = _Replay([_result(0.9, 500), _result(0.9, 500, present=False), _result(0.9, 0),
+                                _result(0.2, 1, present=True)])
     tracker.init(np.zeros((8, 8, 3), np.uint8), (1, 1, 4, 4))
     frame = np.zeros((8, 8, 3), np.uint8)
     assert tracker.update(frame) == (True, (10, 21, 31, 40))
+    assert tracker.update(frame)[0] is False  # absent: the tracker's rule, not the score
+    assert tracker.update(frame)[0] is False  # mask vanished
+    assert tracker.update(frame)[0] is True  # present by the tracker's rule, a one-pixel mask
+
+
+def test_cv_ok_flag_with_explicit_threshold(torch_model):
+    """A threshold given by number replaces the presence rule, as before presence existed."""
+    tracker = SiamMaskCV(torch_model, score_threshold=0.5)
+    assert tracker.score_threshold == 0.5
+    tracker._tracker = _Replay([_result(0.9, 500, present=False), _result(0.3, 500), _result(0.9, 0),
+                                _result(0.5, 1)])
+    tracker.init(np.zeros((8, 8, 3), np.uint8), (1, 1, 4, 4))
+    frame = np.zeros((8, 8, 3), np.uint8)
+    assert tracker.update(frame)[0] is True  # score over the threshold, whatever presence says
     assert tracker.update(frame)[0] is False  # low score
     assert tracker.update(frame)[0] is False  # mask vanished
     assert tracker.update(frame)[0] is True  # at the threshold, a one-pixel mask
-    with pytest.raises(SiamMaskError, match="finite"):
-        SiamMaskCV(torch_model, score_threshold=float("nan"))
+    for bad in (float("nan"), "0.5", True):
+        with pytest.raises(SiamMaskError, match="finite number or None"):
+            SiamMaskCV(torch_model, score_threshold=bad)
+
+
+class _NarrowEngine:
+    """An engine whose search graph takes 255-pixel crops only (an export from before long-term)."""
+
+    name, precision, wide_search = "narrow", "fp32", False
+
+
+def test_long_term_switch(torch_model, seeded_checkpoint, tmp_path_factory):
+    """long_term=True reaches the settings through every constructor; a narrow engine is refused in one line."""
+    assert torch_model.config.long_term is False
+    assert SiamMask(torch_model.engine, torch_model.config, long_term=True).config.long_term is True
+    assert SiamMask(torch_model.engine, torch_model.config).config == torch_model.config
+    model = SiamMask.from_checkpoint(seeded_checkpoint, long_term=True)
+    assert model.config.long_term is True and model.tracker().config.long_term is True
+    assert model.multi_tracker().config.long_term is True
+    assert SiamMask.load(seeded_checkpoint, long_term=True).config.long_term is True
+    folder = onnx_folder(tmp_path_factory, seeded_checkpoint)
+    assert SiamMask.from_model(folder, backend="onnxruntime", long_term=True).config.long_term is True
+    cv_style = SiamMaskCV.create(seeded_checkpoint, long_term=True)
+    assert cv_style._tracker.config.long_term is True
+    with pytest.raises(SiamMaskError, match="long-term tracking needs a search graph"):
+        SiamMask(_NarrowEngine(), long_term=True)
+
+
+class _Blind:
+    """A real engine whose search says "background" everywhere (foreground logits pushed 12 below
+    the background's): every result's score is about 6e-6, far under any presence threshold."""
+
+    def __init__(self, engine):
+        self.engine, self.name, self.precision = engine, "blind", engine.precision
+        self.wide_search = engine.wide_search
+
+    def template(self, z):
+        return self.engine.template(z)
+
+    def search(self, x, kernels):
+        from siammask.engine_contract import SearchResult
+
+        out = self.engine.search(x, kernels)
+        cls = np.array(out.cls, copy=True)
+        cls[:, 5:] = cls[:, :5] - 12.0
+        return SearchResult(cls, out.loc, out.features)
+
+    def refine(self, search, kernels, rows, cols):
+        return self.engine.refine(search, kernels, rows, cols)
+
+
+def test_absent_target_through_the_api(torch_model, frames, box):
+    """A target the tracker judges absent: `present` False, the wrapper's ok False, an empty binary
+    mask; in long-term mode the box is the held state (the init box), not a detection."""
+    blind = _Blind(torch_model.engine)
+    for long_term in (False, True):
+        model = SiamMask(blind, torch_model.config, long_term=long_term)
+        model.init(frames[0], box)
+        result = model.track(frames[1])
+        assert result.score < 1e-4 and result.present is False and not result.binary_mask().any()
+        if long_term:
+            np.testing.assert_allclose(result.box, box, atol=1e-9)
+        tracker = SiamMaskCV(model)
+        tracker.init(frames[0], tuple(box))
+        assert tracker.update(frames[1])[0] is False

@@ -4,11 +4,19 @@
 
     model = SiamMask.load("SiamMask_VOT.pth")      # or an exported folder (ONNX Runtime or OpenVINO, no torch)
     model.init(first_frame, (x, y, w, h))           # or an 8-value polygon
-    result = model.track(next_frame)                # TrackResult: polygon, box, score, mask
+    result = model.track(next_frame)                # TrackResult: polygon, box, score, mask, present
 
     tracker = SiamMaskCV.create("exported/")       # the cv2.Tracker calling convention
     tracker.init(first_frame, (x, y, w, h))
-    ok, (x, y, w, h) = tracker.update(next_frame)
+    ok, (x, y, w, h) = tracker.update(next_frame)   # ok False: the target is judged absent
+
+    model = SiamMask.load("exported/", long_term=True)  # an absent target is searched for wide
+
+`result.present` says whether the tracker judges the target in view (its score at the settings'
+presence_thr or more). An absent result's `binary_mask()` is all zeros; in long-term mode its
+box and polygon are the held state (where the search goes on), not a detection. Long-term mode
+(docs/longterm.md) needs a model whose search graph takes wider crops: a checkpoint, or an
+export written since long-term tracking came.
 
 Frames are BGR uint8 (as cv2.imread and cv2.VideoCapture give; grayscale and BGRA are
 converted). The engine is stateless, so trackers made from one SiamMask share its weights and
@@ -17,6 +25,7 @@ never disturb each other.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,9 +46,12 @@ class SiamMask:
     engine with `tracker()` and `multi_tracker()`.
     """
 
-    def __init__(self, engine: Engine, config: TrackerConfig | None = None) -> None:
+    def __init__(self, engine: Engine, config: TrackerConfig | None = None, long_term: bool = False) -> None:
+        """`long_term=True` turns the settings' long-term mode on (False keeps what `config` says)."""
         self.engine = engine
         self.config = config or TrackerConfig()
+        if long_term and not self.config.long_term:
+            self.config = dataclasses.replace(self.config, long_term=True)
         self._tracker = Tracker(engine, self.config)
         self._result: TrackResult | None = None
         self._initialised = False
@@ -47,34 +59,40 @@ class SiamMask:
     @classmethod
     def from_checkpoint(
         cls, path: str | Path, backend: str | None = None, threads: int | None = None,
-        precision: str | None = None,
+        precision: str | None = None, long_term: bool = False,
     ) -> SiamMask:
         """A .pth checkpoint, run by PyTorch (needs the `torch` extra), in fp32.
 
         `backend` may only be "torch", "auto" (or None): the other backends need the graphs
-        exported first (`siammask export`), which `from_model` then loads.
+        exported first (`siammask export`), which `from_model` then loads. `long_term`: see `load`.
         """
-        return cls(*EngineSpec(checkpoint=path, backend=backend, threads=threads, precision=precision).build())
+        spec = EngineSpec(checkpoint=path, backend=backend, threads=threads, precision=precision, long_term=long_term)
+        return cls(*spec.build())
 
     @classmethod
     def from_model(
         cls, folder: str | Path, threads: int | None = None, providers: str | list[str] | None = None,
-        backend: str | None = None, precision: str | None = None,
+        backend: str | None = None, precision: str | None = None, long_term: bool = False,
     ) -> SiamMask:
         """An exported folder (manifest.json + ONNX graphs), run without torch by `backend`:
         "onnxruntime", "openvino", or None/"auto" (the fastest measured for the precision).
-        `precision` fp32|bf16|fp16|int8, None: what the folder holds (docs/engines.md)."""
-        spec = EngineSpec(model=folder, backend=backend, threads=threads, providers=providers, precision=precision)
+        `precision` fp32|bf16|fp16|int8, None: what the folder holds (docs/engines.md).
+        `long_term`: see `load`."""
+        spec = EngineSpec(model=folder, backend=backend, threads=threads, providers=providers, precision=precision,
+                          long_term=long_term)
         return cls(*spec.build())
 
     @classmethod
     def load(
         cls, path: str | Path, threads: int | None = None, backend: str | None = None,
-        precision: str | None = None, preset: str | None = None,
+        precision: str | None = None, preset: str | None = None, long_term: bool = False,
     ) -> SiamMask:
         """A checkpoint file or an exported folder, whichever `path` is. `preset` (vot, vot18, davis,
-        pysot: siammask.tracking.presets) replaces the model's own tracker settings."""
-        spec = EngineSpec.for_path(path, threads=threads, backend=backend, precision=precision, preset=preset)
+        pysot: siammask.tracking.presets) replaces the model's own tracker settings. `long_term=True`:
+        a target judged absent keeps its state and is searched for in wider crops until found
+        (refused, in one line, for an export whose search graph takes 255-pixel crops only)."""
+        spec = EngineSpec.for_path(path, threads=threads, backend=backend, precision=precision, preset=preset,
+                                   long_term=long_term)
         return cls(*spec.build())
 
     @property
@@ -100,7 +118,7 @@ class SiamMask:
         self._initialised = True
 
     def track(self, frame: np.ndarray) -> TrackResult:
-        """The target in the next frame (same size as the init frame)."""
+        """The target in the next frame (same size as the init frame); `present` False: judged absent."""
         if not self._initialised:
             raise SiamMaskError("track() before init(): give the first frame and the target's box")
         self._result = self._tracker.track(frame)
@@ -116,35 +134,41 @@ class SiamMaskCV:
     """SiamMask with OpenCV's tracker interface: `init(frame, bbox)`, `update(frame) -> (ok, bbox)`.
 
     bbox is (x, y, w, h) in integer pixels, the tracker's axis-aligned box (it may reach past
-    the image border, as OpenCV trackers' boxes may). `ok` is False when the score is below
-    `score_threshold` or the mask vanished (no pixel above the segmentation threshold); the
-    tracker keeps going either way, so a target that reappears can be picked up again.
+    the image border, as OpenCV trackers' boxes may). `ok` is False when the target is judged
+    absent or the mask vanished (no pixel above the segmentation threshold); the tracker keeps
+    going either way, so a target that reappears can be picked up again (in long-term mode it
+    holds the last box while absent and searches wide: `create(..., long_term=True)`).
 
-    The default threshold 0.5 is the point where the network calls a cell more likely target
-    than background; raise it to report loss sooner. The score is the chosen anchor's
+    Absent is the tracker's own rule (`TrackResult.present`: the score at the settings'
+    presence_thr or more, docs/longterm.md) when `score_threshold` is None, the default. A number
+    replaces that rule here: ok when the score reaches it. The score is the chosen anchor's
     foreground probability (before the motion penalties), also given by `getTrackingScore()`.
     """
 
-    DEFAULT_SCORE_THRESHOLD = 0.5
+    DEFAULT_SCORE_THRESHOLD: float | None = None  # None: the tracker's presence rule
 
-    def __init__(self, model: SiamMask | Engine, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    def __init__(self, model: SiamMask | Engine, score_threshold: float | None = DEFAULT_SCORE_THRESHOLD,
                  config: TrackerConfig | None = None) -> None:
-        if not math.isfinite(score_threshold):
-            raise SiamMaskError(f"score threshold must be a finite number, got {score_threshold}")
+        if score_threshold is not None and (
+                isinstance(score_threshold, bool) or not isinstance(score_threshold, int | float)
+                or not math.isfinite(score_threshold)):
+            raise SiamMaskError(f"score threshold must be a finite number or None, got {score_threshold!r}")
         if isinstance(model, SiamMask):
             self._tracker = model.tracker()
         else:
             self._tracker = Tracker(model, config)
-        self.score_threshold = float(score_threshold)
+        self.score_threshold = None if score_threshold is None else float(score_threshold)
         self._result: TrackResult | None = None
         self._initialised = False
 
     @classmethod
     def create(
-        cls, path: str | Path, score_threshold: float = DEFAULT_SCORE_THRESHOLD, threads: int | None = None
+        cls, path: str | Path, score_threshold: float | None = DEFAULT_SCORE_THRESHOLD, threads: int | None = None,
+        long_term: bool = False,
     ) -> SiamMaskCV:
-        """From a checkpoint file or an exported folder (like cv2.TrackerXXX_create())."""
-        return cls(SiamMask.load(path, threads=threads), score_threshold)
+        """From a checkpoint file or an exported folder (like cv2.TrackerXXX_create());
+        `long_term` as SiamMask.load's."""
+        return cls(SiamMask.load(path, threads=threads, long_term=long_term), score_threshold)
 
     def init(self, frame: np.ndarray, bbox: Sequence[float]) -> None:
         """Start tracking bbox = (x, y, w, h) in `frame`."""
@@ -160,7 +184,8 @@ class SiamMaskCV:
             raise SiamMaskError("update() before init(): give the first frame and the target's bbox")
         result = self._tracker.track(frame)
         self._result = result
-        ok = result.score >= self.score_threshold and result.mask_pixels > 0
+        seen = result.present if self.score_threshold is None else result.score >= self.score_threshold
+        ok = seen and result.mask_pixels > 0
         return bool(ok), _int_box(result.box)
 
     def getTrackingScore(self) -> float:  # OpenCV's name (cv2.TrackerDaSiamRPN)
