@@ -79,11 +79,13 @@ def test_one_target_all_outputs_and_video(capsys, tmp_path, seeded_checkpoint):
     assert txt.shape == (6, 8)
     np.testing.assert_allclose(txt, polygons, atol=1e-4)
     lines = (tmp_path / "r.csv").read_text().splitlines()
-    assert lines[0] == "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score"
+    assert lines[0] == "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score,present"
     rows = [line.split(",") for line in lines[1:]]
-    assert len(rows) == 6 and rows[0][-1] == "" and [r[:2] for r in rows] == [[str(k), "0"] for k in range(6)]
+    assert len(rows) == 6 and rows[0][-2] == "" and [r[:2] for r in rows] == [[str(k), "0"] for k in range(6)]
     np.testing.assert_allclose(np.array([r[2:10] for r in rows], float), polygons, atol=1e-4)
-    np.testing.assert_allclose([float(r[-1]) for r in rows[1:]], scores, atol=1e-4)
+    np.testing.assert_allclose([float(r[-2]) for r in rows[1:]], scores, atol=1e-4)
+    # the seeded model is confident on this clip: every frame present (the init frame always is)
+    assert [r[-1] for r in rows] == ["1"] * 6 and all(f["targets"][0]["present"] is True for f in frames)
 
     capture = cv2.VideoCapture(str(tmp_path / "overlay.mp4"))
     video = []
@@ -146,10 +148,70 @@ def test_onnx_model(capsys, tmp_path, tmp_path_factory, seeded_checkpoint):
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 3
 
 
+def test_no_model_runs_the_embedded_default(capsys, monkeypatch, tmp_path):
+    """Neither --checkpoint nor --model: the embedded default, said in one line on stderr (its
+    checkpoint written once into $SIAMMASK_CACHE; --backend torch needs no export)."""
+    monkeypatch.setenv("SIAMMASK_CACHE", str(tmp_path / "cache"))
+    rc, out, err = run_track(capsys, SEQ, "--box", BOX, "--backend", "torch", "--max-frames", 2,
+                             "--output", tmp_path / "r.json")
+    assert rc == 0, err
+    assert err.splitlines() == ["siammask: no --checkpoint or --model: using the embedded default (trained on "
+                                "synthetic data only, not on real objects)"]
+    assert out.startswith("tracked 2 frames, 1 target, ") and "(torch fp32)" in out
+    assert [p.name for p in (tmp_path / "cache").iterdir()][0].startswith("trained-default-")
+
+
+def test_absent_frames_are_written_absent_in_every_format(capsys, monkeypatch, tmp_path, seeded_checkpoint):
+    """Target 1 judged absent on frame 2 (the tracker's results marked so): JSON present false with
+    no polygon/box, CSV empty cells and present 0, .txt a nan line, no pixel in the label map or the
+    RLE; target 0 and the other frames as the tracker gave them (the overlay: tests/io/test_visualize.py)."""
+    import dataclasses
+
+    from siammask.tracking.tracker import MultiTracker
+
+    track = MultiTracker.track
+
+    def absent_on_frame_2(self, frame):
+        results = track(self, frame)
+        if self.frame_index == 2:
+            results[1] = dataclasses.replace(results[1], present=False)
+        return results
+
+    monkeypatch.setattr(MultiTracker, "track", absent_on_frame_2)
+    rc, out, err = run_track(
+        capsys, SEQ, "--box", BOX, "--box", "20,150,50,50", "--checkpoint", seeded_checkpoint, "--max-frames", 3,
+        "--output", tmp_path / "r.json", "--output", tmp_path / "r.csv", "--output", tmp_path / "r.txt",
+        "--rle", "--masks", tmp_path / "masks", "--video", tmp_path / "o.avi",
+    )
+    assert rc == 0, err
+    frames = json.loads((tmp_path / "r.json").read_text())["frames"]
+    gone = frames[2]["targets"][1]
+    assert gone["present"] is False and gone["polygon"] is None and gone["box"] is None
+    assert gone["from_mask"] is False and 0 <= gone["score"] <= 1
+    assert [[t["present"] for t in f["targets"]] for f in frames] == [[True, True], [True, True], [True, False]]
+    from pycocotools import mask as coco_mask
+
+    assert coco_mask.decode({"size": gone["mask"]["size"], "counts": gone["mask"]["counts"].encode()}).sum() == 0
+    assert all(isinstance(t["polygon"], list) for f in frames for t in f["targets"] if t["present"])
+
+    rows = [line.split(",") for line in (tmp_path / "r.csv").read_text().splitlines()[1:]]
+    assert [r[-1] for r in rows] == ["1", "1", "1", "1", "1", "0"]
+    assert rows[5][:2] == ["2", "1"] and rows[5][2:14] == [""] * 12 and float(rows[5][14]) == gone["score"]
+    assert rows[1][14] == "" and rows[0][14] == ""  # the init frame's score stays empty
+    lines = (tmp_path / "r_1.txt").read_text().splitlines()
+    assert lines[2] == ",".join(["nan"] * 8) and np.isnan(np.loadtxt(tmp_path / "r_1.txt", delimiter=",")[2]).all()
+    assert np.isfinite(np.loadtxt(tmp_path / "r_0.txt", delimiter=",")).all()
+
+    from PIL import Image
+
+    labels = [np.array(Image.open(tmp_path / "masks" / f"{k:05d}.png")) for k in range(3)]
+    assert (labels[1] == 2).any() and not (labels[2] == 2).any()  # target 1 has pixels on frame 1, none on 2
+    assert (labels[2] == 1).any()
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["{seq}", "--box", BOX], ["no model given", "--checkpoint", "--model"]),
         (["{tmp}/nope", "--box", BOX, "--checkpoint", "{ckpt}"], ["no such file or folder"]),
         (["{seq}", "--checkpoint", "{ckpt}"], ["no target given", "--box"]),
         (["{seq}", "--box", "1,2,3", "--checkpoint", "{ckpt}"], ["--box '1,2,3'", "4 values"]),
@@ -165,7 +227,7 @@ def test_onnx_model(capsys, tmp_path, tmp_path_factory, seeded_checkpoint):
         (["{tmp}/empty", "--box", BOX, "--checkpoint", "{ckpt}"], ["is empty"]),
         (["{tmp}/bad.mp4", "--box", BOX, "--checkpoint", "{ckpt}"], ["cannot be opened"]),
     ],
-    ids=["no-model", "missing-source", "no-box", "short-box", "text-box", "zero-size", "negative-size",
+    ids=["missing-source", "no-box", "short-box", "text-box", "zero-size", "negative-size",
          "outside", "output-ext", "output-folder", "video-ext", "missing-checkpoint", "box-and-select",
          "empty-folder", "bad-video"],
 )

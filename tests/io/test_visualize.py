@@ -50,6 +50,25 @@ def test_mask_tinted_polygon_drawn_frame_untouched():
     assert np.abs(edge - PALETTE[0]).max() < 60
 
 
+def test_absent_target_is_drawn_nowhere_and_named_in_the_corner():
+    """An absent result: no tint, no outline where its polygon is; "1: absent" in target 1's colour
+    at the top left; the present target is drawn as before."""
+    import dataclasses
+
+    present = make_result(20, 20, 30, 24)
+    absent = dataclasses.replace(make_result(70, 40, 30, 30, score=0.2), present=False)
+    out = draw_overlay(grey_frame(), [present, absent])
+    both = draw_overlay(grey_frame(), [present, dataclasses.replace(absent, present=True)])
+    assert (out[45:75, 65:105] == 100).all()  # target 1's box, outline and mask: untouched
+    assert not (both[45:75, 65:105] == 100).all()  # (the same result, present, is drawn there)
+    np.testing.assert_array_equal(out[27:50, 15:45], both[27:50, 15:45])  # target 0 as before (off the labels)
+    corner = out[:20, :60].astype(int)
+    greenish = (corner[:, :, 1] - np.maximum(corner[:, :, 0], corner[:, :, 2])) > 80  # PALETTE[1] green
+    assert greenish.sum() > 10
+    single = draw_overlay(grey_frame(), absent)  # one target: the label is "absent", no index
+    assert not (single[:20, :60] == 100).all() and (single[45:75, 65:105] == 100).all()
+
+
 def test_custom_colors_and_single_result():
     out = draw_overlay(grey_frame(), make_result(20, 20, 30, 24), colors=[(255, 0, 0)], labels=["car"])
     inside = out[32, 35].astype(int)

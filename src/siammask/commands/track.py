@@ -33,15 +33,22 @@ examples:
   siammask track 0 --select --model models/siammask_vot --video webcam.avi
       camera 0; draw the targets with the mouse (needs a display); Ctrl-C stops and saves
 
+  siammask track clip.mp4 --box 40,60,32,32 --long-term --output clip.json
+      no --checkpoint/--model: the embedded default (synthetic data only); --long-term keeps an
+      absent target's state and searches a wider region until it is found again
+
 boxes: x,y,w,h in pixels of the first frame (x,y the top-left corner), or 8 values
 x1,y1,x2,y2,x3,y3,x4,y4 of a rotated rectangle. Targets are numbered from 0 in --box order.
 
 outputs (by extension): .txt one line per frame with the 8 polygon values (several targets:
-STEM_0.txt, STEM_1.txt, ...); .csv frame,target,x1,y1,...,x4,y4,box_x,box_y,box_w,box_h,score;
-.json the frames with each target's polygon, box and score (with --rle also its mask, COCO RLE).
-`box` (box_x..box_h) is the tracker's state, the axis-aligned x,y,w,h whose centre and size
+STEM_0.txt, STEM_1.txt, ...); .csv frame,target,x1,y1,...,x4,y4,box_x,box_y,box_w,box_h,score,present;
+.json the frames with each target's polygon, box, score and present (with --rle also its mask, COCO
+RLE). `box` (box_x..box_h) is the tracker's state, the axis-aligned x,y,w,h whose centre and size
 it carries to the next frame (the reference's target_pos/target_sz), not the bounds of the polygon.
 --masks DIR: one label map per frame, DIR/00000.png ..., palette PNGs, target k as k+1 (0 background).
+present: whether the tracker judges the target in view (score >= the settings' presence_thr). An
+absent target has no polygon and no box: JSON null, CSV empty cells with present 0, .txt a line of
+8 nan (VOT-LT's mark), no pixel in the label map, no mask in RLE, "absent" on the overlay.
 Frame 0 is the first frame and carries the given box. Files appear only when the run completes (or
 is stopped by Ctrl-C).
 """
@@ -157,11 +164,6 @@ def run(args: argparse.Namespace) -> int:
     from siammask.tracking.session import TrackingSession, first_frame, numbered
     from siammask.tracking.tracker import MultiTracker, check_box_in_image, check_target_count
 
-    if args.checkpoint is None and args.model is None:
-        raise SiamMaskError(
-            "no model given: pass --checkpoint FILE.pth (PyTorch) or --model DIR (a folder written by "
-            "`siammask export`)"
-        )
     if args.select and args.box:
         raise SiamMaskError("give the targets either with --box or with --select, not both")
     if not args.select and not args.box:

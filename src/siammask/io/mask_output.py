@@ -3,7 +3,9 @@
 A label map holds target k as k + 1 (0 background): per pixel the target whose mask probability is
 highest where it exceeds the tracker's seg_thr, as the reference's --save_mask writes for several
 objects. Frame 0 carries the given regions (no mask is predicted there): each target's box or
-polygon filled, an earlier target winning where they overlap, as ties go on later frames.
+polygon filled, an earlier target winning where they overlap, as ties go on later frames. A target
+the tracker judges absent (TrackResult.present False) takes no pixel: its label is missing from that
+frame's map, and the other targets' pixels are decided without it.
 
 The label-map folder is filled hidden beside its final place and renamed when the run ends, so a run
 that fails half-way leaves no folder that looks finished.
@@ -30,11 +32,14 @@ _SUBPIXEL_BITS = 4  # cv2.fillPoly's fixed point: polygons filled to 1/16 px
 
 
 def region_mask(result: TrackResult, image_size: tuple[int, int]) -> np.ndarray:
-    """A target's whole-frame uint8 mask: its mask above seg_thr, or (init frame) its region filled."""
+    """A target's whole-frame uint8 mask: its mask above seg_thr (all zeros when absent), or (init
+    frame) its region filled."""
     if result.mask is not None:
         return result.binary_mask()
     width, height = image_size
     out = np.zeros((height, width), dtype=np.uint8)
+    if not result.present:
+        return out
     corners = np.round(np.asarray(result.polygon, dtype=np.float64).reshape(-1, 2) * (1 << _SUBPIXEL_BITS))
     cv2.fillPoly(out, [corners.astype(np.int32)], 1, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
     return out
@@ -45,8 +50,9 @@ def frame_labels(results: Sequence[TrackResult], image_size: tuple[int, int]) ->
     if len(results) > 255:
         raise SiamMaskError(f"a label map holds at most 255 targets, got {len(results)}")
     if all(r.mask is not None for r in results):
-        masks = [r.mask for r in results]
-        return label_map(masks, range(1, len(results) + 1), results[0].seg_thr, image_size)  # type: ignore[arg-type]
+        shown = [(r.mask, k + 1) for k, r in enumerate(results) if r.present]  # absent: no pixel
+        masks, labels = [m for m, _ in shown], [label for _, label in shown]
+        return label_map(masks, labels, results[0].seg_thr, image_size)  # type: ignore[arg-type]
     width, height = image_size
     out = np.zeros((height, width), dtype=np.uint8)
     for k in range(len(results) - 1, -1, -1):  # earlier targets drawn last: they win overlaps

@@ -1,13 +1,23 @@
 """Per-frame tracking results written to a file, its format chosen by the extension.
 
-.txt   VOT text: one line per frame, the 8 polygon values x1,y1,...,x4,y4 (4 decimals). With
+.txt   VOT text: one line per frame, the 8 polygon values x1,y1,...,x4,y4 (4 decimals); an absent
+       target's line is `nan` 8 times (VOT-LT's mark for a frame without the target). With
        several targets, one file per target: `<stem>_<k>.txt`, k = 0, 1, ... in --box order.
-.csv   frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score (one row per target
-       per frame; score empty on the initialisation frame).
+.csv   frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score,present (one row per
+       target per frame; score empty on the initialisation frame; present 1 or 0; an absent
+       target's polygon and box cells are empty, its score is given).
 .json  {"source", "image_size", "fps", "targets", "frames": [{"frame", "init", "targets":
-       [{"target", "polygon", "box", "score", "from_mask"}]}]}; score null on the init frame.
-       With `rle`, each target also carries "mask": its mask above seg_thr as COCO RLE
-       ({"size": [h, w], "counts": str}, pycocotools' compressed form; the given region on frame 0).
+       [{"target", "polygon", "box", "score", "present", "from_mask"}]}]}; score null on the init
+       frame; an absent target has "present": false, "polygon": null and "box": null (its score
+       is given). With `rle`, each target also carries "mask": its mask above seg_thr as COCO RLE
+       ({"size": [h, w], "counts": str}, pycocotools' compressed form; the given region on frame 0;
+       an empty mask when absent).
+
+Present is the tracker's judgement (TrackResult.present: the score at the settings' presence_thr
+or more); the init frame's target is present. An absent target's polygon and box are left out in
+every format rather than written as a detection: in short-term mode they are where the tracker
+went anyway, in long-term mode the state it holds while it searches; neither is where the target
+is.
 
 Frames and targets are numbered from 0; frame 0 is the frame the tracker was initialised on and
 carries the given box. Rows are streamed to hidden temporary files that are renamed into place
@@ -28,7 +38,8 @@ from siammask.files import CommitOnSuccess, check_new_file, commit_file, json_te
 from siammask.tracking.tracker import TrackResult
 
 OUTPUT_FORMATS = (".txt", ".csv", ".json")
-CSV_HEADER = "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score"
+CSV_HEADER = "frame,target,x1,y1,x2,y2,x3,y3,x4,y4,box_x,box_y,box_w,box_h,score,present"
+ABSENT_TXT = ",".join(["nan"] * 8)  # a VOT text line for a frame without the target (as VOT-LT's nan rows)
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -56,6 +67,11 @@ def _num(value: float) -> float:
 
 def _fmt(value: float) -> str:
     return f"{_num(value):.4f}"
+
+
+def _present(result: TrackResult, init: bool) -> bool:
+    """The init frame carries the given region: present whatever its result says."""
+    return init or bool(result.present)
 
 
 class ResultWriter(CommitOnSuccess):
@@ -104,12 +120,14 @@ class ResultWriter(CommitOnSuccess):
             raise SiamMaskError(f"output {self.path}: {len(results)} results for {self.targets} targets")
         if self.format == ".txt":
             for handle, result in zip(self._handles, results):
-                handle.write(",".join(_fmt(v) for v in np.ravel(result.polygon)) + "\n")
+                line = ",".join(_fmt(v) for v in np.ravel(result.polygon)) if _present(result, init) else ABSENT_TXT
+                handle.write(line + "\n")
         elif self.format == ".csv":
             for k, result in enumerate(results):
+                present = _present(result, init)
                 score = "" if init or not math.isfinite(result.score) else _fmt(result.score)
-                values = [*np.ravel(result.polygon), *np.ravel(result.box)]
-                self._handles[0].write(f"{frame},{k}," + ",".join(_fmt(v) for v in values) + f",{score}\n")
+                values = [_fmt(v) for v in [*np.ravel(result.polygon), *np.ravel(result.box)]] if present else [""] * 12
+                self._handles[0].write(f"{frame},{k}," + ",".join(values) + f",{score},{int(present)}\n")
         else:
             item = {"frame": frame, "init": init, "targets": [self._json_target(k, r, init)
                                                               for k, r in enumerate(results)]}
@@ -118,12 +136,14 @@ class ResultWriter(CommitOnSuccess):
 
     def _json_target(self, k: int, result: TrackResult, init: bool) -> dict[str, Any]:
         score = None if init or not math.isfinite(result.score) else _num(result.score)
+        present = _present(result, init)
         item = {
             "target": k,
-            "polygon": [_num(v) for v in np.ravel(result.polygon)],
-            "box": [_num(v) for v in np.ravel(result.box)],
+            "polygon": [_num(v) for v in np.ravel(result.polygon)] if present else None,
+            "box": [_num(v) for v in np.ravel(result.box)] if present else None,
             "score": score,
-            "from_mask": bool(result.from_mask),
+            "present": present,
+            "from_mask": bool(result.from_mask) and present,
         }
         if self.rle:
             from siammask.io.mask_output import region_mask, rle

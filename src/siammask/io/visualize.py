@@ -1,7 +1,8 @@
 """Drawing tracking results over frames, and writing the overlay video.
 
 What a user looks at to judge a run: each target's mask tinted in its colour, the rotated box
-around it, and the score. The video is written to a temporary file next to the destination and
+around it, and the score; a target the tracker judges absent is drawn nowhere, only named
+"absent" in the frame's top-left corner. The video is written to a temporary file next to the destination and
 renamed at the end, so an interrupted or failed run never leaves a half-written video that
 looks complete.
 """
@@ -66,8 +67,10 @@ def draw_overlay(
 
     `colors` (BGR) default to the palette, by target index. The label is the score ("0.97"),
     prefixed by the target index when there are several targets; a result without a finite
-    score (the frame the tracker was initialised on) is labelled "init". `mask_threshold` is
-    the tracker's segmentation threshold (the config's seg_thr, 0.3).
+    score (the frame the tracker was initialised on) is labelled "init". A result that is not
+    `present` gets no tint and no outline (its polygon is no detection): its label, "absent" by
+    default, is written in its colour in the frame's top-left corner, one line per absent target.
+    `mask_threshold` is the tracker's segmentation threshold (the config's seg_thr, 0.3).
     """
     if isinstance(results, TrackResult):
         results = [results]
@@ -79,17 +82,22 @@ def draw_overlay(
     height, width = out.shape[:2]
     thickness = max(2, round(min(width, height) / 240))
     font_scale = max(0.45, min(width, height) / 600)
+    absent_row = 0
     for k, result in enumerate(results):
         color = tuple(int(c) for c in (colors[k] if colors is not None else target_color(k)))
-        _tint_mask(out, result, color, alpha, mask_threshold)
-        points = np.round(np.asarray(result.polygon, dtype=np.float64).reshape(-1, 2)).astype(np.int32)
-        cv2.polylines(out, [points.reshape(-1, 1, 2)], True, color, thickness, cv2.LINE_AA)
         if labels is not None:
             text = labels[k]
         else:
-            text = f"{result.score:.2f}" if math.isfinite(result.score) else "init"
+            text = "absent" if not result.present else f"{result.score:.2f}" if math.isfinite(result.score) else "init"
             if len(results) > 1:
                 text = f"{k}: {text}"
+        if not result.present:
+            _put_corner_label(out, text, absent_row, color, font_scale, thickness)
+            absent_row += 1
+            continue
+        _tint_mask(out, result, color, alpha, mask_threshold)
+        points = np.round(np.asarray(result.polygon, dtype=np.float64).reshape(-1, 2)).astype(np.int32)
+        cv2.polylines(out, [points.reshape(-1, 1, 2)], True, color, thickness, cv2.LINE_AA)
         _put_label(out, text, points, color, font_scale, thickness)
     return out
 
@@ -127,6 +135,18 @@ def _put_label(
     y = int(np.clip(y, th, max(th, height - base)))
     cv2.putText(image, text, (x, y), font, scale, (0, 0, 0), weight + 2, cv2.LINE_AA)
     cv2.putText(image, text, (x, y), font, scale, color, weight, cv2.LINE_AA)
+
+
+def _put_corner_label(
+    image: np.ndarray, text: str, row: int, color: tuple[int, ...], scale: float, thickness: int
+) -> None:
+    """Text in the top-left corner, `row` lines down: where absent targets are named."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    weight = max(1, thickness - 1)
+    (_, th), base = cv2.getTextSize(text, font, scale, weight)
+    y = (row + 1) * (th + base + 2 * thickness)
+    cv2.putText(image, text, (2 * thickness, y), font, scale, (0, 0, 0), weight + 2, cv2.LINE_AA)
+    cv2.putText(image, text, (2 * thickness, y), font, scale, color, weight, cv2.LINE_AA)
 
 
 def check_video_path(path: str | Path) -> Path:
