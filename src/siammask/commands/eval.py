@@ -32,7 +32,7 @@ HELP = "run the VOT supervised experiment (accuracy, robustness, EAO) or the DAV
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "eval", HELP, __doc__, EPILOG)
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
-    add_engine_arguments(p, required=True)
+    add_engine_arguments(p)  # neither --checkpoint nor --model: the embedded default
     p.add_argument("--results", required=True, metavar="DIR", help="results folder")
     p.add_argument("--tracker-name", metavar="NAME", help="default: SiamMask_<backend>")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",

@@ -20,7 +20,12 @@ TRAX_SOCKET); it is not run by hand. vot-toolkit's trackers.ini entry (see docs/
 Regions in: rectangle, polygon or mask (the tracker starts from a 4-point polygon as the
 reference does, from the bounding box otherwise). Regions out: the rotated box as a polygon, or
 the mask where the client initialises with masks (--output auto, the default); the score goes
-out as the `confidence` property. Needs the vot-trax package: pip install 'siammask[vot]'.
+out as the `confidence` property. A frame where the target is judged absent is answered the
+VOT-LT way: an empty region (a 0x0 rectangle, or an empty mask) with the confidence. --long-term
+keeps an absent target's state and searches wider until it is found. With neither --checkpoint
+nor --model: the embedded default, said on stderr (its export is written into the cache on its
+first use, which takes a while: a client with a start-up timeout may need a second start).
+Needs the vot-trax package: pip install 'siammask[vot]'.
 """
 
 
@@ -30,7 +35,7 @@ HELP = "serve the tracker over the TraX protocol (vot-toolkit's external tracker
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `trax` subcommand to the CLI's subparsers."""
     parser = add_command(subparsers, "trax", HELP, __doc__, EPILOG)
-    add_engine_arguments(parser, required=True)
+    add_engine_arguments(parser)  # neither --checkpoint nor --model: the embedded default
     parser.add_argument(
         "--output", choices=("auto", "polygon", "mask"), default="auto",
         help="region type sent back: auto (mask when the client initialises with a mask, else polygon)",

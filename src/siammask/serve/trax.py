@@ -9,7 +9,14 @@ does no harm.
 In: a rectangle (x,y,w,h), a polygon (a 4-point one is read as the reference reads VOT2016 ground
 truth; others by their bounding box) or a mask (its bounding box), as a file path, a raw RGB
 image or an encoded JPEG/PNG buffer. Out: the rotated box of the mask as a polygon or, where the
-client works in masks, the mask itself; the score goes along as the `confidence` property.
+client works in masks, the mask itself; the score goes along as the `confidence` property, the
+tracker's presence judgement as `present` (1 or 0).
+
+A target judged absent, in long-term mode, is answered as VOT-LT's toolkit expects a tracker to
+say "not visible": an empty region (a 0x0 rectangle, or an empty mask where the client works in
+masks) with the confidence, never the held state as if it were a detection. In short-term mode the
+region is the tracker's whatever its presence (the reference reports a region on every frame, and
+VOT's short-term experiments score it), and `present` says what the tracker judged.
 
 The protocol has no way for a client to list the region formats it wants back (the server's
 `hello` is the only capability message), so `output="auto"` takes the client's initialisation
@@ -94,9 +101,20 @@ def read_trax_image(image: Any) -> np.ndarray:  # noqa: ANN401 - a trax.Image
     raise SiamMaskError(f"unsupported TraX image type {type(image).__name__}")
 
 
-def result_region(result: TrackResult, as_mask: bool, seg_thr: float) -> Any:  # noqa: ANN401 - a trax.Region
-    """The reply for one tracked frame: the rotated box as a polygon, or the mask cut to its extent."""
+def empty_region(as_mask: bool) -> Any:  # noqa: ANN401 - a trax.Region
+    """"Not visible" as VOT's long-term toolkit reads it: a region that covers nothing."""
     trax = import_trax()
+    if as_mask:
+        return trax.Mask.create(np.zeros((1, 1), dtype=np.uint8), 0, 0)
+    return trax.Rectangle.create(0, 0, 0, 0)
+
+
+def result_region(result: TrackResult, as_mask: bool, seg_thr: float, empty_when_absent: bool = False) -> Any:  # noqa: ANN401
+    """The reply for one tracked frame: the rotated box as a polygon, or the mask cut to its extent;
+    an empty region for an absent target when `empty_when_absent` (long-term mode)."""
+    trax = import_trax()
+    if empty_when_absent and not result.present:
+        return empty_region(as_mask)
     if not as_mask:
         return trax.Polygon.create([(float(x), float(y)) for x, y in result.polygon])
     if result.mask is None:
@@ -104,7 +122,7 @@ def result_region(result: TrackResult, as_mask: bool, seg_thr: float) -> Any:  #
     binary = result.mask.binary(seg_thr)
     ys, xs = np.nonzero(binary)
     if xs.size == 0:  # nothing above the threshold: an empty mask, as the client should score it
-        return trax.Mask.create(np.zeros((1, 1), dtype=np.uint8), 0, 0)
+        return empty_region(as_mask=True)
     x0, y0 = int(xs.min()), int(ys.min())
     crop = np.ascontiguousarray(binary[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1])
     return trax.Mask.create(crop, x0, y0)
@@ -126,11 +144,13 @@ class TraxSession:
         self.tracker.init(frame, region_to_box(region))
         if self.output == "auto":
             self.as_mask = region.type == trax.Region.MASK
-        return region, {"confidence": 1.0}
+        return region, {"confidence": 1.0, "present": 1}
 
     def frame(self, frame: np.ndarray) -> tuple[Any, dict[str, float]]:  # noqa: ANN401
         result = self.tracker.track(frame)
-        return result_region(result, self.as_mask, self.tracker.config.seg_thr), {"confidence": float(result.score)}
+        config = self.tracker.config
+        region = result_region(result, self.as_mask, config.seg_thr, empty_when_absent=config.long_term)
+        return region, {"confidence": float(result.score), "present": int(result.present)}
 
 
 def serve(
