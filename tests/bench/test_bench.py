@@ -1,6 +1,6 @@
 """`siammask bench`: the report's shape, never its timings (those depend on the machine and its load).
 
-The smoke run uses the out-of-the-box path (seeded checkpoint made and exported on the spot) with
+The smoke run uses the out-of-the-box path (the embedded default, written into a scratch cache) with
 one tracked frame and one repetition. The reference adapter needs the authors' checkout, which the
 project does not ship: it is tested only when SIAMMASK_REFERENCE names one.
 """
@@ -40,7 +40,8 @@ def _check_row(row: dict) -> None:
     assert len(row["polygons"]) == 1 and len(row["polygons"][0]) == 8
 
 
-def test_bench_smoke(tmp_path, capsys):
+def test_bench_smoke(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SIAMMASK_CACHE", str(tmp_path / "cache"))  # the embedded default is written there
     out = tmp_path / "bench.json"
     assert main(["bench", *SMOKE, "--backends", "torch,onnxruntime", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -66,7 +67,9 @@ def test_bench_smoke(tmp_path, capsys):
     assert result["reference"] == []
     assert all(v < 0.5 for v in result["parity"].values())  # same frames, same weights
 
-    text = capsys.readouterr().out
+    assert result["settings"]["checkpoint"] == "(embedded default)" and result["settings"]["default_weights"]
+    text, err = capsys.readouterr()
+    assert err.count("no --checkpoint or --model: using the embedded default") == 1
     for label in ("torch fp32", "onnxruntime fp32", "decode+mask ms", "peak RSS MB", "GFLOP per frame",
                   "GFLOP/s", "torch imported: no"):
         assert label in text

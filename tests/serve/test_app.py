@@ -35,8 +35,8 @@ class Page:
     def upload(self, name: str, data: bytes):
         return self.client.post("/api/upload", params={"name": name}, content=data, headers=self.headers)
 
-    def track(self, boxes):
-        response = self.client.post("/api/track", json={"boxes": boxes}, headers=self.headers)
+    def track(self, boxes, **options):
+        response = self.client.post("/api/track", json={"boxes": boxes, **options}, headers=self.headers)
         assert response.status_code == 200, response.text
         return response.json()["id"]
 
@@ -63,6 +63,8 @@ def test_page_names_the_untrained_model_and_carries_the_ids(client):
         assert f'id="{element}"' in html
     info = client.get("/api/info").json()
     assert info["untrained"] is True and info["engine"] == "torch"
+    assert info["presence_thr"] == 0.5 and info["long_term"] == {"default": False, "available": True, "why_not": None}
+    assert 'id="long-term"' in html
     assert client.get("/static/app.js").status_code == 200
 
 
@@ -296,16 +298,65 @@ def test_unknown_runs_and_files(client):
     assert Path(client.app.state.store.root).is_dir()
 
 
-def test_a_low_score_shows_the_target_as_lost(client, clip, monkeypatch):
-    import siammask.serve.jobs as jobs
+def test_absent_targets_follow_the_tracker_and_reach_the_downloads(client, clip, monkeypatch):
+    """The page's `absent` is the tracker's own presence (no fixed score of its own): target 1 judged
+    absent from frame 3 on is absent at the end, and the downloads write it absent as track does."""
+    import csv
+    import dataclasses
 
-    monkeypatch.setattr(jobs, "LOST_SCORE", 2.0)  # every score is below it: lost after LOST_FRAMES frames
+    from siammask.tracking.tracker import MultiTracker
+
+    track = MultiTracker.track
+
+    def absent_from_frame_3(self, frame):
+        results = track(self, frame)
+        return [dataclasses.replace(r, present=False) if k == 1 and self.frame_index >= 3 else r
+                for k, r in enumerate(results)]
+
+    monkeypatch.setattr(MultiTracker, "track", absent_from_frame_3)
     page = Page(client)
     assert page.upload("clip.mp4", clip.read_bytes()).status_code == 200
-    state = page.wait(page.track([clip_box()]))
-    assert state["state"] == "done" and state["lost"] == [True]
-    monkeypatch.setattr(jobs, "LOST_SCORE", -1.0)
-    assert page.wait(page.track([clip_box()]))["lost"] == [False]
+    job = page.track([clip_box(), [5, 5, 30, 30]])
+    state = page.wait(job)
+    assert state["state"] == "done" and state["absent"] == [False, True] and state["long_term"] is False
+    frames = client.get(f"/api/jobs/{job}/files/results.json").json()["frames"]
+    assert [f["targets"][1]["present"] for f in frames] == [True, True, True] + [False] * (len(frames) - 3)
+    assert frames[-1]["targets"][1]["polygon"] is None and frames[-1]["targets"][0]["present"] is True
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/jobs/{job}/files/results.csv").text)))
+    assert [r["present"] for r in rows if r["target"] == "1"][-1] == "0"
+
+
+def test_a_run_may_be_long_term(client, clip, settings):
+    """long_term true: that run's tracker is long-term (the server's settings stay as they are); not
+    a boolean, or a model whose search graph takes 255-pixel crops only: one line, no run."""
+    page = Page(client)
+    assert page.upload("clip.mp4", clip.read_bytes()).status_code == 200
+    state = page.wait(page.track([clip_box()], long_term=True))
+    assert state["state"] == "done" and state["long_term"] is True and settings.config.long_term is False
+    assert page.wait(page.track([clip_box()], long_term=False))["long_term"] is False
+    response = client.post("/api/track", json={"boxes": [clip_box()], "long_term": "yes"}, headers=page.headers)
+    assert response.status_code == 400 and response.json() == {"error": "long_term: expected true or false"}
+
+
+def test_long_term_refused_for_a_narrow_model(settings, clip, monkeypatch):
+    from siammask.engine_contract import EngineProxy
+
+    narrow = EngineProxy(settings.engine)
+    narrow.wide_search = False  # as an export from before long-term tracking
+    with TestClient(create_app(dataclasses_replace(settings, engine=narrow)), base_url=BASE) as client:
+        info = client.get("/api/info").json()["long_term"]
+        assert info["available"] is False and "255-pixel crops only" in info["why_not"]
+        page = Page(client)
+        assert page.upload("clip.mp4", clip.read_bytes()).status_code == 200
+        response = client.post("/api/track", json={"boxes": [clip_box()], "long_term": True}, headers=page.headers)
+        assert response.status_code == 400 and "siammask export" in response.json()["error"]
+        assert "\n" not in response.json()["error"]
+
+
+def dataclasses_replace(settings, **changes):
+    import dataclasses
+
+    return dataclasses.replace(settings, **changes)
 
 
 def test_serve_refuses_a_missing_media_folder(tmp_path, capsys):

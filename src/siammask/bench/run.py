@@ -105,24 +105,34 @@ def prepare(options: BenchOptions, workdir: Path, say: Callable[[str], None]) ->
     names = backend_names(options.backends)
     exported = bool(names & {"onnxruntime", "openvino"})
     needs_checkpoint = "torch" in names or options.reference is not None or (exported and not models)
-    seeded = False
-    if checkpoint is None and needs_checkpoint:
-        try:
-            from siammask.model.seeded import write_checkpoint
-        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
-            raise SiamMaskError(f"making the seeded checkpoint needs PyTorch ({exc.name} missing): install "
-                                "siammask[torch] or pass --model DIR with --backends onnxruntime") from None
-        say("writing the seeded checkpoint (untrained weights: timings only)")
-        checkpoint = write_checkpoint(workdir / "seeded.pth")
-        seeded = True
+    default = checkpoint is None and needs_checkpoint
+    if default:
+        checkpoint = default_checkpoint(say)
     if exported and not models:
         assert checkpoint is not None
         from siammask.deploy.export import export
+        from siammask.model.default import default_model
 
-        say(f"exporting {checkpoint.name} to ONNX")
-        models = [export(checkpoint, workdir / "exported")]
+        if default:  # the default's export is cached beside its checkpoint: written once, reused
+            models = [Path(default_model(None, say)[0]["model"])]
+        else:
+            say(f"exporting {checkpoint.name} to ONNX")
+            models = [export(checkpoint, workdir / "exported")]
     return {"frames": frames, "box": box, "source": source, "checkpoint": checkpoint, "models": models,
-            "seeded": seeded}
+            "default": default}
+
+
+def default_checkpoint(say: Callable[[str], None]) -> Path:
+    """No --checkpoint and no --model: the embedded default's checkpoint (cached), said in one line."""
+    from siammask.model.default import LABEL, default_model
+
+    try:
+        options, _ = default_model("torch", say)
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+        raise SiamMaskError(f"writing the embedded default's checkpoint needs PyTorch ({exc.name} missing): install "
+                            "siammask[torch] or pass --model DIR with --backends onnxruntime") from None
+    say(f"siammask: no --checkpoint or --model: using {LABEL}")
+    return Path(options["checkpoint"])
 
 
 def check_options(options: BenchOptions) -> tuple[int, Path | None]:
@@ -319,8 +329,9 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] | None = None) -
         "load_average": {"max": max(loads) if loads else None, "start": load_start},
         "settings": {
             "frames": len(prep["frames"]) - 1, "repeats": options.repeats, "warmup": options.warmup,
-            "threads": threads, "sequence": prep["source"], "checkpoint": str(options.checkpoint or "(seeded)"),
-            "seeded_weights": prep["seeded"], "models": [str(m) for m in options.models] or None,
+            "threads": threads, "sequence": prep["source"],
+            "checkpoint": str(options.checkpoint or "(embedded default)"),
+            "default_weights": prep["default"], "models": [str(m) for m in options.models] or None,
             "reference": str(reference) if reference else None,
         },
         "flops": flops,

@@ -13,6 +13,7 @@ same frames and weights.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from siammask.errors import SiamMaskError
@@ -20,9 +21,9 @@ from siammask.errors import SiamMaskError
 EPILOG = """\
 examples:
   siammask bench
-      seeded weights, exported to ONNX on the spot; a synthetic 1280x720 sequence of 20 tracked
-      frames; torch fp32, onnxruntime fp32, openvino fp32 and openvino bf16 (where the CPU has bf16
-      units; elsewhere a row saying why) side by side
+      the embedded default model (no --checkpoint/--model: said in one line; its export cached);
+      a synthetic 1280x720 sequence of 20 tracked frames; torch fp32, onnxruntime fp32, openvino
+      fp32 and openvino bf16 (where the CPU has bf16 units; elsewhere a row saying why) side by side
 
   siammask bench --model /tmp/b/fp32 /tmp/b/int8 --threads 2
       adds onnxruntime int8 and openvino int8 (the `siammask quantize` folder); each reduced
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = add_command(subparsers, "bench", HELP, __doc__, EPILOG)
     parser.add_argument("--checkpoint", type=Path, metavar="FILE",
-                        help="weights (.pth) for torch and the reference (default: seeded weights, made here)")
+                        help="weights (.pth) for torch and the reference (default: the embedded default model)")
     parser.add_argument("--model", type=Path, action="extend", nargs="+", default=[], metavar="DIR",
                         help="exported folder(s) for onnxruntime, fp32 or int8 (default: --checkpoint exported here)")
     parser.add_argument("--sequence", type=Path, metavar="DIR",
@@ -123,9 +124,10 @@ def run_targets(args: argparse.Namespace) -> int:
 
     specs = [EngineSpec(model=m, threads=args.threads) for m in args.model]
     if args.checkpoint or not specs:
-        if not args.checkpoint:
-            raise SiamMaskError("--targets needs --model DIR or --checkpoint FILE")
-        specs.insert(0, EngineSpec(checkpoint=args.checkpoint, threads=args.threads))
+        from siammask.bench.run import default_checkpoint
+
+        checkpoint = args.checkpoint or default_checkpoint(lambda line: print(line, file=sys.stderr, flush=True))
+        specs.insert(0, EngineSpec(checkpoint=checkpoint, threads=args.threads))
     results = []
     for spec in specs:
         results.append(measure_targets(spec, args.targets, args.frames, args.frame_size))

@@ -36,7 +36,7 @@ from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.files import json_text
 from siammask.serve.guard import RequestGuard, allowed_hosts, read_json
-from siammask.serve.jobs import LOST_FRAMES, LOST_SCORE, Job
+from siammask.serve.jobs import Job
 from siammask.serve.limits import MAX_TARGETS_PER_RUN, MB, Limits, Refused
 from siammask.serve.sessions import Session, SessionStore
 from siammask.serve.videos import (
@@ -179,7 +179,9 @@ def create_app(settings: ServeSettings) -> FastAPI:
             "model": settings.model, "untrained": settings.untrained, "engine": settings.engine.name,
             "precision": settings.engine.precision, "max_upload_mb": settings.max_upload_mb,
             "media": settings.media is not None, "palette": [[r, g, b] for b, g, r in PALETTE],
-            "lost": {"score": LOST_SCORE, "frames": LOST_FRAMES},
+            "presence_thr": settings.config.presence_thr,
+            "long_term": {"default": settings.config.long_term, "available": long_term_problem() is None,
+                          "why_not": long_term_problem()},
             "max_targets": min(MAX_TARGETS, limits.max_targets),
         }
 
@@ -260,16 +262,28 @@ def create_app(settings: ServeSettings) -> FastAPI:
             raise Refused("no video opened yet", 404)
         return Response(session.video.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
+    def long_term_problem() -> str | None:
+        """Why this server's model cannot track long-term (one line for the page), None when it can."""
+        if getattr(settings.engine, "wide_search", False):
+            return None
+        return ("long-term tracking needs a search graph that takes wider crops: this model's takes 255-pixel "
+                "crops only (export it again with `siammask export`)")
+
     @app.post("/api/track")
     async def track(request: Request) -> dict[str, Any]:
         session = session_of(request)
-        boxes = (await read_json(request)).get("boxes")
+        body = await read_json(request)
+        boxes, long_term = body.get("boxes"), body.get("long_term")
         video = session.video
         if video is None:
             raise Refused("open a video first")
         boxes = _boxes(boxes, (video.width, video.height), min(MAX_TARGETS, limits.max_targets))
+        if long_term is not None and not isinstance(long_term, bool):
+            raise Refused("long_term: expected true or false")
+        if long_term and (problem := long_term_problem()):
+            raise Refused(problem)
         job = Job(secrets.token_urlsafe(18), session.new_folder("jobs"), video, boxes, settings.engine,
-                  settings.config, session.job_lock)
+                  settings.config, session.job_lock, long_term=long_term)
         try:
             store.admit(session, job)
         except BaseException:

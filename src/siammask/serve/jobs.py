@@ -2,12 +2,15 @@
 
 The files are written by the same classes `siammask track` uses (ResultWriter, LabelMapWriter,
 OverlayWriter over draw_overlay), fed the same way, so a download equals what track writes for the
-same video and boxes. Each tracked frame is also kept as a JPEG for the page's live view; a
-target whose score stays low is labelled "lost" there (the files keep the tracker's own output).
+same video and boxes. Each tracked frame is also kept as a JPEG for the page's live view (the
+overlay video's frame: an absent target drawn nowhere, named "absent" in the corner), and the
+tracker's own presence judgement of each target is the job's `absent` list. A run may be
+long-term (the settings' long_term turned on or off for this run only).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import threading
@@ -28,9 +31,6 @@ from siammask.tracking.tracker import MultiTracker
 
 log = logging.getLogger("siammask.serve")
 
-LOST_SCORE = 0.5  # below this score ...
-LOST_FRAMES = 3  # ... for this many frames in a row, a target is shown as lost
-
 
 class Job:
     """One run over one video with K boxes; `start()` runs it in a thread once the session's
@@ -38,20 +38,23 @@ class Job:
 
     def __init__(
         self, job_id: str, folder: Path, video: Video, boxes: Sequence[Sequence[float]], engine: Engine,
-        config: TrackerConfig, session_lock: threading.Lock,
+        config: TrackerConfig, session_lock: threading.Lock, long_term: bool | None = None,
     ) -> None:
+        """`long_term` None: the settings' own mode; True or False: that mode for this run."""
         self.id = job_id
         self.folder = folder
         self.video = video
         self.boxes = [list(map(float, b)) for b in boxes]
         self.engine = engine
+        if long_term is not None and long_term != config.long_term:
+            config = dataclasses.replace(config, long_term=long_term)
         self.config = config
         self.state = "queued"  # queued, running, paused, done, stopped, failed
         self.message = "waiting for this page's previous run to finish"
         self.frames_done = 0
         self.total = video.frames
         self.track_seconds = 0.0
-        self.lost = [False] * len(self.boxes)
+        self.absent = [False] * len(self.boxes)  # the newest frame's: the tracker's presence judgement
         self.files: dict[str, Path] = {}
         self.seq = 0  # bumps with every new live-view frame
         self._jpeg = b""
@@ -101,8 +104,8 @@ class Job:
             left = max(0, self.total - self.frames_done) / fps
         return {
             "id": self.id, "state": self.state, "message": self.message, "frames": self.frames_done,
-            "total": self.total, "fps": fps, "seconds_left": left, "lost": list(self.lost),
-            "files": sorted(self.files), "seq": self.seq,
+            "total": self.total, "fps": fps, "seconds_left": left, "absent": list(self.absent),
+            "long_term": self.config.long_term, "files": sorted(self.files), "seq": self.seq,
         }
 
     # --- the run ------------------------------------------------------------------------------
@@ -158,20 +161,13 @@ class Job:
             ]
             writers.append(stack.enter_context(LabelMapWriter(self.folder / "masks", image_size)))
             overlay = stack.enter_context(OverlayWriter(self.folder / "overlay.mp4", source.fps))
-            low = [0] * targets
 
             def emit(index: int, frame: np.ndarray, results: list, init: bool) -> None:
                 for writer in writers:
                     writer.write(index, results, init=init)
                 drawn = draw_overlay(frame, results)
                 overlay.write(drawn)
-                for k, result in enumerate(results):
-                    low[k] = 0 if init or result.score >= LOST_SCORE else low[k] + 1
-                self.lost = [n >= LOST_FRAMES for n in low]
-                if any(self.lost):  # the live view says so; the video keeps track's own labels
-                    labels = [f"{k}: lost" if lost else f"{k}: {r.score:.2f}"
-                              for k, (r, lost) in enumerate(zip(results, self.lost))]
-                    drawn = draw_overlay(frame, results, labels=labels)
+                self.absent = [not (init or r.present) for r in results]
                 self._publish(drawn)
                 self.track_seconds = session.outcome.track_seconds
                 self.frames_done = index + 1

@@ -17,7 +17,7 @@ const state = {
   live: null,         // Image of the newest tracked frame, shown instead of the boxes
   job: null,
   events: null,
-  lost: [],
+  absent: [],
   maxTargets: 32,
 };
 
@@ -61,7 +61,7 @@ function listTargets() {
   list.replaceChildren();
   state.boxes.forEach((b, k) => {
     const item = document.createElement("li");
-    item.className = (k === state.selected ? "selected " : "") + (state.lost[k] ? "lost" : "");
+    item.className = (k === state.selected ? "selected " : "") + (state.absent[k] ? "absent" : "");
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = color(k);
@@ -69,7 +69,7 @@ function listTargets() {
     text.textContent = `${k}: ${b.x},${b.y} ${b.w}×${b.h}`;
     const status = document.createElement("span");
     status.className = "state";
-    status.textContent = state.lost[k] ? "lost" : "";
+    status.textContent = state.absent[k] ? "absent" : "";
     const remove = document.createElement("button");
     remove.type = "button";
     remove.textContent = "delete";
@@ -88,7 +88,7 @@ function removeBox(k) {
   if (running()) return;
   state.boxes.splice(k, 1);
   state.selected = -1;
-  state.lost = [];
+  state.absent = [];
   state.live = null;
   refresh();
 }
@@ -142,7 +142,7 @@ window.addEventListener("mouseup", () => {
   const b = state.boxes[state.selected];
   if (state.drag.mode === "new" && (b.w < 2 || b.h < 2)) { state.boxes.pop(); state.selected = -1; }
   state.drag = null;
-  state.lost = [];
+  state.absent = [];
   refresh();
 });
 
@@ -154,14 +154,14 @@ window.addEventListener("keydown", (event) => {
 
 $("clear").addEventListener("click", () => {
   if (running()) return;
-  state.boxes = []; state.selected = -1; state.lost = []; state.live = null;
+  state.boxes = []; state.selected = -1; state.absent = []; state.live = null;
   refresh();
 });
 
 // --- opening a video -----------------------------------------------------------------------
 function showVideo(video) {
   state.video = video;
-  state.boxes = []; state.selected = -1; state.live = null; state.lost = [];
+  state.boxes = []; state.selected = -1; state.live = null; state.absent = [];
   canvas.width = video.width;
   canvas.height = video.height;
   // the session travels in a header only (a page of another site cannot send it): fetch, then show
@@ -183,7 +183,7 @@ function forgetVideo(text) {
   // a failed (or new) upload: nothing of the previous clip stays on the page to be tracked
   if (running()) api(`/api/jobs/${state.job.id}/stop`, {method: "POST"}).catch(() => {});  // its files go with it
   if (state.events) { state.events.close(); state.events = null; }
-  Object.assign(state, {video: null, first: null, boxes: [], selected: -1, live: null, job: null, lost: []});
+  Object.assign(state, {video: null, first: null, boxes: [], selected: -1, live: null, job: null, absent: []});
   $("pause").disabled = $("stop").disabled = true;
   $("pause").textContent = "Pause";
   resetDownloads();
@@ -251,7 +251,7 @@ function describe(job) {
 
 function onProgress(job) {
   state.job = job;
-  state.lost = job.lost;
+  state.absent = job.absent || [];
   setProgress(job.total ? job.frames / job.total : (job.state === "done" ? 1 : 0), describe(job));
   $("pause").textContent = job.state === "paused" ? "Resume" : "Pause";
   $("pause").disabled = $("stop").disabled = !running();
@@ -291,7 +291,8 @@ $("track").addEventListener("click", () => {
   say("");
   resetDownloads();
   const boxes = state.boxes.map((b) => [b.x, b.y, b.w, b.h]);
-  api("/api/track", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({boxes})})
+  const body = JSON.stringify({boxes, long_term: $("long-term").checked});
+  api("/api/track", {method: "POST", headers: {"Content-Type": "application/json"}, body})
     .then((job) => {
       onProgress(job);
       const events = new EventSource(`/api/jobs/${job.id}/events`);
@@ -329,6 +330,13 @@ api("/api/info").then((info) => {
   state.maxTargets = info.max_targets || state.maxTargets;
   $("model").textContent = `model: ${info.model} · ${info.engine} ${info.precision}`;
   $("untrained").hidden = !info.untrained;
+  // long-term: on by default when the server was started with --long-term; off and explained
+  // in one line when the model's search graph cannot take the wider crops
+  const longTerm = info.long_term || {available: false, default: false, why_not: null};
+  $("long-term").checked = longTerm.available && longTerm.default;
+  $("long-term").disabled = !longTerm.available;
+  $("long-term-note").textContent = longTerm.available ? "" : (longTerm.why_not || "");
+  $("long-term-note").hidden = longTerm.available;
   if (info.media) {
     api("/api/media").then(({files}) => {
       $("media-list").replaceChildren(...files.map((f) => Object.assign(document.createElement("option"), {value: f, textContent: f})));
