@@ -168,6 +168,32 @@ def test_upload_draw_track_download(server, browsers, clip, seeded_checkpoint, t
     assert _tinted_pixels(last, last) == 0  # the check itself finds no tint in the untouched frame
 
 
+def test_long_term_box_and_an_absent_target(server, browsers, clip, monkeypatch):
+    """The Long-term box (enabled: the seeded torch model searches wide) makes the run long-term, the
+    progress line says so, and a target the tracker judges absent is listed "absent"."""
+    import dataclasses
+
+    from siammask.tracking.tracker import MultiTracker
+
+    track = MultiTracker.track
+
+    def absent_from_frame_3(self, frame):  # the server runs in this process: its tracker is patched
+        results = track(self, frame)
+        return [dataclasses.replace(r, present=False) if self.frame_index >= 3 else r for r in results]
+
+    monkeypatch.setattr(MultiTracker, "track", absent_from_frame_3)
+    driver = browsers()
+    _open(driver, server, clip)
+    box = driver.find_element(By.ID, "long-term")
+    assert box.is_enabled() and not box.is_selected()
+    assert not driver.find_element(By.ID, "long-term-note").is_displayed()
+    box.click()
+    _drag(driver, clip_box())
+    _track(driver)
+    assert "long-term" in driver.find_element(By.ID, "progress").text
+    assert "absent" in driver.find_element(By.ID, "targets").text
+
+
 def test_two_sessions_at_once(server, browsers, clip):
     one, two = browsers(), browsers()
     for driver in (one, two):

@@ -241,12 +241,13 @@ function setProgress(fraction, text) {
 }
 
 function describe(job) {
-  if (["done", "stopped", "failed"].includes(job.state) || job.state === "queued") return job.message;
+  const mode = job.long_term ? " · long-term" : "";
+  if (["done", "stopped", "failed"].includes(job.state) || job.state === "queued") return job.message + mode;
   const of = job.total ? ` / ${job.total}` : "";
   const rate = job.fps ? ` · ${job.fps.toFixed(1)} frames/s` : "";
-  if (job.state === "paused") return `paused: ${job.frames}${of} frames${rate}`;  // nothing counts down
+  if (job.state === "paused") return `paused: ${job.frames}${of} frames${rate}${mode}`;  // nothing counts down
   const left = job.seconds_left != null ? ` · ${Math.ceil(job.seconds_left)} s left` : "";
-  return `tracking: ${job.frames}${of} frames${rate}${left}`;
+  return `tracking: ${job.frames}${of} frames${rate}${left}${mode}`;
 }
 
 function onProgress(job) {
