@@ -10,6 +10,7 @@ coordinate difference). Timings are never asserted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 
 import numpy as np
@@ -232,3 +233,26 @@ def test_frame_shares_and_calibration_hash():
     assert a.sha256() == b.sha256() and a.frames == 1
     feeds["search"].append({"search": np.ones((1, 3, 255, 255), np.float32)})
     assert CalibrationSet(feeds, "d").sha256() != b.sha256()
+
+
+def test_int8_search_graph_takes_wide_crops(int8_model, exported_model):
+    """Quantization keeps the search graph's symbolic crop size: long-term's wide search runs in
+    INT8 on ONNX Runtime and OpenVINO; its best cell within one cell of the fp32 graph's (scores
+    calibrated on 255 crops; the activations' ranges do not depend on the crop's size)."""
+    rng = np.random.default_rng(3)
+    z = rng.uniform(0, 255, (1, 3, 127, 127)).astype(np.float32)
+    x = rng.uniform(0, 255, (1, 3, 383, 383)).astype(np.float32)
+    x[:, :, 150:277, 200:327] = z[0]  # the exemplar pasted in: a clear best cell
+    fp32 = OnnxEngine(exported_model)
+    reference = fp32.search(x, fp32.template(z)).cls[0, 5:].max(axis=0)
+    engines = [OnnxEngine(int8_model)]
+    if importlib.util.find_spec("openvino"):
+        from siammask.engines.openvino_engine import OpenVinoEngine
+
+        engines.append(OpenVinoEngine(int8_model, cache_dir=None))
+    for engine in engines:
+        assert engine.wide_search
+        cls = engine.search(x, engine.template(z)).cls[0, 5:].max(axis=0)
+        assert cls.shape == (41, 41)
+        best, ref_best = np.unravel_index(cls.argmax(), cls.shape), np.unravel_index(reference.argmax(), cls.shape)
+        assert max(abs(best[0] - ref_best[0]), abs(best[1] - ref_best[1])) <= 1, engine.name
