@@ -129,6 +129,7 @@ def folder_bytes(folder: Path) -> int:
 def create_app(settings: ServeSettings) -> FastAPI:
     """The application; its sessions' folders are removed when it shuts down."""
     limits = settings.limits
+    config = settings.config or TrackerConfig()  # the settings the runs start from
     store = SessionStore(limits, settings.temp_root)
     max_bytes = limits.upload_bytes
 
@@ -179,8 +180,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
             "model": settings.model, "untrained": settings.untrained, "engine": settings.engine.name,
             "precision": settings.engine.precision, "max_upload_mb": settings.max_upload_mb,
             "media": settings.media is not None, "palette": [[r, g, b] for b, g, r in PALETTE],
-            "presence_thr": settings.config.presence_thr,
-            "long_term": {"default": settings.config.long_term, "available": long_term_problem() is None,
+            "presence_thr": config.presence_thr,
+            "long_term": {"default": config.long_term, "available": long_term_problem() is None,
                           "why_not": long_term_problem()},
             "max_targets": min(MAX_TARGETS, limits.max_targets),
         }

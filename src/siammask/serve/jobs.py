@@ -46,6 +46,7 @@ class Job:
         self.video = video
         self.boxes = [list(map(float, b)) for b in boxes]
         self.engine = engine
+        config = config or TrackerConfig()
         if long_term is not None and long_term != config.long_term:
             config = dataclasses.replace(config, long_term=long_term)
         self.config = config
