@@ -89,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="instead: K targets batched in one tracker against K separate passes, object-frames/s "
                              "for each --model (or --checkpoint), on a synthetic DAVIS-layout sequence "
                              "(--frames, --frame-size)")
+    parser.add_argument("--long-term", action="store_true",
+                        help="time long-term tracking instead: a present frame against short-term's, and a frame "
+                             "searched wide (one engine at a time)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure and the machine as JSON")
     parser.set_defaults(func=run)
 
@@ -100,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.targets:
         return run_targets(args)
+    if args.long_term:
+        return run_long_term(args)
 
     options = BenchOptions(
         checkpoint=args.checkpoint, models=list(args.model), sequence=args.sequence, frames=args.frames,
@@ -134,5 +139,30 @@ def run_targets(args: argparse.Namespace) -> int:
         print(format_targets(results[-1]), flush=True)
     if args.json:
         write_json({"targets": results}, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_long_term(args: argparse.Namespace) -> int:
+    """`--long-term`: a present frame in short-term and long-term mode, and a frame searched wide."""
+    from siammask.bench.longterm import format_long_term, measure_long_term
+    from siammask.bench.report import write_json
+    from siammask.engines.factory import EngineSpec
+
+    specs = [EngineSpec(model=m, threads=args.threads) for m in args.model]
+    if args.checkpoint:
+        specs.insert(0, EngineSpec(checkpoint=args.checkpoint, threads=args.threads))
+    if not specs:
+        from siammask.model.default import default_model
+
+        default, label = default_model(None)
+        print(f"siammask: no --checkpoint or --model: using {label}", flush=True)
+        specs.append(EngineSpec(threads=args.threads, **default))
+    results = []
+    for spec in specs:
+        results.append(measure_long_term(spec, args.frames, args.frame_size))
+        print(format_long_term(results[-1]), flush=True)
+    if args.json:
+        write_json({"long_term": results}, args.json)
         print(f"wrote {args.json}")
     return 0

@@ -1,0 +1,81 @@
+"""What long-term tracking costs a frame (`siammask bench --long-term`): short-term against
+long-term while the target is present (the same normal search: it must cost the same), and
+long-term while it searches wide (the crop the tracker picks for the frame, and the
+lost_instance_size cap).
+
+All on the same frames of a synthetic sequence (made on the spot, deterministic) whose target
+never leaves, so every timed frame is a present one; the wide search is timed by marking the
+target absent before each frame, as the tracker does after a frame judged absent. Frame reading is
+outside the timings; each variant gets one warm-up frame first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siammask.datasets.synth import make_dataset
+from siammask.datasets.vot import load_dataset
+from siammask.engines.factory import EngineSpec
+from siammask.io.sources import read_image
+from siammask.tracking.tracker import MultiTracker
+
+
+def _frame_times(tracker: MultiTracker, frames: list[np.ndarray], wide: bool) -> list[float]:
+    """Seconds per frame over frames[2:] (frame 1 warms up); `wide`: searched wide every frame."""
+    times = []
+    for k, frame in enumerate(frames[1:]):
+        if wide:
+            tracker.targets[0].searching = True
+        start = time.perf_counter()
+        tracker.track(frame)
+        if k:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def measure_long_term(spec: EngineSpec, frames: int, size: tuple[int, int]) -> dict[str, Any]:
+    """Median milliseconds a frame: short-term, long-term present, long-term wide (picked and capped)."""
+    engine, config = spec.build()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_dataset(Path(tmp) / "synth", sequences=1, frames=frames + 2, size=size)
+        seq = load_dataset(root).sequences[0]
+        images = [read_image(p) for p in seq.frames]
+    box = seq.groundtruth[0]
+    figures: dict[str, Any] = {"engine": f"{engine.name} {engine.precision}", "frames": frames, "size": list(size)}
+    short = dataclasses.replace(config, long_term=False)
+    long = dataclasses.replace(config, long_term=True)
+    capped_size = long.lost_instance_size
+    variants = (("short_term", short, False), ("long_term_present", long, False), ("long_term_wide", long, True),
+                ("long_term_wide_cap", long, True))
+    for label, settings, wide in variants:
+        tracker = MultiTracker(engine, settings)
+        tracker.init(images[0], [box])
+        if label == "long_term_wide_cap":
+            tracker._wide_size = lambda target: capped_size  # type: ignore[method-assign]  # the cap itself
+        times = _frame_times(tracker, images, wide)
+        figures[f"{label}_ms"] = 1000 * float(np.median(times))
+        if label == "long_term_wide":
+            figures["wide_size"] = tracker._wide_size(tracker.targets[0])
+        if label == "long_term_present":
+            figures["present_frames_searched_wide"] = sum(t.searching for t in tracker.targets)
+    figures["wide_cap_size"] = capped_size
+    figures["present_overhead"] = figures["long_term_present_ms"] / figures["short_term_ms"] - 1
+    return figures
+
+
+def format_long_term(figures: dict[str, Any]) -> str:
+    width, height = figures["size"]
+    return "\n".join([
+        f"{figures['engine']}, {figures['frames']} frames of {width}x{height} (median per frame)",
+        f"  short-term:                      {figures['short_term_ms']:.1f} ms",
+        f"  long-term, target present:       {figures['long_term_present_ms']:.1f} ms "
+        f"({100 * figures['present_overhead']:+.1f}%)",
+        f"  long-term, searching wide ({figures['wide_size']}):  {figures['long_term_wide_ms']:.1f} ms",
+        f"  long-term, widest ({figures['wide_cap_size']}):          {figures['long_term_wide_cap_ms']:.1f} ms",
+    ])
