@@ -70,3 +70,9 @@ def test_losses_are_low_for_right_answers_and_high_for_wrong_ones(rng):
     assert float(mask_loss(200 * (2 * gt - 1), gt)) < 1e-6
     # far beyond exp's range the loss stays finite (the seeded refine's logits reach it)
     assert np.isfinite(float(mask_loss(-200 * (2 * gt - 1), gt)))
+
+
+def test_negative_pair_labels_background_only(rng):
+    t = anchor_targets(None, rng)
+    assert (t.cls == 0).sum() == 64 and (t.cls == 1).sum() == 0
+    assert not t.loc_weight.any() and len(t.cells) == 0

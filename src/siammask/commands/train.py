@@ -35,6 +35,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to under 1, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to under 1, got {text}")
+    return value
+
+
 HELP = "fine-tune SiamMask on a dataset (heads, mask or all)"
 
 
@@ -67,6 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the run's figures and held-out reports as JSON")
     p.add_argument("--keep-worse", action="store_true",
                    help="write the trained model even when it scores worse than the input on the held-out sequences")
+    p.add_argument("--negatives", type=fraction, default=0.25, metavar="F",
+                   help="share of negative pairs: a template against a search crop without its target, every "
+                        "anchor background (default 0.25)")
+    p.add_argument("--reuse", type=positive_int, default=4, metavar="N",
+                   help="times each drawn pair is trained on: the frozen layers run once a pair (default 4; "
+                        "1 draws every pair afresh)")
     p.add_argument("--holdout-engine", choices=("auto", "export", "torch"), default="auto",
                    help="how the held-out sequences are tracked: export (ONNX, run by the engine --backend auto "
                         "picks), torch (PyTorch fp32 from the checkpoints), or auto: export from 200 held-out "

@@ -24,6 +24,7 @@ from siammask.tracking.crop import crop_subwindow
 from siammask.tracking.geometry import axis_aligned_box, check_start_box
 
 CONTEXT = 0.5  # the tracker's context_amount
+HIDDEN = 0.3  # visible fraction under which an occluded target counts as absent
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Augment:
     search_scale: float = 0.18
     blur: float = 0.18  # probability of a Gaussian blur of the search crop
     colour: float = 0.1  # std of the per-channel gain
+    # probability that an occluder (a patch of another place in the crop) covers part of the
+    # target in the search crop; when under HIDDEN of the target stays visible, the pair is a
+    # negative (the tracker must not find what cannot be seen)
+    occlude: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Pair:
     search: np.ndarray  # 255x255x3 float32
     box: np.ndarray  # target cx, cy, w, h in search-crop pixels, relative to the crop centre
     mask: np.ndarray  # 255x255 uint8 0/1: the target in the search crop
+    negative: bool = False  # the target is not in the search crop: every anchor is background
 
 
 def vot_tracks(dataset: object) -> list[Track]:
@@ -175,22 +181,41 @@ def _jitter_colour(crop: np.ndarray, rng: np.random.Generator, std: float) -> np
     return np.clip(crop.astype(np.float32) * gain.astype(np.float32), 0, 255)
 
 
+def _exemplar(track: Track, t: int, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """The template frame's exemplar crop, barely jittered (the tracker's init box is exact)."""
+    z_frame = _read(track, t)
+    side_z = exemplar_side(*track.boxes[t, 2:])
+    cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * side_z / TEMPLATE_SIZE
+    side_z *= 1 + rng.uniform(-1, 1) * aug.template_scale
+    return crop_subwindow(z_frame, cz, TEMPLATE_SIZE, side_z, np.mean(z_frame, axis=(0, 1)))
+
+
+def _search_window(box: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, float]:
+    """(centre, side) of a search crop around `box` (cx, cy, w, h), shifted and scaled at random."""
+    side_x = exemplar_side(*box[2:]) * SEARCH_SIZE / TEMPLATE_SIZE * (1 + rng.uniform(-1, 1) * aug.search_scale)
+    return np.asarray(box[:2], float) - rng.uniform(-1, 1, 2) * aug.search_shift * side_x / SEARCH_SIZE, side_x
+
+
+def _finish(exemplar: np.ndarray, search: np.ndarray, box: np.ndarray, mask: np.ndarray, negative: bool,
+            rng: np.random.Generator, aug: Augment) -> Pair:
+    """Blur and colour jitter, as every pair gets them."""
+    if rng.random() < aug.blur:
+        search = cv2.GaussianBlur(search, (0, 0), rng.uniform(0.5, 1.5))
+    return Pair(_jitter_colour(exemplar, rng, aug.colour), _jitter_colour(search, rng, aug.colour), box,
+                (mask > 0).astype(np.uint8), negative)
+
+
 def make_pair(track: Track, rng: np.random.Generator, max_gap: int, aug: Augment) -> Pair:
     """One augmented pair from `track` (every random draw from `rng`)."""
     usable = track.usable
     t = int(usable[rng.integers(len(usable))])
     near = usable[(np.abs(usable - t) <= max_gap) & (usable != t)]
     s = int(near[rng.integers(len(near))]) if len(near) else t
-    z_frame, x_frame = _read(track, t), _read(track, s)
-    # exemplar: the template box, barely jittered (the tracker's init box is exact)
-    side_z = exemplar_side(*track.boxes[t, 2:])
-    cz = track.boxes[t, :2] + rng.uniform(-1, 1, 2) * aug.template_shift * side_z / TEMPLATE_SIZE
-    side_z *= 1 + rng.uniform(-1, 1) * aug.template_scale
-    exemplar = crop_subwindow(z_frame, cz, TEMPLATE_SIZE, side_z, np.mean(z_frame, axis=(0, 1)))
+    exemplar = _exemplar(track, t, rng, aug)
+    x_frame = _read(track, s)
     # search: crop centred off the target, at a jittered scale, as a moving target is searched for
     cx, cy, w, h = track.boxes[s]
-    side_x = exemplar_side(w, h) * SEARCH_SIZE / TEMPLATE_SIZE * (1 + rng.uniform(-1, 1) * aug.search_scale)
-    centre = np.array([cx, cy]) - rng.uniform(-1, 1, 2) * aug.search_shift * side_x / SEARCH_SIZE
+    centre, side_x = _search_window(track.boxes[s], rng, aug)
     fill = np.mean(x_frame, axis=(0, 1))
     search = crop_subwindow(x_frame, centre, SEARCH_SIZE, side_x, fill)
     x0, y0, k = _crop_map(centre, side_x, SEARCH_SIZE)
@@ -208,8 +233,68 @@ def make_pair(track: Track, rng: np.random.Generator, max_gap: int, aug: Augment
         pts = np.stack([(region[0::2] - x0 + 0.5) * k - 0.5, (region[1::2] - y0 + 0.5) * k - 0.5], axis=1)
         mask = np.zeros((SEARCH_SIZE, SEARCH_SIZE), np.uint8)
         cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
-    if rng.random() < aug.blur:
-        sigma = rng.uniform(0.5, 1.5)
-        search = cv2.GaussianBlur(search, (0, 0), sigma)
-    return Pair(_jitter_colour(exemplar, rng, aug.colour), _jitter_colour(search, rng, aug.colour), box,
-                (mask > 0).astype(np.uint8))
+    negative = False
+    if aug.occlude > 0 and rng.random() < aug.occlude:
+        search, mask, box, negative = _occlude(search, (mask > 0).astype(np.uint8), box, rng)
+    return _finish(exemplar, search, box, mask, negative, rng, aug)
+
+
+def _occlude(search: np.ndarray, mask: np.ndarray, box: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Cover part (or all) of the target with a patch cut from elsewhere in the crop. The mask
+    keeps the visible part and the box becomes its bounding box; under HIDDEN visible, negative."""
+    mid = (SEARCH_SIZE - 1) / 2
+    cx, cy, w, h = box[0] + mid, box[1] + mid, box[2], box[3]
+    pw, ph = w * rng.uniform(0.4, 1.4), h * rng.uniform(0.4, 1.4)
+    # the occluder's centre: somewhere over the target, so it covers from a sliver to all of it
+    ox, oy = cx + rng.uniform(-0.6, 0.6) * w, cy + rng.uniform(-0.6, 0.6) * h
+    x0, y0 = int(round(ox - pw / 2)), int(round(oy - ph / 2))
+    x1, y1 = int(round(ox + pw / 2)), int(round(oy + ph / 2))
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, SEARCH_SIZE), min(y1, SEARCH_SIZE)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return search, mask, box, False
+    # the patch: the crop's own pixels from a random place of the same size (background-like texture)
+    sx = int(rng.integers(0, SEARCH_SIZE - (x1 - x0) + 1))
+    sy = int(rng.integers(0, SEARCH_SIZE - (y1 - y0) + 1))
+    search = search.copy()
+    search[y0:y1, x0:x1] = search[sy : sy + y1 - y0, sx : sx + x1 - x0].copy()
+    before = int(mask.sum())
+    mask = mask.copy()
+    mask[y0:y1, x0:x1] = 0
+    if before == 0 or mask.sum() < HIDDEN * before:
+        return search, mask, box, True
+    ys, xs = np.nonzero(mask)
+    vx0, vx1, vy0, vy1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    return search, mask, np.array([(vx0 + vx1 - 1) / 2 - mid, (vy0 + vy1 - 1) / 2 - mid, vx1 - vx0, vy1 - vy0]), False
+
+
+def make_negative(track: Track, others: Sequence[Track], rng: np.random.Generator, max_gap: int,
+                  aug: Augment) -> Pair:
+    """A template of `track` against a search crop without it (DaSiamRPN's negative pairs): a frame
+    of `track` where the target is absent (covered or out of the view), cropped where it was last
+    seen, as the tracker searches; else a frame of another sequence's track, cropped at a random place
+    at the template's scale. Every anchor is background; no box or mask is learnt."""
+    usable = track.usable
+    t = int(usable[rng.integers(len(usable))])
+    exemplar = _exemplar(track, t, rng, aug)
+    absent = np.flatnonzero(~np.isfinite(track.boxes[:, 0]))
+    near = absent[np.abs(absent - t) <= max_gap]
+    folder = track.frames[0].parent
+    strangers = [o for o in others if o.frames[0].parent != folder]
+    if len(near) and (not strangers or rng.random() < 0.5):
+        s = int(near[rng.integers(len(near))])
+        last = usable[np.argmin(np.abs(usable - s))]  # where the tracker last saw it
+        frame = _read(track, s)
+        centre, side_x = _search_window(track.boxes[last], rng, aug)
+    elif strangers:
+        other = strangers[int(rng.integers(len(strangers)))]
+        s = int(other.usable[rng.integers(len(other.usable))])
+        frame = _read(other, s)
+        height, width = frame.shape[:2]
+        centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+        _, side_x = _search_window(track.boxes[t], rng, aug)
+    else:  # nothing without the target: a positive pair instead
+        return make_pair(track, rng, max_gap, aug)
+    search = crop_subwindow(frame, centre, SEARCH_SIZE, side_x, np.mean(frame, axis=(0, 1)))
+    empty = np.zeros((SEARCH_SIZE, SEARCH_SIZE), np.uint8)
+    return _finish(exemplar, search, np.full(4, np.nan), empty, True, rng, aug)

@@ -59,9 +59,16 @@ def iou(anchors: np.ndarray, box: np.ndarray) -> np.ndarray:
     return inter / (anchors[:, 2] * anchors[:, 3] + box[2] * box[3] - inter)
 
 
-def anchor_targets(box: np.ndarray, rng: np.random.Generator) -> Targets:
-    """Label the anchors against the target box (search-crop pixels from the centre)."""
+def anchor_targets(box: np.ndarray | None, rng: np.random.Generator) -> Targets:
+    """Label the anchors against the target box (search-crop pixels from the centre); None (a
+    negative pair: the target is not in the crop) labels SAMPLES random anchors background and
+    nothing else, so no box or mask is learnt from it."""
     a = _ANCHORS
+    if box is None:
+        cls = np.full(len(a), -1, np.int8)
+        cls[rng.choice(len(a), SAMPLES, replace=False)] = 0
+        return Targets(cls, np.zeros((4, len(a)), np.float32), np.zeros(len(a), np.float32),
+                       np.zeros((0, 2), np.int64))
     overlap = iou(a, box)
     cls = np.full(len(a), -1, np.int8)
     pos = np.flatnonzero(overlap > POSITIVE_IOU)
