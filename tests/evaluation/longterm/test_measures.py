@@ -79,3 +79,20 @@ def test_a_box_file_without_its_confidence_is_an_interrupted_run(tmp_path):
     box, conf = _write(tmp_path)
     conf.unlink()
     assert existing_result(box, conf, 4) is False
+
+
+def test_reacquisitions_count_reappearances_found_within_ten_frames():
+    from siammask.evaluation.longterm.measures import reacquisitions
+
+    in_view = np.array([True] * 5 + [False] * 5 + [True] * 20 + [False] * 3 + [True] * 15)
+    overlaps = np.where(in_view, 0.6, 0.0)
+    scores = np.full(len(in_view), 0.9)
+    scores[10:19] = 0.1  # the first reappearance (frame 10) reported from frame 19: within 10
+    scores[33:] = 0.1  # the second (frame 33) never reported
+    found = reacquisitions(overlaps, scores, in_view, threshold=0.5)
+    assert (found.reappearances, found.found) == (2, 1) and found.rate == 0.5
+    scores[10:20] = 0.1  # frame 20 is the 11th frame after frame 10: too late
+    assert reacquisitions(overlaps, scores, in_view, threshold=0.5).found == 0
+    overlaps[19:] = 0.0  # reported, but on the background: not found
+    scores[10:19] = 0.1
+    assert reacquisitions(overlaps, scores, in_view, threshold=0.5).found == 0

@@ -83,3 +83,34 @@ def dataset_curves(per_sequence: list[Curves]) -> Curves:
     """The dataset's curves: the mean of the sequences' curves at each threshold."""
     return Curves(per_sequence[0].thresholds, np.mean([c.precision for c in per_sequence], axis=0),
                   np.mean([c.recall for c in per_sequence], axis=0))
+
+
+REACQUIRE_WITHIN = 10  # frames after a reappearance within which the target must be found again
+
+
+@dataclass(frozen=True)
+class Reacquisitions:
+    """How often a tracker found the target again after it came back: `found` of `reappearances`
+    (a frame holding the target after one without it) within REACQUIRE_WITHIN frames."""
+
+    reappearances: int
+    found: int
+
+    @property
+    def rate(self) -> float:
+        return self.found / self.reappearances if self.reappearances else float("nan")
+
+    def __add__(self, other: Reacquisitions) -> Reacquisitions:
+        return Reacquisitions(self.reappearances + other.reappearances, self.found + other.found)
+
+
+def reacquisitions(overlaps: np.ndarray, scores: np.ndarray, in_view: np.ndarray, threshold: float,
+                   within: int = REACQUIRE_WITHIN) -> Reacquisitions:
+    """A reappearance counts as found when, in its first `within` frames, the tracker reports a
+    frame (score at `threshold` or more: the report's operating point) whose box overlaps the
+    target (overlap > 0, the long-term measures' test of a correct frame)."""
+    scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
+    correct = (scores >= threshold) & (overlaps > 0)
+    starts = np.flatnonzero(in_view[1:] & ~in_view[:-1]) + 1
+    found = sum(bool(correct[s : s + within].any()) for s in starts)
+    return Reacquisitions(len(starts), found)

@@ -5,11 +5,13 @@ Report layout (NaN becomes JSON null)::
     {"protocol": "longterm",
      "dataset": {"name", "path", "sequences", "frames", "absent_frames"},
      "trackers": {NAME: {"precision", "recall", "f_score", "threshold",
+                         "reacquired": {"within", "reappearances", "found", "rate"},
                          "curve": {"thresholds", "precision", "recall"},   (highest threshold first,
                                                                            +-inf as null)
                          "sequences": {SEQ: {"precision", "recall", "f_score"}}}}}
 
-A sequence's figures are taken at the tracker's (dataset-wide) best threshold.
+A sequence's figures are taken at the tracker's (dataset-wide) best threshold; so are the
+re-acquisitions (measures.reacquisitions: reappearances of the target found within 10 frames).
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from siammask.datasets.vot import Dataset
 from siammask.datasets.votlt import present_frames
 from siammask.errors import SiamMaskError, printable
 from siammask.evaluation.longterm.measures import (
+    REACQUIRE_WITHIN,
     Curves,
+    Reacquisitions,
     dataset_curves,
+    reacquisitions,
     sequence_curves,
     sequence_overlaps,
     thresholds,
@@ -40,6 +45,7 @@ from siammask.evaluation.longterm.results import EXPERIMENT, find_trackers, read
 class LongTermMetrics:
     curves: Curves  # the dataset's
     sequences: dict[str, Curves]
+    reacquired: Reacquisitions  # at the dataset's best threshold, over every sequence
 
 
 def evaluate_tracker(dataset: Dataset, results_dir: str | os.PathLike[str], tracker: str) -> LongTermMetrics:
@@ -50,12 +56,17 @@ def evaluate_tracker(dataset: Dataset, results_dir: str | os.PathLike[str], trac
         box, conf = result_paths(results_dir, tracker, seq.name)
         runs[seq.name] = read_result(box, conf, len(seq))
     levels = thresholds(np.concatenate([scores for _, scores in runs.values()]))
-    per_sequence = {}
+    per_sequence, overlaps = {}, {}
     for seq in dataset:
         boxes, scores = runs[seq.name]
-        overlaps = sequence_overlaps(boxes, seq.groundtruth, seq.size)
-        per_sequence[seq.name] = sequence_curves(overlaps, scores, int(present_frames(seq).sum()), levels)
-    return LongTermMetrics(dataset_curves(list(per_sequence.values())), per_sequence)
+        overlaps[seq.name] = sequence_overlaps(boxes, seq.groundtruth, seq.size)
+        per_sequence[seq.name] = sequence_curves(overlaps[seq.name], scores, int(present_frames(seq).sum()), levels)
+    curves = dataset_curves(list(per_sequence.values()))
+    threshold = curves.thresholds[curves.best]
+    found = Reacquisitions(0, 0)
+    for seq in dataset:
+        found = found + reacquisitions(overlaps[seq.name], runs[seq.name][1], present_frames(seq), threshold)
+    return LongTermMetrics(curves, per_sequence, found)
 
 
 def evaluate_folder(
@@ -77,6 +88,8 @@ def build_report(dataset: Dataset, metrics: dict[str, LongTermMetrics]) -> dict[
         trackers[name] = {
             **_figures(m.curves, best),
             "threshold": _finite(m.curves.thresholds[best]),
+            "reacquired": {"within": REACQUIRE_WITHIN, "reappearances": m.reacquired.reappearances,
+                           "found": m.reacquired.found, "rate": m.reacquired.rate},
             "curve": {"thresholds": [_finite(t) for t in m.curves.thresholds],
                       "precision": m.curves.precision.tolist(), "recall": m.curves.recall.tolist()},
             "sequences": {seq: _figures(c, best) for seq, c in m.sequences.items()},
@@ -96,11 +109,14 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"Dataset {printable(info['name'])}: {info['sequences']} sequence{'s' * (info['sequences'] != 1)}, "
         f"{info['frames']} frames, {info['absent_frames']} without the target (long-term: precision, recall, F)",
-        f"{'Tracker':<{width}}  {'Precision':>9}  {'Recall':>6}  {'F':>6}  {'Threshold':>9}",
+        f"{'Tracker':<{width}}  {'Precision':>9}  {'Recall':>6}  {'F':>6}  {'Threshold':>9}  "
+        f"Found again within {REACQUIRE_WITHIN} frames",
     ]
     for name, t in trackers.items():
+        again = t["reacquired"]
+        found = f"{again['found']} of {again['reappearances']}" if again["reappearances"] else "-"
         lines.append(f"{name:<{width}}  {_num(t['precision'], 9)}  {_num(t['recall'], 6)}  {_num(t['f_score'], 6)}"
-                     f"  {_num(t['threshold'], 9)}")
+                     f"  {_num(t['threshold'], 9)}  {found}")
     seq_names = list(next(iter(trackers.values()))["sequences"])
     seq_width = max(8, *(len(printable(s)) for s in seq_names))
     widths = {n: max(17, len(n)) for n in trackers}
