@@ -42,6 +42,10 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
             assert row["backend"] and row["requested_precision"] and "fps" not in row
     assert not bench["problems"]
     assert (out / "plots" / "eao_curves.png").stat().st_size > 0
+    # the long-term part: short-term against --long-term on a synthetic VOT-LT set, and its plot
+    assert "## Long-term tracking" in summary and "SiamMask_long_term" in summary
+    assert (out / "results_lt" / "SiamMask_long_term" / "longterm" / "lt00" / "lt00_001_confidence.value").is_file()
+    assert (out / "plots" / "precision_recall.png").stat().st_size > 0
     frame = cv2.imread(str(out / "overlay_frame.png"))
     assert frame.shape == (240, 320, 3)
     gif = cv2.VideoCapture(str(out / "overlay.gif"))

@@ -30,7 +30,8 @@ from siammask.files import check_output_folder, json_text, unexpected_entries, w
 MARKER = ".siammask-demo"
 # everything a demo writes in its folder: --force replaces a folder holding these and nothing else
 ENTRIES = (MARKER, "trained_default.pth", "dataset", "model", "model_int8", "results", "report.json", "plots",
-           "bench.json", "davis", "results_vos", "overlay.gif", "overlay_frame.png", "summary.md")
+           "bench.json", "davis", "results_vos", "longterm", "results_lt", "overlay.gif", "overlay_frame.png",
+           "summary.md")
 TRACKERS = {"torch": "SiamMask_torch", "onnxruntime": "SiamMask_onnxruntime",
             "onnxruntime_int8": "SiamMask_onnxruntime_int8"}
 
@@ -48,6 +49,9 @@ class DemoOptions:
     int8_frames: int = 32  # calibration search crops (siammask quantize --frames)
     vos: bool = True
     vos_frames: int = 12
+    long_term: bool = True
+    lt_sequences: int = 3
+    lt_frames: int = 100
     threads: int | None = None
     force: bool = False  # replace an earlier demo's folder (never anything else)
 
@@ -153,6 +157,30 @@ def run_vos_part(spec: EngineSpec, out: Path, frames: int) -> str:
     davis_spec = dataclasses.replace(spec, preset="davis")
     run_vos_dataset(dataset, davis_spec, results, "SiamMask_onnxruntime", force=True)
     return format_vos_table(build_vos_report(dataset, results, ["SiamMask_onnxruntime"]))
+
+
+def run_long_term_part(spec: EngineSpec, out: Path, sequences: int, frames: int) -> tuple[str, dict[str, Any]]:
+    """Short-term against --long-term on a synthetic VOT-LT set (the target hides behind a panel or
+    leaves the view, and comes back elsewhere): long-term precision, recall, F and the targets found
+    again, by the long-term report; the precision/recall plot into plots/."""
+    from siammask.datasets.synth_lt import make_lt_dataset
+    from siammask.datasets.votlt import load_votlt
+    from siammask.evaluation.longterm.plots import write_plots
+    from siammask.evaluation.longterm.report import build_report, evaluate_folder, format_table
+    from siammask.evaluation.longterm.runner import run_longterm_dataset
+
+    # a seed the trained default never saw, at a size of its own
+    root = make_lt_dataset(out / "longterm", sequences=sequences, frames=frames, size=(320, 240), seed=2027)
+    dataset = load_votlt(root)
+    results = out / "results_lt"
+    names = {"short-term": "SiamMask_short_term", "long-term": "SiamMask_long_term"}
+    for mode, name in names.items():
+        run_longterm_dataset(dataset, dataclasses.replace(spec, long_term=mode == "long-term"), results, name,
+                             force=True)
+    metrics = evaluate_folder(dataset, results, list(names.values()))
+    write_plots(metrics, out / "plots")
+    report = build_report(dataset, metrics)
+    return format_table(report), report
 
 
 def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -262,6 +290,12 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
         stages.enter("vos", "segmenting a synthetic DAVIS-layout dataset (the reference's VOS protocol, J&F)")
         vos_text = run_vos_part(specs["onnxruntime"], out, options.vos_frames)
 
+    lt_text, lt_report = "", None
+    if options.long_term:
+        stages.enter("long-term", "long-term tracking: short-term against --long-term on a synthetic VOT-LT set "
+                                  "(the target hides or leaves the view and comes back)")
+        lt_text, lt_report = run_long_term_part(specs["onnxruntime"], out, options.lt_sequences, options.lt_frames)
+
     stages.enter("overlay", "drawing the overlay")
     gif, png = write_overlay(specs["onnxruntime"], dataset, out, options.overlay_frames)
     summary = _summary(options, seeded, checkpoint, dataset, parity, int8, table, bench_text, outcomes, plots,
@@ -270,6 +304,12 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
         summary += ("\n## Video object segmentation (DAVIS layout, J&F)\n\nThe reference's VOS protocol on a synthetic "
                     "DAVIS-layout dataset (`davis/`), all objects of a sequence batched, the davis preset; label maps "
                     "in `results_vos/`.\n\n```\n" + vos_text.rstrip() + "\n```\n")
+    if lt_text:
+        summary += ("\n## Long-term tracking (VOT-LT layout, precision / recall / F)\n\nA synthetic VOT-LT set "
+                    "(`longterm/`: the target hides behind a panel or leaves the view for 15-35 frames, then comes "
+                    "back elsewhere) tracked once from its first frame in short-term and in long-term mode "
+                    "(`--long-term`); results in `results_lt/`, measures as pysot's F1Benchmark, the plot in "
+                    "`plots/precision_recall.png`.\n\n```\n" + lt_text.rstrip() + "\n```\n")
     problems = [f"bench: {p}" for p in bench["problems"]]
     if problems:  # the summary keeps every figure that was measured, and says what failed first
         summary = f"**FAILED** at stage 'bench': {'; '.join(problems)}\n\n" + summary
@@ -277,7 +317,7 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     if problems:
         stages.output = None  # the summary above already says it
         raise SiamMaskError(f"demo failed at stage 'bench': {problems[0]}")
-    return {"output": out, "parity": parity, "int8": int8, "report": report, "bench": bench}
+    return {"output": out, "parity": parity, "int8": int8, "report": report, "bench": bench, "long_term": lt_report}
 
 
 def _summary(

@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=thread_count, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--no-int8", action="store_true", help="skip the INT8 graphs (quantize, track, bench)")
     p.add_argument("--no-vos", action="store_true", help="skip the video object segmentation part (DAVIS layout)")
+    p.add_argument("--no-long-term", action="store_true",
+                   help="skip the long-term part (short-term against --long-term on a synthetic VOT-LT set)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         output=Path(args.output), checkpoint=Path(args.checkpoint) if args.checkpoint else None,
         dataset=Path(args.dataset) if args.dataset else None, sequences=args.sequences, frames=args.frames,
         threads=args.threads, int8=not args.no_int8, vos=not args.no_vos, force=args.force,
+        # the long-term set: as many sequences, twice as long (an absence needs room: at least 47 frames)
+        long_term=not args.no_long_term, lt_sequences=args.sequences, lt_frames=max(60, 2 * args.frames),
     )
     result = run_demo(options)
     parity = result["parity"]
