@@ -61,8 +61,12 @@ def claim_results(results_dir: str | Path, tracker_name: str, spec: EngineSpec, 
 def _difference(earlier: object, now: dict[str, object]) -> str:
     if not isinstance(earlier, dict):
         return f"its {PROVENANCE} is unreadable"
-    keys = [k for k in now if earlier.get(k) != now[k]] or ["record"]
+    # keys of either record: one that only one run has (long_term) differs too
+    keys = [k for k in {**earlier, **now} if earlier.get(k) != now.get(k)]
+    if not keys:
+        return f"its {PROVENANCE} differs"
+
     def short(value: object) -> str:
-        text = str(value)
+        text = "none" if value is None else str(value)
         return text[:12] if len(text) == 64 else text[:40]
-    return "; ".join(f"{k} was {short(earlier.get(k))}, now {short(now[k])}" for k in keys)
+    return "; ".join(f"{k} was {short(earlier.get(k))}, now {short(now.get(k))}" for k in keys)

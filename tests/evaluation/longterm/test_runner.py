@@ -87,3 +87,17 @@ def test_refusals(lt_dataset, tmp_path, exported_model, capsys):
     assert "--eao-interval does not apply" in capsys.readouterr().err
     assert main(["report", "--dataset", str(lt_dataset), "--results", str(tmp_path / "empty")]) == 1
     assert capsys.readouterr().err.startswith("siammask: error: results folder")
+
+
+def test_long_term_mode_runs_and_is_not_mixed_with_short_term(lt_dataset, tmp_path, exported_model, capsys):
+    """--long-term reaches the tracker through eval (the run record says so), and a results folder of
+    a short-term run refuses a long-term one under the same name (the record differs)."""
+    results = tmp_path / "res"
+    assert _eval(lt_dataset, results, exported_model, "--long-term", "--tracker-name", "lt") == 0
+    record = json.loads(next((results / "lt").glob("*.json")).read_text())
+    assert "long_term" in json.dumps(record)
+    box, conf = result_paths(results, "lt", "lt00")
+    assert read_result(box, conf, 50)[0].shape == (50, 4)
+    assert _eval(lt_dataset, results, exported_model, "--tracker-name", "lt") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "long_term was True, now none" in err
