@@ -4,8 +4,11 @@
 frame source and sinks (result files, an overlay video, a progress bar, a live view). The session
 knows neither files nor sources, so it sits on the tracking floor.
 
-The frames come as (frame_index, frame) pairs and each target keeps the index it started on, so
-later start frames, backward runs and keyframes can join without changing the sinks.
+The frames come as (frame_index, frame) pairs, numbered as the source numbers them. `TrackingSession`
+runs every target forward from one frame; `KeyframeSession` runs a keyframe plan
+(tracking/keyframes.py: start frames, forward, backward or both, re-initialisations), telling the
+same sinks each frame once, in increasing order, with each target's result from the run the plan
+gives it (a keyframe's frame carries its region, a frame no run covers the target absent).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.tracking.keyframes import Plan, Run
 from siammask.tracking.tracker import MultiTracker, TrackResult, init_result
 
 Frame = tuple[int, np.ndarray]  # (frame_index, BGR image)
@@ -45,11 +49,12 @@ class SessionOutcome:
     track_seconds: float = 0.0  # in tracker.track only: what a frame rate is computed from
     interrupted: KeyboardInterrupt | None = None  # Ctrl-C or SIGTERM (errors.Terminated) in the loop
     stopped: bool = False  # the caller's `proceed` said stop
+    steps: int | None = None  # a keyframe session's tracker calls (frames tracked, both passes)
 
     @property
     def tracked(self) -> int:
         """Frames the tracker ran on (the init frame is given, not tracked)."""
-        return max(0, self.frames - 1)
+        return self.steps if self.steps is not None else max(0, self.frames - 1)
 
 
 @dataclass
@@ -105,3 +110,131 @@ class TrackingSession:
     def _tell(self, index: int, frame: np.ndarray, results: list[TrackResult], init: bool) -> None:
         for sink in self.sinks:
             sink(index, frame, results, init)
+
+
+def absent_result() -> TrackResult:
+    """A target no run covers on a frame (before its first keyframe, after its end): absent, no region."""
+    nowhere = np.full((4, 2), np.nan)
+    return TrackResult(nowhere, np.full(4, np.nan), float("nan"), None, 0, False, present=False)
+
+
+class _Pass:
+    """The runs of one direction through one MultiTracker: targets join on their keyframe's frame
+    (one batched template call per frame) and leave after their last frame, so a run's result is a
+    fresh start from its keyframe whatever else is tracked beside it."""
+
+    def __init__(self, tracker: MultiTracker, runs: list[Run]) -> None:
+        self.tracker, self.runs = tracker, runs
+        self.active: list[Run] = []
+
+    def frames(self, descending: bool) -> list[int]:
+        """Every frame a run starts on or covers, in the order the pass goes."""
+        wanted: set[int] = set()
+        for run in self.runs:
+            assert run.last is not None
+            low, high = (run.last, run.keyframe) if descending else (run.keyframe, run.last)
+            wanted.update(range(low, high + 1))
+        return sorted(wanted, reverse=descending)
+
+    def busy(self, index: int) -> bool:
+        return any(r.covers(index) for r in self.active) or any(r.keyframe == index for r in self.runs)
+
+    def step(self, index: int, frame: np.ndarray) -> dict[int, TrackResult]:
+        """Track the runs that cover `index`, then start those whose keyframe it is."""
+        keep = [k for k, run in enumerate(self.active) if run.covers(index)]
+        if len(keep) != len(self.active):
+            self.tracker.targets = [self.tracker.targets[k] for k in keep]
+            self.active = [self.active[k] for k in keep]
+        results = {}
+        if self.active:
+            results = {run.target: r for run, r in zip(self.active, self.tracker.track(frame))}
+        starting = [run for run in self.runs if run.keyframe == index]
+        if starting:
+            self.tracker.add(frame, [run.region for run in starting])
+            self.active += starting
+        return results
+
+
+@dataclass
+class KeyframeSession:
+    """Runs a keyframe plan: the backward runs first (frames in decreasing order, by index through
+    `frame_at`; their results held), then the forward runs while every frame of the plan's span is
+    told to the sinks in increasing order. `tracker` makes a fresh MultiTracker per direction.
+
+    With only forward runs the frames are streamed (a camera works; nothing is held), and a plan of
+    all targets on one frame tracks exactly as `TrackingSession` does. `proceed` is asked before each
+    tracked frame; a stop or Ctrl-C during the backward runs ends the run with nothing told.
+    """
+
+    tracker: Callable[[], MultiTracker]
+    plan: Plan
+    sinks: list[FrameSink] = field(default_factory=list)
+    proceed: Callable[[], bool] | None = None
+    outcome: SessionOutcome = field(default_factory=SessionOutcome, init=False)
+
+    def run(self, frames: Iterable[Frame], frame_at: Callable[[int], np.ndarray] | None = None) -> SessionOutcome:
+        """`frames`: the source's numbered frames from (at most) the plan's first frame on;
+        `frame_at(index)`: any frame by index, needed when the plan has backward runs."""
+        self.outcome = outcome = SessionOutcome(steps=0)
+        held: dict[tuple[int, int], TrackResult] = {}
+        try:
+            if self.plan.backward:
+                if frame_at is None:
+                    raise SiamMaskError("tracking backward needs frames by index (a video file or an image folder)")
+                if not self._backward(frame_at, held):
+                    return outcome
+            self._forward(frames, held)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what was told, whole
+            outcome.interrupted = stop
+        return outcome
+
+    def _tracked(self, runner: _Pass, index: int, frame: np.ndarray) -> dict[int, TrackResult] | None:
+        """One tracked step, timed; None when `proceed` says stop."""
+        if runner.active and self.proceed is not None and not self.proceed():
+            self.outcome.stopped = True
+            return None
+        start = time.perf_counter()
+        results = runner.step(index, frame)
+        if runner.active or results:
+            self.outcome.track_seconds += time.perf_counter() - start
+        self.outcome.steps = (self.outcome.steps or 0) + (1 if results else 0)
+        return results
+
+    def _backward(self, frame_at: Callable[[int], np.ndarray], held: dict[tuple[int, int], TrackResult]) -> bool:
+        runner = _Pass(self.tracker(), self.plan.backward)
+        for index in runner.frames(descending=True):
+            results = self._tracked(runner, index, frame_at(index))
+            if results is None:
+                return False
+            held.update({(index, target): r for target, r in results.items()})
+        return True
+
+    def _forward(self, frames: Iterable[Frame], held: dict[tuple[int, int], TrackResult]) -> None:
+        runner = _Pass(self.tracker(), self.plan.forward)
+        first, last = self.plan.first_frame, self.plan.last_frame
+        for index, frame in frames:
+            if index < first:
+                continue
+            if last is not None and index > last:
+                break
+            results: dict[int, TrackResult] = {}
+            if runner.busy(index):
+                tracked = self._tracked(runner, index, frame)
+                if tracked is None:
+                    return
+                results = tracked
+            self._tell(index, frame, results, held)
+
+    def _tell(self, index: int, frame: np.ndarray, results: dict[int, TrackResult],
+              held: dict[tuple[int, int], TrackResult]) -> None:
+        combined = []
+        for target in range(self.plan.targets):
+            key = self.plan.keyframe_at(index, target)
+            if key is not None:
+                combined.append(init_result(key.region) if key.region is not None else absent_result())
+            else:
+                combined.append(results.get(target) or held.pop((index, target), None) or absent_result())
+        init = all(self.plan.is_keyframe(index, t) for t in range(self.plan.targets))
+        for sink in self.sinks:
+            sink(index, frame, combined, init)
+        self.outcome.frames += 1
