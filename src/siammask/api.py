@@ -12,6 +12,10 @@
 
     model = SiamMask.load("exported/", long_term=True)  # an absent target is searched for wide
 
+    # a whole video from keyframes, forward, backward or both (tracking/keyframes.py has the rule)
+    for frame, results in model.track_video(frames, {0: (x, y, w, h)}, direction="both", start=40):
+        ...                                         # frame index, one TrackResult per target
+
 `result.present` says whether the tracker judges the target in view (its score at the settings'
 presence_thr or more). An absent result's `binary_mask()` is all zeros; in long-term mode its
 box and polygon are the held state (where the search goes on), not a detection. Long-term mode
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +132,53 @@ class SiamMask:
     def result(self) -> TrackResult | None:
         """The latest TrackResult (None right after init)."""
         return self._result
+
+    def track_video(
+        self, frames: Sequence[np.ndarray] | Iterable[np.ndarray],
+        keyframes: Mapping[int, Sequence[float]] | Iterable[object], direction: str = "forward", start: int = 0,
+    ) -> Iterator[tuple[int, list[TrackResult]]]:
+        """Track a video from keyframes, yielding (frame index, one TrackResult per target) for each
+        frame some target has a result on, in increasing frame order.
+
+        `keyframes`: {frame: box} for one target (boxes x,y,w,h or 8 polygon values), or
+        `siammask.tracking.keyframes.Keyframe(frame, target, region)` items for several targets
+        (region None ends a target); a plain box or list of boxes is taken on frame `start`.
+        `direction`: "forward", "backward" or "both" (the nearer keyframe wins; a tie goes to the
+        earlier one, forward). Forward runs stream `frames` (any iterable, one pass, as the camera
+        gives them); backward runs need a sequence (a list of frames) to go back through. A
+        keyframe's frame carries its region (score NaN), a target no run covers is absent
+        (`present` False, polygon NaN). Uses its own trackers: `init`/`track` are not disturbed."""
+        from siammask.tracking.keyframes import plan
+        from siammask.tracking.session import KeyframeSession, numbered
+
+        keys = _keyframes(keyframes, start)
+        if isinstance(frames, np.ndarray):  # N x H x W x C: a sequence of frames
+            frames = list(frames)
+        length = len(frames) if isinstance(frames, Sequence) else None
+        chosen = plan(keys, direction, length, "keyframes")
+        if chosen.backward and not isinstance(frames, Sequence):
+            raise SiamMaskError("tracking backward needs the frames as a sequence (a list), not a one-pass iterable")
+        session = KeyframeSession(self.multi_tracker, chosen)
+        frame_at = (lambda index: frames[index]) if chosen.backward else None  # type: ignore[index]
+        for index, _, results, _ in session.told(numbered(frames), frame_at):
+            yield index, results
+
+
+def _keyframes(keyframes: object, start: int) -> list:
+    """Keyframe items from what track_video accepts (see there)."""
+    from siammask.tracking.keyframes import Keyframe, start_keyframes
+
+    if isinstance(keyframes, Mapping):
+        return [Keyframe(int(f), 0, None if b is None else tuple(float(v) for v in b)) for f, b in keyframes.items()]
+    items = list(keyframes)  # type: ignore[call-overload]
+    if items and all(isinstance(k, Keyframe) for k in items):
+        return items
+    if items and all(isinstance(v, int | float) for v in items):
+        items = [items]  # one box
+    try:
+        return start_keyframes(items, start)
+    except (TypeError, ValueError):
+        raise SiamMaskError("keyframes: expected {frame: box}, Keyframe items, or a box or list of boxes") from None
 
 
 class SiamMaskCV:

@@ -13,6 +13,7 @@ or the environment variable SIAMMASK_MAX_PIXELS (check_image_pixels, open_image)
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import os
 import re
@@ -518,3 +519,65 @@ def open_source(source: str | Path | int | Sequence[str | Path], strict: bool = 
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         raise SiamMaskError(f"{path} is a single image: pass the folder that holds the sequence's frames")
     return VideoFile(path, strict=strict)
+
+
+# What a video's frames held for backward tracking may take: decoded frames are kept in memory (a
+# seek in a compressed video lands on keyframes and is not exact), at most half the memory
+# available and never more than this.
+MAX_HELD_BYTES = 8 << 30
+
+
+def frames_from(source: FrameSource, start: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The source's frames numbered from 0, from index `start` on (image files before it are not read)."""
+    if isinstance(source, ImageFiles) and start > 0:
+        rest = source.paths[start:]
+        return enumerate(iter(ImageFiles(rest, source.description)) if rest else iter(()), start=start)
+    return itertools.islice(enumerate(source), start, None)
+
+
+class FramesByIndex:
+    """Frames `first`..`last` of a source by index, for tracking backward: image files are read when
+    asked; a video is decoded forward once and those frames held (bounded by memory); a camera
+    cannot go back and is refused in one line."""
+
+    def __init__(self, source: FrameSource, first: int, last: int) -> None:
+        self.source, self.first, self.last = source, first, last
+        self._held: list[np.ndarray] | None = None
+        if isinstance(source, Camera):
+            raise SiamMaskError(f"{source.description}: tracking backward needs earlier frames again, which a camera "
+                                "cannot give (record it to a video file first)")
+
+    def __call__(self, index: int) -> np.ndarray:
+        if isinstance(self.source, ImageFiles):
+            if not 0 <= index < len(self.source.paths):
+                raise SiamMaskError(f"{self.source.description}: no frame {index}")
+            return as_bgr(read_image(self.source.paths[index], f"frame {index}"))
+        if self._held is None:
+            self._held = self._decode()
+        if not self.first <= index < self.first + len(self._held):
+            raise SiamMaskError(f"{self.source.description}: frame {index} could not be decoded "
+                                f"(the video ends at frame {self.first + len(self._held) - 1})")
+        return self._held[index - self.first]
+
+    def _decode(self) -> list[np.ndarray]:
+        from siammask.files import size_text
+        from siammask.system import available_memory
+
+        held: list[np.ndarray] = []
+        available = available_memory()
+        budget = min(MAX_HELD_BYTES, available // 2) if available is not None else MAX_HELD_BYTES
+        for index, frame in frames_from(self.source, 0):
+            if index > self.last:
+                break
+            if index < self.first:
+                continue
+            need = frame.nbytes * (self.last - self.first + 1)
+            if need > budget:
+                raise SiamMaskError(
+                    f"{self.source.description}: tracking backward holds frames {self.first}..{self.last} decoded "
+                    f"({size_text(need)}), more than the {size_text(budget)} it may take: extract the frames to a "
+                    "folder (ffmpeg -i VIDEO DIR/%05d.png) and track the folder")
+            held.append(frame)
+        if not held:
+            raise SiamMaskError(f"{self.source.description}: frame {self.first} could not be decoded")
+        return held

@@ -173,20 +173,30 @@ class KeyframeSession:
     outcome: SessionOutcome = field(default_factory=SessionOutcome, init=False)
 
     def run(self, frames: Iterable[Frame], frame_at: Callable[[int], np.ndarray] | None = None) -> SessionOutcome:
-        """`frames`: the source's numbered frames from (at most) the plan's first frame on;
-        `frame_at(index)`: any frame by index, needed when the plan has backward runs."""
-        self.outcome = outcome = SessionOutcome(steps=0)
-        held: dict[tuple[int, int], TrackResult] = {}
+        """Tell the sinks every frame of the plan; `frames` and `frame_at` as `told` takes them."""
         try:
-            if self.plan.backward:
-                if frame_at is None:
-                    raise SiamMaskError("tracking backward needs frames by index (a video file or an image folder)")
-                if not self._backward(frame_at, held):
-                    return outcome
-            self._forward(frames, held)
+            for index, frame, results, init in self.told(frames, frame_at):
+                for sink in self.sinks:
+                    sink(index, frame, results, init)
+                self.outcome.frames += 1
         except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what was told, whole
-            outcome.interrupted = stop
-        return outcome
+            self.outcome.interrupted = stop
+        return self.outcome
+
+    def told(self, frames: Iterable[Frame], frame_at: Callable[[int], np.ndarray] | None = None,
+             ) -> Iterator[tuple[int, np.ndarray, list[TrackResult], bool]]:
+        """(index, frame, one result per target, whether every target is on a keyframe) for each frame
+        of the plan's span in increasing order, as they are ready: forward runs stream. `frames`: the
+        source's numbered frames from (at most) the plan's first frame on; `frame_at(index)`: any
+        frame by index, needed when the plan has backward runs."""
+        self.outcome = SessionOutcome(steps=0)
+        held: dict[tuple[int, int], TrackResult] = {}
+        if self.plan.backward:
+            if frame_at is None:
+                raise SiamMaskError("tracking backward needs frames by index (a video file or an image folder)")
+            if not self._backward(frame_at, held):
+                return
+        yield from self._forward(frames, held)
 
     def _tracked(self, runner: _Pass, index: int, frame: np.ndarray) -> dict[int, TrackResult] | None:
         """One tracked step, timed; None when `proceed` says stop."""
@@ -209,7 +219,8 @@ class KeyframeSession:
             held.update({(index, target): r for target, r in results.items()})
         return True
 
-    def _forward(self, frames: Iterable[Frame], held: dict[tuple[int, int], TrackResult]) -> None:
+    def _forward(self, frames: Iterable[Frame], held: dict[tuple[int, int], TrackResult],
+                 ) -> Iterator[tuple[int, np.ndarray, list[TrackResult], bool]]:
         runner = _Pass(self.tracker(), self.plan.forward)
         first, last = self.plan.first_frame, self.plan.last_frame
         for index, frame in frames:
@@ -223,10 +234,10 @@ class KeyframeSession:
                 if tracked is None:
                     return
                 results = tracked
-            self._tell(index, frame, results, held)
+            yield (index, frame, *self._combined(index, results, held))
 
-    def _tell(self, index: int, frame: np.ndarray, results: dict[int, TrackResult],
-              held: dict[tuple[int, int], TrackResult]) -> None:
+    def _combined(self, index: int, results: dict[int, TrackResult], held: dict[tuple[int, int], TrackResult],
+                  ) -> tuple[list[TrackResult], bool]:
         combined = []
         for target in range(self.plan.targets):
             key = self.plan.keyframe_at(index, target)
@@ -234,7 +245,4 @@ class KeyframeSession:
                 combined.append(init_result(key.region) if key.region is not None else absent_result())
             else:
                 combined.append(results.get(target) or held.pop((index, target), None) or absent_result())
-        init = all(self.plan.is_keyframe(index, t) for t in range(self.plan.targets))
-        for sink in self.sinks:
-            sink(index, frame, combined, init)
-        self.outcome.frames += 1
+        return combined, all(self.plan.is_keyframe(index, t) for t in range(self.plan.targets))
