@@ -41,7 +41,8 @@ PLAN = plan(KEYS, "forward", FRAMES)
 
 def results_at(frame: int) -> list[TrackResult]:
     """Target 0 from frame 0, target 1 from frame 2, judged absent on frame 4."""
-    first = init_result(KEYS[0].region) if frame == 0 else tracked(rotated(20 + 3 * frame, 20 + frame, 20, 14, 0.1 * frame))
+    moved = rotated(20 + 3 * frame, 20 + frame, 20, 14, 0.1 * frame)
+    first = init_result(KEYS[0].region) if frame == 0 else tracked(moved)
     if frame < 2:
         second = absent_result()
     elif frame == 2:
