@@ -213,3 +213,30 @@ def test_absent_target_through_the_api(torch_model, frames, box):
         tracker = SiamMaskCV(model)
         tracker.init(frames[0], tuple(box))
         assert tracker.update(frames[1])[0] is False
+
+
+def test_track_video_streams_forward_and_goes_backward_from_a_list(exported_model, box):
+    """track_video: a box on frame `start`, forward streaming from any iterable (results come as the
+    frames do), backward over a list equal to a forward run over the reversed frames (exactly)."""
+    model = SiamMask.load(exported_model)
+    few = [cv2.imread(p) for p in sequence_frames(SEQ)[:5]]
+    pulled = []
+
+    def one_pass():
+        for frame in few:
+            pulled.append(1)
+            yield frame
+
+    stream = model.track_video(one_pass(), box, start=1)
+    index, results = next(stream)
+    assert index == 1 and len(pulled) == 2 and np.isnan(results[0].score)  # frame 1 told before frame 2 is read
+    assert [i for i, _ in stream] == [2, 3, 4] and len(pulled) == 5
+
+    back = dict(model.track_video(few, {3: box}, direction="backward"))
+    assert sorted(back) == [0, 1, 2, 3]
+    tracker = model.multi_tracker()
+    tracker.init(few[3], [box])
+    for k in (2, 1, 0):
+        np.testing.assert_array_equal(back[k][0].polygon, tracker.track(few[k])[0].polygon)
+    with pytest.raises(SiamMaskError, match="backward needs the frames as a sequence"):
+        list(model.track_video(iter(few), {3: box}, direction="backward"))
