@@ -126,6 +126,7 @@ class _Pass:
     def __init__(self, tracker: MultiTracker, runs: list[Run]) -> None:
         self.tracker, self.runs = tracker, runs
         self.active: list[Run] = []
+        self.seconds = 0.0
 
     def frames(self, descending: bool) -> list[int]:
         """Every frame a run starts on or covers, in the order the pass goes."""
@@ -147,7 +148,10 @@ class _Pass:
             self.active = [self.active[k] for k in keep]
         results = {}
         if self.active:
-            results = {run.target: r for run, r in zip(self.active, self.tracker.track(frame))}
+            start = time.perf_counter()
+            tracked = self.tracker.track(frame)
+            self.seconds += time.perf_counter() - start  # tracking only, as TrackingSession times it
+            results = {run.target: r for run, r in zip(self.active, tracked)}
         starting = [run for run in self.runs if run.keyframe == index]
         if starting:
             self.tracker.add(frame, [run.region for run in starting])
@@ -203,10 +207,9 @@ class KeyframeSession:
         if runner.active and self.proceed is not None and not self.proceed():
             self.outcome.stopped = True
             return None
-        start = time.perf_counter()
+        before = runner.seconds
         results = runner.step(index, frame)
-        if runner.active or results:
-            self.outcome.track_seconds += time.perf_counter() - start
+        self.outcome.track_seconds += runner.seconds - before
         self.outcome.steps = (self.outcome.steps or 0) + (1 if results else 0)
         return results
 
