@@ -64,3 +64,14 @@ def test_cached_features_are_the_networks_own_on_the_same_crops(vot_data):
                 padded = torch.nn.functional.pad(p0, [16] * 4)
                 torch.testing.assert_close(sample.windows[0][0], padded[0, :, 4 * r : 4 * r + 61, 4 * c : 4 * c + 61],
                                            rtol=1e-4, atol=1e-4)
+
+
+def test_negatives_and_reuse_out_of_range_are_refused():
+    import pytest
+
+    from siammask.errors import SiamMaskError
+
+    with pytest.raises(SiamMaskError, match="--negatives must be at least 0 and under 1, got 1.0"):
+        Settings(negatives=1.0)
+    with pytest.raises(SiamMaskError, match="--reuse must be a whole number of at least 1, got 0"):
+        Settings(reuse=0)

@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     length.add_argument("--steps", type=positive_int, metavar="N", help="steps in all (default 600)")
     length.add_argument("--minutes", type=positive_float, metavar="M", help="train for M minutes instead")
     p.add_argument("--train", choices=("heads", "mask", "all"), default="heads",
-                   help="heads: adjust + RPN; mask: also the mask branch and refine; all: the backbone too")
+                   help="heads: the RPN; mask: also adjust, mask branch and refine; all: the backbone too")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT.train")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="data and augmentation seed (default 0)")
     p.add_argument("--batch", type=positive_int, default=8, metavar="B", help="pairs a step (default 8)")
