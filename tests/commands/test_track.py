@@ -219,7 +219,7 @@ def test_absent_frames_are_written_absent_in_every_format(capsys, monkeypatch, t
         (["{seq}", "--box", "10,10,0,5", "--checkpoint", "{ckpt}"], ["positive width and height"]),
         (["{seq}", "--box", "10,10,-4,5", "--checkpoint", "{ckpt}"], ["positive width and height"]),
         (["{seq}", "--box", "1000,1000,10,10", "--checkpoint", "{ckpt}"], ["outside the 320x240 image"]),
-        (["{seq}", "--box", BOX, "--checkpoint", "{ckpt}", "--output", "{tmp}/r.yaml"], ["unknown extension", "--format"]),
+        (["{seq}", "--box", BOX, "--checkpoint", "{ckpt}", "--output", "{tmp}/r.yaml"], ["unknown extension"]),
         (["{seq}", "--box", BOX, "--checkpoint", "{ckpt}", "--output", "{tmp}/no/r.csv"], ["does not exist"]),
         (["{seq}", "--box", BOX, "--checkpoint", "{ckpt}", "--video", "{tmp}/o.mkv"], ["unsupported extension"]),
         (["{seq}", "--box", BOX, "--checkpoint", "{tmp}/missing.pth"], ["missing.pth: not a file"]),
