@@ -356,7 +356,7 @@ def test_sigterm_to_track_keeps_whole_outputs_and_exits_143(tmp_path, exported_m
     assert hidden_files(tmp_path) == []
     if out.exists():  # complete or absent: what was tracked, every line whole
         lines = out.read_text().splitlines()
-        assert lines[0].startswith("frame,target") and all(len(line.split(",")) == 15 for line in lines)
+        assert lines[0].startswith("frame,target") and all(len(line.split(",")) == 16 for line in lines)
 
 
 def test_sigterm_to_eval_ends_its_workers(tmp_path, exported_model):
