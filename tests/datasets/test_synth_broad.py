@@ -54,3 +54,13 @@ def test_an_existing_folder_it_did_not_write_is_not_replaced(tmp_path):
     with pytest.raises(SiamMaskError):
         make_broad_dataset(mine, sequences=1, frames=2, overwrite=True)
     assert (mine / "notes.txt").read_text() == "keep"
+
+
+def test_synth_layout_broad_writes_the_training_generator(tmp_path, capsys):
+    from siammask.cli import main
+    from siammask.datasets.davis import load_davis
+
+    out = tmp_path / "broad"
+    assert main(["synth", str(out), "--layout", "broad", "--sequences", "1", "--frames", "4", "--size", "96x96"]) == 0
+    assert "broad training sequence" in capsys.readouterr().out
+    assert len(load_davis(out, 2017, "train").sequences[0].frames) == 4  # a training set: train.txt

@@ -64,9 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(
-        "--layout", choices=("vot", "vot-lt", "davis"), default="vot",
+        "--layout", choices=("vot", "vot-lt", "davis", "broad"), default="vot",
         help="vot: one target a sequence, VOT2016 layout (default); vot-lt: the target goes away and comes "
-             "back, VOT2018-LT layout; davis: several objects with label maps, DAVIS 2017 layout",
+             "back, VOT2018-LT layout; davis: several objects with label maps, DAVIS 2017 layout; broad: the "
+             "training generator (varied shapes, textures, distractors, occluders; DAVIS layout), another "
+             "renderer than the others so that their sequences stay held out",
     )
     parser.add_argument(
         "--objects", type=int, default=3, metavar="K",
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_davis(args)
     if args.layout == "vot-lt":
         return _run_lt(args)
+    if args.layout == "broad":
+        return _run_broad(args)
     from siammask.datasets.synth import make_dataset
 
     out = make_dataset(
@@ -121,4 +125,15 @@ def _run_lt(args: argparse.Namespace) -> int:
     width, height = args.size
     print(f"wrote {args.sequences} VOT-LT-layout sequence(s) x {args.frames} frames, {width}x{height}, "
           f"seed {args.seed} to {out}")
+    return 0
+
+
+def _run_broad(args: argparse.Namespace) -> int:
+    from siammask.datasets.synth_broad import make_broad_dataset
+
+    out = make_broad_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
+                             objects=args.objects, seed=args.seed, overwrite=args.force)
+    width, height = args.size
+    print(f"wrote {args.sequences} broad training sequence(s) (DAVIS layout) x {args.frames} frames, up to "
+          f"{args.objects} objects, {width}x{height}, seed {args.seed} to {out}")
     return 0
