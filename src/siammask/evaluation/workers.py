@@ -94,3 +94,33 @@ def track_all(
         stop_workers(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def run_sequences(
+    dataset: Any, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int, force: bool,
+    on_done: Callable[[Any], None] | None, plan: Callable[..., tuple[list[Any], list[tuple[Any, Path]]]],
+    track: TrackFunction, config: TrackerConfig | None = None,
+) -> list[Any]:
+    """Every protocol's run over a dataset: the results folder checked and claimed for this run
+    (results_folder), the sequences `plan(dataset, results_dir, tracker_name, force)` finds complete
+    kept, the others tracked with `track`; `on_done` gets each outcome, the kept ones first."""
+    from siammask.errors import SiamMaskError
+    from siammask.evaluation.results_folder import check_results_folder, claim_results
+
+    if workers < 1:
+        raise SiamMaskError(f"--workers must be at least 1, got {workers}")
+    check_results_folder(results_dir)
+    claim_results(results_dir, tracker_name, spec, force)
+    outcomes: list[Any] = []
+
+    def finished(outcome: Any) -> None:
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    kept, todo = plan(dataset, results_dir, tracker_name, force)
+    for outcome in kept:
+        finished(outcome)
+    if todo:
+        track_all(todo, spec, workers, track, finished, config)
+    return outcomes

@@ -19,8 +19,7 @@ from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.longterm.protocol import LongTermRun, run_longterm
 from siammask.evaluation.longterm.results import existing_result, result_paths, write_result
-from siammask.evaluation.results_folder import check_results_folder, claim_results
-from siammask.evaluation.workers import track_all
+from siammask.evaluation.workers import run_sequences
 from siammask.files import remove_stale_temporaries
 from siammask.tracking.config import TrackerConfig
 
@@ -86,23 +85,8 @@ def run_longterm_dataset(
     """Track every sequence of `dataset` once from its first frame; results in pysot's long-term
     layout (`results_dir/tracker_name/longterm/<seq>/<seq>_001.txt` and `_001_confidence.value`).
     `config` replaces the model's own settings (e.g. long-term mode on)."""
-    if workers < 1:
-        raise SiamMaskError(f"--workers must be at least 1, got {workers}")
-    check_results_folder(results_dir)
-    claim_results(results_dir, tracker_name, spec, force)
-    outcomes: list[LongTermOutcome] = []
-
-    def finished(outcome: LongTermOutcome) -> None:
-        outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
-
-    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
-    for outcome in kept:
-        finished(outcome)
-    if todo:
-        track_all(todo, spec, workers, track_sequence, finished, config)
-    return outcomes
+    return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan_sequences,
+                         track_sequence, config)
 
 
 def run_longterm_ray(

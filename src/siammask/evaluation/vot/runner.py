@@ -17,10 +17,9 @@ from siammask.datasets.vot import Dataset, Sequence
 from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
-from siammask.evaluation.results_folder import check_results_folder, claim_results
 from siammask.evaluation.vot.protocol import run_supervised
 from siammask.evaluation.vot.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
-from siammask.evaluation.workers import track_all
+from siammask.evaluation.workers import run_sequences
 from siammask.files import read_input_text, remove_stale_temporaries
 from siammask.tracking.config import TrackerConfig
 
@@ -116,23 +115,8 @@ def run_dataset(
 ) -> list[SequenceOutcome]:
     """Track every sequence of `dataset` under the supervised protocol; results in the reference's
     layout (`results_dir/tracker_name/baseline/<seq>/<seq>_001.txt`)."""
-    if workers < 1:
-        raise SiamMaskError(f"--workers must be at least 1, got {workers}")
-    check_results_folder(results_dir)
-    claim_results(results_dir, tracker_name, spec, force)
-    outcomes: list[SequenceOutcome] = []
-
-    def finished(outcome: SequenceOutcome) -> None:
-        outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
-
-    kept, todo = plan_sequences(dataset, results_dir, tracker_name, force)
-    for outcome in kept:
-        finished(outcome)
-    if todo:
-        track_all(todo, spec, workers, track_sequence, finished)
-    return outcomes
+    return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan_sequences,
+                         track_sequence)
 
 
 def count_failures(path: Path) -> int:
