@@ -131,11 +131,15 @@ def _size_arg(size: object) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _check_output(out: Path, overwrite: bool) -> bool:
-    """Refuse unusable outputs before any work; return whether an existing directory is replaced."""
+def _check_output(
+    out: Path, overwrite: bool, owner_problem: Callable[[Path], str | None] | None = None,
+) -> bool:
+    """Refuse unusable outputs before any work (every synthetic layout's rule; `owner_problem` says
+    whether a folder there is one this generator may replace, default synth's own); return whether
+    an existing directory is replaced."""
     if not out.name or out.name in (".", ".."):
         raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    return check_output_folder(out, overwrite, _dataset_owner_problem, option="output")
+    return check_output_folder(out, overwrite, owner_problem or _dataset_owner_problem, option="output")
 
 
 def _dataset_owner_problem(folder: Path) -> str | None:

@@ -33,9 +33,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siammask.datasets.synth import JPEG_QUALITY, _int_arg, _size_arg
+from siammask.datasets.synth import JPEG_QUALITY, _check_output, _int_arg, _size_arg
 from siammask.errors import SiamMaskError
-from siammask.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.files import staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 from siammask.tracking.labelmaps import write_label_png
 
@@ -62,9 +62,7 @@ def make_broad_dataset(
     seed = _int_arg("seed", seed, 0)
     width, height = _size_arg(size)
     out = Path(out_dir)
-    if not out.name or out.name in (".", ".."):
-        raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    check_output_folder(out, overwrite, _owner_problem, option="output")
+    _check_output(out, overwrite, _owner_problem)
     try:
         with staged_folder(out) as tmp:
             names = [f"broad{i:02d}" for i in range(sequences)]

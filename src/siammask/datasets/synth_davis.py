@@ -26,13 +26,14 @@ import numpy as np
 from siammask.datasets.synth import (
     JPEG_QUALITY,
     _background,
+    _check_output,
     _int_arg,
     _size_arg,
     _smooth_series,
     _target_texture,
 )
 from siammask.errors import SiamMaskError
-from siammask.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.files import staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 from siammask.tracking.labelmaps import write_label_png
 
@@ -60,9 +61,7 @@ def make_davis_dataset(
     seed = _int_arg("seed", seed, 0)
     width, height = _size_arg(size)
     out = Path(out_dir)
-    if not out.name or out.name in (".", ".."):
-        raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    check_output_folder(out, overwrite, _owner_problem, option="output")
+    _check_output(out, overwrite, _owner_problem)
     try:
         with staged_folder(out) as tmp:  # renamed into place whole, as synth's VOT layout
             names = [f"davis{i:02d}" for i in range(sequences)]

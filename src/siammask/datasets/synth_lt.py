@@ -37,6 +37,7 @@ import numpy as np
 
 from siammask.datasets.synth import (
     _background,
+    _check_output,
     _episodes,
     _finish_frame,
     _int_arg,
@@ -47,7 +48,7 @@ from siammask.datasets.synth import (
     _target_texture,
 )
 from siammask.errors import SiamMaskError
-from siammask.files import check_output_folder, staged_folder, unexpected_entries
+from siammask.files import staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 
 __all__ = ["make_lt_dataset", "MIN_FRAMES", "ABSENT_VISIBLE"]
@@ -82,9 +83,7 @@ def make_lt_dataset(
     seed = _int_arg("seed", seed, 0)
     width, height = _size_arg(size)
     out = Path(out_dir)
-    if not out.name or out.name in (".", ".."):
-        raise SiamMaskError(f"output must name a directory, got {str(out)!r}")
-    check_output_folder(out, overwrite, _owner_problem, option="output")
+    _check_output(out, overwrite, _owner_problem)
     try:
         with staged_folder(out) as tmp:
             names = [f"lt{i:02d}" for i in range(sequences)]
