@@ -13,7 +13,7 @@ examples:
   siammask demo --force                           # again, replacing the earlier demo's folder
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
 
-On the embedded defaults it took 1 min 55 s on 2 idle AVX-512 cores, 5 min 21 s on 2 AVX2 ones (README).
+On the embedded defaults it took 3 min 53 s on 2 idle AVX-512 cores (README; 1 min 55 s before the long-term part).
 The embedded default is the seeded backbone with heads, mask and refine trained on synthetic data
 (docs/training.md): it follows synthetic targets and was never shown a real object.
 
