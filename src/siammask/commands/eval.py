@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
+from siammask.commands.options import add_command, add_engine_arguments, chosen_protocol, engine_spec, positive_int
 from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
@@ -54,26 +54,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from siammask.datasets.formats import detect_format
-
-    dataset_format = detect_format(args.dataset)
-    experiment = getattr(args, "experiment", None)
-    if experiment and dataset_format.protocol == "vos":
-        raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
-                            "a DAVIS dataset, scored by the VOS protocol (J and F)")
-    if dataset_format.protocol == "vos":  # video object segmentation: its own flow (eval_vos.py)
+    protocol, dataset_format = chosen_protocol(args)
+    if protocol == "vos":  # video object segmentation: its own flow (eval_vos.py)
         from siammask.commands.eval_vos import run_davis
 
         return run_davis(args)
-    if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
+    if protocol == "longterm":
         from siammask.commands.eval_longterm import run_longterm
 
         return run_longterm(args)
-    if dataset_format.protocol == "longterm":
-        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
-                            "without it (nan rows, VOT-LT): use --experiment longterm")
-    if args.year is not None and "year" not in dataset_format.options:
-        raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
 
     from tqdm import tqdm
 

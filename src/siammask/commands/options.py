@@ -113,3 +113,26 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
         say(f"siammask: no --checkpoint or --model: using {label}")
         fields.update(default)
     return EngineSpec(**fields)
+
+
+def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
+    """The protocol `eval` and `report` score args.dataset by ("vos", "longterm" or "baseline") and
+    its format (datasets.formats), from the dataset's format and --experiment; what cannot be scored
+    so is refused in one line before any work."""
+    from siammask.datasets.formats import detect_format
+
+    dataset_format = detect_format(args.dataset)
+    experiment = getattr(args, "experiment", None)
+    if dataset_format.protocol == "vos":
+        if experiment:
+            raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
+                                "a DAVIS dataset, scored by the VOS protocol (J and F)")
+        return "vos", dataset_format
+    if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
+        return "longterm", dataset_format
+    if dataset_format.protocol == "longterm":
+        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
+                            "without it (nan rows, VOT-LT): use --experiment longterm")
+    if getattr(args, "year", None) is not None and "year" not in dataset_format.options:
+        raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
+    return "baseline", dataset_format

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from siammask.commands.options import add_command
+from siammask.commands.options import add_command, chosen_protocol
 from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
@@ -94,22 +94,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from siammask.datasets.formats import detect_format
-
-    dataset_format = detect_format(args.dataset)
-    experiment = getattr(args, "experiment", None)
-    if experiment and dataset_format.protocol == "vos":
-        raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
-                            "a DAVIS dataset")
-    if dataset_format.protocol == "vos":
+    protocol, dataset_format = chosen_protocol(args)
+    if protocol == "vos":
         return run_vos(args)
-    if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
+    if protocol == "longterm":
         return run_longterm_report(args)
-    if dataset_format.protocol == "longterm":
-        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
-                            "without it (nan rows, VOT-LT): use --experiment longterm")
-    if args.year is not None and "year" not in dataset_format.options:
-        raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     # heavy imports only when the command runs, so `siammask --help` stays quick
     from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table, parse_interval
 
