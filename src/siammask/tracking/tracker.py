@@ -219,14 +219,15 @@ class MultiTracker:
             raise SiamMaskError("track() before init(): no target")
         frame = self._check_frame(frame)
         self.frame_index += 1
-        searching = [k for k, t in enumerate(self.targets) if self.config.long_term and t.searching]
-        normal = [k for k in range(len(self.targets)) if k not in set(searching)]
+        wide = [self.config.long_term and t.searching for t in self.targets]
+        searching = [k for k, w in enumerate(wide) if w]
+        normal = [k for k, w in enumerate(wide) if not w]
         results: dict[int, TrackResult] = {}
         if normal:
             results.update(self._track_group(frame, normal, self.config.instance_size))
         if searching:  # one wide size for all: one batched call
-            wide = max(self._wide_size(self.targets[k]) for k in searching)
-            results.update(self._track_group(frame, searching, wide))
+            size = max(self._wide_size(self.targets[k]) for k in searching)
+            results.update(self._track_group(frame, searching, size))
         return [results[k] for k in range(len(self.targets))]
 
     def _track_group(self, frame: np.ndarray, members: list[int], instance_size: int) -> dict[int, TrackResult]:
