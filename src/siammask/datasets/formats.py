@@ -23,8 +23,9 @@ from siammask.datasets.votlt import LongTermDataset, is_votlt_dataset, load_votl
 
 # The evaluation protocols, one package each under evaluation/: "vot" the supervised experiment
 # (reset after a failure; accuracy, robustness, EAO), "vos" video object segmentation (J and F),
-# "longterm" one pass without resets, the target sometimes absent (tracking precision, recall, F).
-EvaluationProtocol = Literal["vot", "vos", "longterm"]
+# "longterm" one pass without resets, the target sometimes absent (tracking precision, recall, F),
+# "ope" one pass without resets on OTB, UAV123, NFS, LaSOT, GOT-10k, TrackingNet (success, precision, AO).
+EvaluationProtocol = Literal["vot", "vos", "longterm", "ope"]
 
 
 @dataclass(frozen=True)
