@@ -74,11 +74,33 @@ def test_cvat_polygons_tracks_keyframes_outside_through_datumaro(tmp_path, datum
         assert set(by_track) == ({0} if frame < 2 else {0, 1})  # a track starts at its first region
         for k, ann in by_track.items():
             assert ann["type"] == "polygon"
-            assert ann["attributes"]["keyframe"] == (PLAN.keyframe_at(frame, k) is not None)
+            assert ann["attributes"]["keyframe"] is True  # every shape: CVAT's importer keeps only keyframes
             assert ann["attributes"]["outside"] == (not shown(frame, k))
             if shown(frame, k):
                 want = np.asarray(results_at(frame)[k].polygon, float).ravel()
                 np.testing.assert_allclose(ann["points"], want, atol=POLY_TOL_PX)
+
+
+def cvat_import_keeps(root: ElementTree.Element) -> dict[int, set[int]]:
+    """CVAT 2.x's import rule for a CVAT for video 1.1 track (formats/cvat.py, load_anno): a shape is
+    kept only when keyframe="1", the rest is interpolated from those. Track id -> frames kept."""
+    return {int(t.get("id")): {int(s.get("frame")) for s in t if s.get("keyframe") == "1"}
+            for t in root.findall("track")}
+
+
+@pytest.mark.parametrize("rle", [False, True])
+def test_cvat_import_keeps_every_tracked_frame_and_the_source_tells_the_keyframes(tmp_path, rle):
+    """Every written shape survives CVAT's keyframes-only import; source="manual" marks exactly the
+    plan's keyframes, source="auto" the tracked frames (CVAT does not read a shape's source)."""
+    root = ElementTree.parse(write("cvat", tmp_path / "ann.xml", rle=rle)).getroot()
+    written = {int(t.get("id")): {int(s.get("frame")) for s in t} for t in root.findall("track")}
+    assert written == {0: set(range(FRAMES)), 1: set(range(2, FRAMES))}
+    assert cvat_import_keeps(root) == written
+    for track in root.findall("track"):
+        k = int(track.get("id"))
+        for shape in track:
+            manual = PLAN.keyframe_at(int(shape.get("frame")), k) is not None
+            assert shape.get("source") == ("manual" if manual else "auto")
 
 
 def test_cvat_masks_with_rle_decode_to_the_masks(tmp_path):

@@ -54,6 +54,22 @@ def test_cvat_boxes_rotated_boxes_and_outside(tmp_path):
     assert sorted(round(v, 6) + 0.0 for v in rotated.region[0::2]) == [-5, -5, 15, 15]  # 20 wide once turned
 
 
+def test_cvat_xml_keyframes_are_the_shapes_not_marked_auto(tmp_path):
+    """Our tracked frames are keyframe="1" source="auto" (for CVAT's importer): not keyframes here;
+    a shape a person set (source="manual", or no source as CVAT exports it) is one, outside ones too."""
+    path = tmp_path / "a.xml"
+    path.write_text(
+        '<annotations><version>1.1</version><track id="0" label="target" source="auto">'
+        '<polygon frame="0" keyframe="1" outside="0" points="1,1;9,1;9,9;1,9" source="manual"/>'
+        '<polygon frame="1" keyframe="1" outside="0" points="2,1;10,1;10,9;2,9" source="auto"/>'
+        '<polygon frame="2" keyframe="1" outside="1" points="2,1;10,1;10,9;2,9" source="auto"/>'
+        '<polygon frame="3" keyframe="1" outside="0" points="4,1;12,1;12,9;4,9"/>'
+        '<polygon frame="4" keyframe="1" outside="1" points="4,1;12,1;12,9;4,9" source="manual"/>'
+        '</track></annotations>')
+    got = read_keyframes(path)
+    assert [(k.frame, k.region is None) for k in got] == [(0, False), (3, False), (4, True)]
+
+
 @pytest.mark.parametrize("name, text, fragment", [
     ("k.csv", "", "no keyframe"),
     ("k.csv", "frame,target\n0,0,1,2,3\n", "line 2: expected x,y,w,h or 8 polygon values, got 3"),

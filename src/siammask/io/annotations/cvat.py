@@ -1,6 +1,13 @@
 """CVAT for video 1.1 XML: one `<track>` per target, a `<polygon>` (or with --rle a `<mask>`) per
-frame; keyframe="1" on the plan's keyframes, outside="1" where the target is absent (its last
-region repeated, as CVAT keeps one). Frames are the source's indices (start_frame 0).
+frame, outside="1" where the target is absent (its last region repeated, as CVAT keeps one).
+Frames are the source's indices (start_frame 0).
+
+Every shape is keyframe="1": CVAT's importer keeps only a track's keyframe shapes and interpolates
+between them (cvat/apps/dataset_manager/formats/cvat.py, load_anno), so a tracked frame written as
+keyframe="0" would be lost on import. Which frames a person set is told by a per-shape attribute
+CVAT's importer does not read: source="manual" on the plan's keyframes, source="auto" on tracked
+frames; `--keyframes FILE.xml` takes the keyframe shapes that are not source="auto"
+(keyframes_file.py), so a file written here gives back exactly the plan's keyframes.
 
 A CVAT mask is the run lengths, row by row, of its bounding box (left, top, width, height),
 starting with a run of zeros, as CVAT 2.x exports it.
@@ -35,6 +42,11 @@ def _points(polygon: np.ndarray) -> str:
                     for x, y in np.asarray(polygon, float).reshape(-1, 2))
 
 
+def _source(keyframe: bool) -> str:
+    """A shape's origin: `manual` where a person set it (a keyframe), `auto` where it was tracked."""
+    return "manual" if keyframe else "auto"
+
+
 class CvatWriter(AnnotationWriter):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -51,16 +63,16 @@ class CvatWriter(AnnotationWriter):
                     continue
                 self._last[k] = region
                 tag = "mask" if self.rle else "polygon"
-                self.shapes[k].append(f'<{tag} frame="{frame}" keyframe="{int(key)}" outside="0" occluded="0" '
-                                      f'{region} z_order="0"/>')
+                self.shapes[k].append(f'<{tag} frame="{frame}" keyframe="1" outside="0" occluded="0" '
+                                      f'{region} z_order="0" source="{_source(key)}"/>')
             else:
                 self._outside(frame, k, key)
 
     def _outside(self, frame: int, k: int, key: bool) -> None:
         if k in self._last:  # before its first region a track has no shape
             tag = "mask" if self.rle else "polygon"
-            self.shapes[k].append(f'<{tag} frame="{frame}" keyframe="{int(key)}" outside="1" occluded="0" '
-                                  f'{self._last[k]} z_order="0"/>')
+            self.shapes[k].append(f'<{tag} frame="{frame}" keyframe="1" outside="1" occluded="0" '
+                                  f'{self._last[k]} z_order="0" source="{_source(key)}"/>')
 
     def _region(self, result: TrackResult) -> str | None:
         if not self.rle:

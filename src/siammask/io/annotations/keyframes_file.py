@@ -3,8 +3,9 @@
 CSV: one row a keyframe, `frame,target,x,y,w,h` or `frame,target,x1,y1,...,x4,y4` (a header row
 optional; frames and targets 0-based); a row `frame,target` with no region ends the target there.
 CVAT XML: each `<track>` is a target (numbered in file order); its shapes marked keyframe="1"
-are the keyframes: a polygon (4 points as given, more as their bounding box), a box (rotated by
-its `rotation`), a mask (its bounding box); outside="1" ends the target there.
+are the keyframes, except those marked source="auto" (the tracked frames siammask writes as
+keyframes for CVAT's importer, cvat.py): a polygon (4 points as given, more as their bounding box),
+a box (rotated by its `rotation`), a mask (its bounding box); outside="1" ends the target there.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _cvat(text: str, what: str) -> list[Keyframe]:
     keys = []
     for target, track in enumerate(tracks):
         for shape in track:
-            if shape.get("keyframe") != "1" or shape.tag not in ("polygon", "box", "mask"):
+            if not _set_by_a_person(shape):
                 continue
             where = f"{what}: track {track.get('id', target)} frame {shape.get('frame')}"
             try:
@@ -86,6 +87,13 @@ def _cvat(text: str, what: str) -> list[Keyframe]:
                 raise SiamMaskError(f"{where}: a <{shape.tag}> with missing or bad values") from None
             keys.append(Keyframe(frame, target, region))
     return keys
+
+
+def _set_by_a_person(shape: ElementTree.Element) -> bool:
+    """A keyframe shape not written by a tracker: CVAT's own exports carry no per-shape source (a
+    track's keyframes are what a person set there); ours mark tracked frames source="auto"."""
+    return (shape.tag in ("polygon", "box", "mask") and shape.get("keyframe") == "1"
+            and shape.get("source") != "auto")
 
 
 def _shape_region(shape: ElementTree.Element, where: str) -> tuple[float, ...]:
