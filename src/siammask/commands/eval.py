@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from siammask.commands.options import add_command, add_engine_arguments, chosen_protocol, engine_spec, positive_int
+from siammask.commands.options import (
+    EXPERIMENTS,
+    VOT_EXPERIMENTS,
+    add_command,
+    add_engine_arguments,
+    chosen_protocol,
+    engine_spec,
+    positive_int,
+)
 from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
@@ -43,9 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eao-interval", metavar="LOW,HIGH", help="EAO interval replacing both defaults")
     p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
                    help="spread sequences over a Ray cluster (default: start or join a local one)")
-    p.add_argument("--experiment", choices=("baseline", "longterm"),
+    p.add_argument("--experiment", choices=EXPERIMENTS,
                    help="VOT datasets: baseline (supervised, resets) or longterm (one pass, precision/recall/F); "
-                        "default longterm on a VOT-LT dataset, else baseline")
+                        "default longterm on a VOT-LT dataset, else baseline; unsupervised, realtime, multistart: "
+                        "vot-toolkit's VOT2020 experiments (docs/vot-experiments.md)")
     p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
@@ -63,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         from siammask.commands.eval_longterm import run_longterm
 
         return run_longterm(args)
+    if protocol in VOT_EXPERIMENTS:
+        from siammask.commands.eval_votexp import run_votexp
+
+        return run_votexp(args, protocol)
 
     from tqdm import tqdm
 

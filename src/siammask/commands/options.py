@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from siammask.errors import SiamMaskError
+from siammask.evaluation.votexp import EXPERIMENTS as VOT_EXPERIMENTS
 
 
 def add_command(
@@ -115,8 +116,13 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
     return EngineSpec(**fields)
 
 
+# --experiment: the supervised and long-term ones, then VOT's beyond supervised (evaluation/votexp)
+EXPERIMENTS = ("baseline", "longterm", *VOT_EXPERIMENTS)
+
+
 def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
-    """The protocol `eval` and `report` score args.dataset by ("vos", "longterm" or "baseline") and
+    """The protocol `eval` and `report` score args.dataset by ("vos", "longterm", "baseline" or one of
+    VOT_EXPERIMENTS) and
     its format (datasets.formats), from the dataset's format and --experiment; what cannot be scored
     so is refused in one line before any work."""
     from siammask.datasets.formats import detect_format
@@ -131,8 +137,10 @@ def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
     if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
         return "longterm", dataset_format
     if dataset_format.protocol == "longterm":
-        raise SiamMaskError(f"--experiment baseline needs the target in every frame; {args.dataset} marks frames "
-                            "without it (nan rows, VOT-LT): use --experiment longterm")
+        raise SiamMaskError(f"--experiment {experiment} needs the target in every frame; {args.dataset} marks "
+                            "frames without it (nan rows, VOT-LT): use --experiment longterm")
+    if experiment in VOT_EXPERIMENTS:  # beyond supervised (evaluation/votexp): vot-toolkit's layout
+        return experiment, dataset_format
     if getattr(args, "year", None) is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     return "baseline", dataset_format

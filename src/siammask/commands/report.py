@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from siammask.commands.options import add_command, chosen_protocol
+from siammask.commands.options import EXPERIMENTS, VOT_EXPERIMENTS, add_command, chosen_protocol
 from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
@@ -87,8 +87,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--year", type=int, choices=(2016, 2017), help="DAVIS only: ImageSets/YEAR/val.txt; 2016 merges objects (2017)"
     )
     parser.add_argument(
-        "--experiment", choices=("baseline", "longterm"),
-        help="VOT datasets: which results to score (default longterm on a VOT-LT dataset, else baseline)",
+        "--experiment", choices=EXPERIMENTS,
+        help="VOT datasets: which results to score (default longterm on a VOT-LT dataset, else baseline); "
+             "unsupervised, realtime, multistart: vot-toolkit's VOT2020 analyses (docs/vot-experiments.md)",
     )
     parser.set_defaults(func=run)
 
@@ -99,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         return run_vos(args)
     if protocol == "longterm":
         return run_longterm_report(args)
+    if protocol in VOT_EXPERIMENTS:
+        from siammask.commands.report_votexp import run_votexp_report
+
+        return run_votexp_report(args, protocol)
     # heavy imports only when the command runs, so `siammask --help` stays quick
     from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table, parse_interval
 
