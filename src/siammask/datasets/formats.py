@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from siammask.datasets.davis import RESOLUTION, DavisDataset, is_davis_dataset, load_davis
+from siammask.datasets.got10k import GOT10kDataset, is_got10k_dataset, load_got10k
+from siammask.datasets.lasot import LaSOTDataset, is_lasot_dataset, load_lasot
+from siammask.datasets.nfs import NFSDataset, is_nfs_dataset, load_nfs
+from siammask.datasets.otb import OTBDataset, is_otb_dataset, load_otb
 from siammask.datasets.sequence_list import SequenceList
+from siammask.datasets.trackingnet import TrackingNetDataset, is_trackingnet_dataset, load_trackingnet
+from siammask.datasets.uav123 import UAV123Dataset, is_uav123_dataset, load_uav123
 from siammask.datasets.vot import Dataset, is_vot_dataset, load_dataset
 from siammask.datasets.votlt import LongTermDataset, is_votlt_dataset, load_votlt
+from siammask.errors import SiamMaskError
 
 # The evaluation protocols, one package each under evaluation/: "vot" the supervised experiment
 # (reset after a failure; accuracy, robustness, EAO), "vos" video object segmentation (J and F),
@@ -53,9 +60,39 @@ DAVIS = DatasetFormat(
     load=load_davis, dataset_type=DavisDataset, protocol="vos", options=("year", "split"),
 )
 
+# The one-pass benchmarks (protocol "ope"; datasets/onepass.py's types, one reader module each).
+GOT10K = DatasetFormat(
+    name="GOT-10k", layout="list.txt naming GOT-10k sequences (GOT-10k_*, meta_info.ini, absence.label), "
+    "or val/, test/ or train/ holding one", detect=is_got10k_dataset, load=load_got10k,
+    dataset_type=GOT10kDataset, protocol="ope", options=("split",),
+)
+TRACKINGNET = DatasetFormat(
+    name="TrackingNet", layout="TEST/ or TRAIN_n/ with frames/SEQ/ and anno/SEQ.txt", detect=is_trackingnet_dataset,
+    load=load_trackingnet, dataset_type=TrackingNetDataset, protocol="ope", options=("split",),
+)
+UAV123 = DatasetFormat(
+    name="UAV123", layout="anno/UAV123/SEQ.txt and data_seq/UAV123/SEQ/", detect=is_uav123_dataset,
+    load=load_uav123, dataset_type=UAV123Dataset, protocol="ope", options=("split",),
+)
+LASOT = DatasetFormat(
+    name="LaSOT", layout="CAT/CAT-N/img/, groundtruth.txt and full_occlusion.txt", detect=is_lasot_dataset,
+    load=load_lasot, dataset_type=LaSOTDataset, protocol="ope", options=("split",),
+)
+NFS = DatasetFormat(
+    name="NFS", layout="SEQ/30/SEQ/ and SEQ/30/SEQ.txt", detect=is_nfs_dataset, load=load_nfs,
+    dataset_type=NFSDataset, protocol="ope", options=("fps",),
+)
+OTB = DatasetFormat(
+    name="OTB", layout="SEQ/img/ and SEQ/groundtruth_rect.txt", detect=is_otb_dataset, load=load_otb,
+    dataset_type=OTBDataset, protocol="ope",
+)
+
 # In detection order: the first whose files are there wins (a DAVIS folder holding a list.txt is DAVIS;
-# VOT-LT, a VOT layout with absent rows, before VOT; its dataset type, a VOT one's subclass, too).
-FORMATS: tuple[DatasetFormat, ...] = (DAVIS, VOTLT, VOT)
+# GOT-10k, a list.txt of sequences with groundtruth.txt as VOT's, before VOT-LT and VOT; VOT-LT, a VOT
+# layout with absent rows, before VOT; its dataset type, a VOT one's subclass, too). The other one-pass
+# layouts have no list.txt and none has another's files (LaSOT's groundtruth.txt beside
+# full_occlusion.txt, OTB's groundtruth_rect.txt, NFS's 30/, UAV123's anno/ and data_seq/).
+FORMATS: tuple[DatasetFormat, ...] = (DAVIS, GOT10K, VOTLT, VOT, TRACKINGNET, UAV123, LASOT, NFS, OTB)
 # A folder no format recognises is read as VOT, whose loader names what is missing (list.txt).
 DEFAULT = VOT
 
@@ -72,3 +109,19 @@ def format_of(dataset: SequenceList[Any]) -> DatasetFormat:
         if isinstance(dataset, fmt.dataset_type):
             return fmt
     raise TypeError(f"{type(dataset).__name__} is not a dataset of a known format")
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+# What --format takes: each format's name in lower case, without '-' ("got10k", "votlt" as "vot-lt").
+FORMAT_CHOICES: tuple[str, ...] = tuple(f.name.lower() for f in FORMATS)
+
+
+def format_named(name: str) -> DatasetFormat:
+    """The format `--format NAME` names (case, '-' and '_' ignored: "got10k", "GOT-10k", "vot-lt")."""
+    for fmt in FORMATS:
+        if _key(fmt.name) == _key(name):
+            return fmt
+    raise SiamMaskError(f"--format {name}: unknown dataset format (use {', '.join(FORMAT_CHOICES)})")

@@ -54,6 +54,13 @@ class OnePassSequence(Sequence):
     meta: dict[str, str] = field(default_factory=dict, repr=False)
     annotated: bool = True
     source: str = ""
+    shipped: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def shipped_groundtruth(self) -> np.ndarray:
+        """The boxes as the files give them, before absent frames' rows were set to NaN (LaSOT and
+        GOT-10k ship a box there; the GOT-10k toolkit scores frames by cover.label, not absence)."""
+        return self.groundtruth if self.shipped is None else self.shipped
 
     def __post_init__(self) -> None:
         if self.absent is None:
@@ -175,8 +182,6 @@ def frame_range(folder: Path, frames: dict[int, Path], first: int, count: int) -
         if path is None:
             raise SiamMaskError(f"frame {number} is missing from {folder}: the ground truth needs frames "
                                 f"{first} to {first + count - 1}")
-        if not path.exists():
-            raise SiamMaskError(f"frame {path} is missing (a broken link)")
         check_input_file(path, f"frame {path}", MAX_IMAGE_BYTES)  # a FIFO or a device: named, never read
         picked.append(path)
     return picked
@@ -188,3 +193,48 @@ def dataset_folder(root: Path) -> Path:
         problem = "is not a folder" if root.exists() else "no such folder"
         raise SiamMaskError(f"dataset {root}: {problem}")
     return root
+
+
+MAX_DETECT_ENTRIES = 2000  # folder entries a detector looks at: detection stays quick on any folder
+
+
+def child_folders(root: Path, limit: int | None = None) -> list[Path]:
+    """The visible sub-folders of `root` by name (at most `limit` entries looked at); none when it
+    cannot be listed (detection never raises)."""
+    try:
+        entries = []
+        for i, entry in enumerate(root.iterdir()):
+            if limit is not None and i >= limit:
+                break
+            entries.append(entry)
+    except OSError:
+        return []
+    return sorted((e for e in entries if not e.name.startswith(".") and e.is_dir()), key=lambda p: p.name)
+
+
+def pysot_attributes(root: Path, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per-sequence attribute lists from a pysot meta file in `root` (`<name>.json` for the first of
+    `names` there: OTB100.json, UAV123.json, LaSOT.json...), {} without one. pysot users keep the
+    file beside the dataset; the benchmarks' attributes are published only there and on their sites."""
+    from siammask.datasets.vot import _read_meta  # the one reader of pysot meta files
+
+    path = next((root / f"{n}.json" for n in names if (root / f"{n}.json").is_file()), None)
+    if path is None:
+        return {}
+    attributes = {}
+    for name, entry in _read_meta(path).items():
+        values = (entry or {}).get("attr")
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise SiamMaskError(f"meta file {path}: {name[:60]!r}.attr is not a list of attribute names")
+        attributes[name] = values
+    return attributes
+
+
+def set_attributes(sequences: list[OnePassSequence], lists: dict[str, list[str]]) -> None:
+    """Every sequence gets every attribute the dataset names: True where its list has it."""
+    names = sorted({a for values in lists.values() for a in values})
+    for seq in sequences:
+        have = set(lists.get(seq.name, ()))
+        seq.attributes = {a: a in have for a in names}

@@ -1,0 +1,128 @@
+"""OTB datasets (OTB2013, OTB50, OTB100 / OTB2015) in the layout the benchmark ships.
+
+Layout: one folder a sequence, `SEQ/img/0001.jpg ...` (4 digits; Board's 5) and
+`SEQ/groundtruth_rect.txt`, x,y,w,h a line separated by commas, tabs or spaces (OTB mixes them,
+even within a file). Sequences are read in name order, as pysot lists them.
+
+The quirks, read as pysot's OTB100 metadata has them:
+
+- frames numbered from other than 1 (BlurCar1 from 0247, BlurCar3 0003, BlurCar4 0018): the
+  boxes start at the folder's first frame;
+- more frames than boxes (Diving, Football1, Freeman3, Freeman4): the frames after the last box
+  are left out;
+- David: its 471 boxes are frames 300 to 770 of a 770-frame folder (its boxes are its last frames');
+- Tiger1: tracking starts on frame 6 (the OTB toolkit's initOmit of 5): its first 5 frames and
+  their boxes are left out when the folder starts at frame 1;
+- two targets in one video: `groundtruth_rect.1.txt` and `groundtruth_rect.2.txt` are two
+  sequences over the same frames, named SEQ-1 and SEQ-2 (Jogging-1, Jogging-2, Skating2-1,
+  Skating2-2); an empty one is no target (Human4 ships an empty .1 and a .2: Human4-2).
+
+Per-sequence attributes ("IV", "OCC", ...) come from pysot's meta file (OTB100.json...) when it
+lies in the dataset folder; the benchmark itself ships none beside the frames.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from siammask.datasets.onepass import (
+    MAX_DETECT_ENTRIES,
+    OnePassDataset,
+    OnePassSequence,
+    child_folders,
+    dataset_folder,
+    frame_range,
+    numbered_frames,
+    pysot_attributes,
+    read_boxes,
+    set_attributes,
+)
+from siammask.errors import SiamMaskError
+from siammask.files import check_input_file
+
+__all__ = ["OTBDataset", "is_otb_dataset", "load_otb"]
+
+_ANNOTATION = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
+# The OTB sequence whose folder holds frames before its first box: its boxes are its last frames'
+# (David's 471 boxes, frames 300 to 770).
+_BOXES_LAST = ("David",)
+# Frames the OTB toolkit leaves out at the start (initOmit), and pysot's metadata with it.
+_OMITTED = {"Tiger1": 5}
+META_NAMES = ("OTB100", "OTB2015", "OTB50", "OTB2013", "CVPR13")
+
+
+@dataclass
+class OTBDataset(OnePassDataset):
+    """An OTB dataset (benchmark "OTB")."""
+
+
+def is_otb_dataset(path: str | os.PathLike[str]) -> bool:
+    """True when a sub-folder of `path` has `img/` and a `groundtruth_rect*.txt`. Never raises."""
+    return any(_annotation_files(seq) for seq in child_folders(Path(path), MAX_DETECT_ENTRIES)
+               if (seq / "img").is_dir())
+
+
+def load_otb(root: str | os.PathLike[str]) -> OTBDataset:
+    """Every sequence folder of `root` (those with an `img/` folder), by name."""
+    root = dataset_folder(Path(root))
+    folders = [f for f in child_folders(root) if (f / "img").is_dir()]
+    if not folders:
+        raise SiamMaskError(f"dataset {root}: no OTB sequence folder (SEQ/img/ and SEQ/groundtruth_rect.txt)")
+    sequences = [seq for folder in folders for seq in _load_folder(folder)]
+    set_attributes(sequences, pysot_attributes(root, (*META_NAMES, root.resolve().name)))
+    return OTBDataset(root=root, name=_dataset_name(root, len(sequences)), benchmark="OTB", split=None,
+                      sequences=sequences)
+
+
+def _load_folder(folder: Path) -> list[OnePassSequence]:
+    """The sequences of one OTB folder: one, or one per target (groundtruth_rect.K.txt)."""
+    files = _annotation_files(folder)
+    if not files:
+        raise SiamMaskError(f"{folder / 'groundtruth_rect.txt'} not found")
+    numbered = {k: p for k, p in files.items() if k is not None}
+    chosen = numbered or files
+    frames = numbered_frames(folder / "img")
+    sequences = []
+    for k, path in sorted(chosen.items(), key=lambda kv: kv[0] or 0):
+        if k is not None and check_input_file(path, str(path)).st_size == 0:
+            continue  # Human4's empty groundtruth_rect.1.txt: no target
+        name = folder.name if k is None else f"{folder.name}-{k}"
+        sequences.append(_sequence(folder, name, path, frames))
+    if not sequences:
+        raise SiamMaskError(f"{folder}: every groundtruth_rect.K.txt is empty")
+    return sequences
+
+
+def _sequence(folder: Path, name: str, path: Path, frames: dict[int, Path]) -> OnePassSequence:
+    boxes = read_boxes(path, len(frames))
+    first = min(frames)
+    if folder.name in _BOXES_LAST and len(frames) > len(boxes):
+        first = max(frames) - len(boxes) + 1
+    if len(boxes) > len(frames):
+        raise SiamMaskError(f"{path} has {len(boxes)} boxes for {len(frames)} frames in {folder / 'img'}")
+    picked = frame_range(folder / "img", frames, first, len(boxes))
+    omit = _OMITTED.get(folder.name, 0) if first == 1 else 0
+    if omit and len(boxes) > omit:
+        picked, boxes = picked[omit:], boxes[omit:]
+    return OnePassSequence(name=name, frames=picked, groundtruth=boxes, tags={}, source=folder.name)
+
+
+def _annotation_files(folder: Path) -> dict[int | None, Path]:
+    """groundtruth_rect.txt (key None) and groundtruth_rect.K.txt (key K) of `folder`."""
+    found: dict[int | None, Path] = {}
+    try:
+        for entry in folder.iterdir():
+            match = _ANNOTATION.match(entry.name)
+            if match and not entry.is_dir():
+                found[int(match.group(1)) if match.group(1) else None] = entry
+    except OSError:
+        return {}
+    return found
+
+
+def _dataset_name(root: Path, count: int) -> str:
+    name = root.resolve().name
+    return name if name.upper().startswith(("OTB", "CVPR", "TB")) else f"OTB{count}"
