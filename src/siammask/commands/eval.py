@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--experiment", choices=EXPERIMENTS,
                    help="VOT datasets: baseline (supervised, resets) or longterm (one pass, precision/recall/F); "
                         "default longterm on a VOT-LT dataset, else baseline; unsupervised, realtime, multistart: "
-                        "vot-toolkit's VOT2020 experiments (docs/vot-experiments.md)")
+                        "vot-toolkit's VOT2020 experiments (docs/vot-experiments.md); ope: one pass, the default on "
+                        "OTB, UAV123, NFS, LaSOT, GOT-10k and TrackingNet (docs/benchmarks.md)")
     p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
@@ -68,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         from siammask.commands.eval_vos import run_davis
 
         return run_davis(args)
+    if protocol == "ope":  # one pass: OTB, UAV123, NFS, LaSOT, GOT-10k, TrackingNet
+        from siammask.commands.eval_onepass import run_onepass
+
+        return run_onepass(args, dataset_format)
     if protocol == "longterm":
         from siammask.commands.eval_longterm import run_longterm
 

@@ -117,7 +117,7 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
 
 
 # --experiment: the supervised and long-term ones, then VOT's beyond supervised (evaluation/votexp)
-EXPERIMENTS = ("baseline", "longterm", *VOT_EXPERIMENTS)
+EXPERIMENTS = ("baseline", "longterm", *VOT_EXPERIMENTS, "ope")
 
 
 def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
@@ -134,6 +134,11 @@ def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
             raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "
                                 "a DAVIS dataset, scored by the VOS protocol (J and F)")
         return "vos", dataset_format
+    if dataset_format.protocol == "ope" or experiment == "ope":  # one pass (evaluation/ope): OTB, LaSOT, GOT-10k...
+        if dataset_format.protocol != "ope" or experiment not in (None, "ope"):
+            raise SiamMaskError(f"--experiment {experiment} applies to {'VOT' if experiment != 'ope' else 'one-pass'} "
+                                f"datasets; {args.dataset} is a {dataset_format.name} dataset")
+        return "ope", dataset_format
     if experiment == "longterm" or (experiment is None and dataset_format.protocol == "longterm"):
         return "longterm", dataset_format
     if dataset_format.protocol == "longterm":

@@ -89,7 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--experiment", choices=EXPERIMENTS,
         help="VOT datasets: which results to score (default longterm on a VOT-LT dataset, else baseline); "
-             "unsupervised, realtime, multistart: vot-toolkit's VOT2020 analyses (docs/vot-experiments.md)",
+             "unsupervised, realtime, multistart: vot-toolkit's VOT2020 analyses (docs/vot-experiments.md); "
+             "ope: one-pass results, the default on OTB, UAV123, NFS, LaSOT, GOT-10k, TrackingNet (docs/benchmarks.md)",
     )
     parser.set_defaults(func=run)
 
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     protocol, dataset_format = chosen_protocol(args)
     if protocol == "vos":
         return run_vos(args)
+    if protocol == "ope":  # one pass: OTB, UAV123, NFS, LaSOT, GOT-10k, TrackingNet
+        from siammask.commands.report_onepass import run_onepass_report
+
+        return run_onepass_report(args, dataset_format)
     if protocol == "longterm":
         return run_longterm_report(args)
     if protocol in VOT_EXPERIMENTS:
