@@ -35,10 +35,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from siammask.engine_contract import Engine
 from siammask.errors import SiamMaskError
 from siammask.files import json_text
+from siammask.serve.frames import FrameReader
 from siammask.serve.guard import RequestGuard, allowed_hosts, read_json
 from siammask.serve.jobs import Job
 from siammask.serve.limits import MAX_TARGETS_PER_RUN, MB, Limits, Refused
 from siammask.serve.sessions import Session, SessionStore
+from siammask.serve.timeline import Timeline, Work, checked_direction, checked_frame, edited, plan_or_refuse, undone
 from siammask.serve.videos import (
     Video,
     check_extension,
@@ -50,6 +52,7 @@ from siammask.serve.videos import (
     safe_name,
 )
 from siammask.tracking.config import TrackerConfig
+from siammask.tracking.keyframes import start_keyframes
 
 __all__ = ["Refused", "ServeSettings", "create_app"]
 log = logging.getLogger("siammask.serve")
@@ -191,12 +194,16 @@ def create_app(settings: ServeSettings) -> FastAPI:
         return {"name": video.name, "width": video.width, "height": video.height, "frames": video.frames, "fps": fps}
 
     def drop_video(session: Session) -> None:
-        """The session's video is let go as a new one comes (its files too, when no run reads them)."""
-        old, session.video = session.video, None
+        """The session's video is let go as a new one comes (its files and decoded frames too, when
+        no run reads them), its annotation with it."""
+        old, reader = session.video, session.frames
+        session.video, session.frames, session.timeline = None, None, None
         if old is None or old.folder is None:
             return
         if not any(j.video is old and not j.finished for j in session.jobs.values()):
             store.remove_folder(session, old.folder)
+            if reader is not None and reader.folder is not None and reader.folder != old.path:
+                store.remove_folder(session, reader.folder)
 
     async def adopt(session: Session, folder: Path, path: Path, name: str) -> dict[str, Any]:
         """Open the video at `path` for `session`, its files in `folder`; a bad one removes `folder`
@@ -212,7 +219,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         except BaseException:
             store.remove_folder(session, folder)
             raise
-        session.video = replace(video, folder=folder)
+        session.open(replace(video, folder=folder))
         return video_info(video)
 
     @app.post("/api/upload")
@@ -257,11 +264,62 @@ def create_app(settings: ServeSettings) -> FastAPI:
         return await adopt(session, session.new_folder("uploads"), path, path.name)
 
     @app.get("/api/frame")
-    async def first_frame(request: Request) -> Response:
+    async def frame(request: Request, index: str | None = None) -> Response:
+        """Frame `index` (default 0) as a JPEG preview; any frame but the first needs the video's
+        frames decoded once (timeline: seeking)."""
         session = session_of(request)
-        if session.video is None:
+        video, reader = session.video, session.frames
+        if video is None or reader is None:
             raise Refused("no video opened yet", 404)
-        return Response(session.video.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        number = 0 if index is None else checked_frame(_whole(index, "index"), _length(session), "index")
+        if number and not reader.indexed:
+            await run_in_threadpool(index_frames, session, reader)
+        if reader.count is not None:
+            number = checked_frame(number, reader.count, "index")
+        data = await run_in_threadpool(reader.preview, number)
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    def index_frames(session: Session, reader: FrameReader) -> None:
+        """Decode the video's frames once into the session's folder, counted in the budget."""
+        with disk_errors():
+            reader.index(lambda: session.new_folder("frames"), _folder_charger(store, session),
+                         lambda folder: store.remove_folder(session, folder))
+
+    def _length(session: Session) -> int | None:
+        reader, video = session.frames, session.video
+        if reader is not None and reader.count is not None:
+            return reader.count
+        return video.frames if video is not None else None
+
+    def start_job(session: Session, work: Work, long_term: bool | None, retrack: bool) -> dict[str, Any]:
+        """Admit and start a job tracking `work`'s runs on the session's video."""
+        video, reader = session.video, session.frames
+        assert video is not None and reader is not None
+        firsts = [next(k.region for k in work.plan.keyframes if k.target == t and k.region is not None)
+                  for t in range(work.plan.targets)]
+        job = Job(secrets.token_urlsafe(18), session.new_folder("jobs"), video, firsts, settings.engine,
+                  settings.config, session.job_lock, long_term=long_term, work=work, reader=reader,
+                  retrack=retrack)
+        try:
+            store.admit(session, job)
+        except BaseException:
+            store.remove_folder(session, job.folder)
+            raise
+        job.prepare = lambda frames: index_frames(session, frames)
+        job.commit = lambda timeline: session.adopt_timeline(video, timeline)
+        job.on_finish = lambda done: store.account(session, done.folder, folder_bytes(done.folder))
+        job.start()
+        return job.snapshot()
+
+    def editable(session: Session) -> Timeline:
+        """The page's annotation, once its first run has finished and none is running."""
+        if session.video is None:
+            raise Refused("open a video first")
+        if any(not j.finished for j in session.jobs.values()):
+            raise Refused("a run is still going: wait for it (or stop it) before correcting", 409)
+        if session.timeline is None:
+            raise Refused("track the video first: corrections change a finished run")
+        return session.timeline
 
     def long_term_problem() -> str | None:
         """Why this server's model cannot track long-term (one line for the page), None when it can."""
@@ -272,6 +330,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     @app.post("/api/track")
     async def track(request: Request) -> dict[str, Any]:
+        """A first run: `boxes` on frame `start` (default 0), `direction` forward, backward or both."""
         session = session_of(request)
         body = await read_json(request)
         boxes, long_term = body.get("boxes"), body.get("long_term")
@@ -283,16 +342,53 @@ def create_app(settings: ServeSettings) -> FastAPI:
             raise Refused("long_term: expected true or false")
         if long_term and (problem := long_term_problem()):
             raise Refused(problem)
-        job = Job(secrets.token_urlsafe(18), session.new_folder("jobs"), video, boxes, settings.engine,
-                  settings.config, session.job_lock, long_term=long_term)
-        try:
-            store.admit(session, job)
-        except BaseException:
-            store.remove_folder(session, job.folder)
-            raise
-        job.on_finish = lambda done: store.account(session, done.folder, folder_bytes(done.folder))
-        job.start()
-        return job.snapshot()
+        start = checked_frame(body.get("start", 0), _length(session), "start")
+        direction = checked_direction(body.get("direction"), "forward")
+        work = plan_or_refuse(start_keyframes(boxes, start), direction, _length(session), None)
+        return start_job(session, work, long_term, retrack=False)
+
+    @app.post("/api/keyframes")
+    async def keyframes(request: Request) -> dict[str, Any]:
+        """A correction: `action` set (a `box` on `frame` for `target`; a new target takes the next
+        number), delete (the keyframe there) or end (the target absent from `frame` on), then a
+        re-track, in `direction`, of the runs it changed only."""
+        session = session_of(request)
+        body = await read_json(request)
+        timeline = editable(session)
+        video = session.video
+        assert video is not None
+        frame = checked_frame(body.get("frame"), _length(session))
+        region = None
+        if body.get("action") == "set":
+            region = tuple(_boxes([body.get("box")], (video.width, video.height))[0])
+        most = min(MAX_TARGETS, limits.max_targets)
+        keys = edited(timeline, body.get("action"), frame, body.get("target"), region, most)
+        direction = checked_direction(body.get("direction"), timeline.direction)
+        work = plan_or_refuse(keys, direction, _length(session), timeline)
+        return start_job(session, work, timeline.long_term, retrack=True)
+
+    @app.post("/api/undo")
+    async def undo(request: Request) -> dict[str, Any]:
+        """Take the last correction back: the keyframes, direction and results from before it (kept,
+        not tracked again); the downloads written anew."""
+        session = session_of(request)
+        timeline = editable(session)
+        return start_job(session, undone(timeline), timeline.long_term, retrack=True)
+
+    @app.get("/api/timeline")
+    async def timeline_state(request: Request, frame: str | None = None) -> dict[str, Any]:
+        """The page's annotation: frames, keyframes, end marks and absent ranges per target; with
+        `frame`, each target's region on that frame."""
+        session = session_of(request)
+        if session.video is None:
+            raise Refused("no video opened yet", 404)
+        timeline = session.timeline
+        out: dict[str, Any] = {"frames": _length(session), "timeline": None}
+        if timeline is not None:
+            out["timeline"] = timeline.summary()
+            if frame is not None:
+                out["regions"] = timeline.regions(checked_frame(_whole(frame, "frame"), _length(session)))
+        return out
 
     @app.get("/api/jobs/{job_id}")
     async def job_state(job_id: str) -> dict[str, Any]:
@@ -333,6 +429,17 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
 def _charger(store: SessionStore, session: Session, folder: Path) -> Callable[[int], None]:
     return lambda size: store.charge(session, folder, size)
+
+
+def _folder_charger(store: SessionStore, session: Session) -> Callable[[Path, int], None]:
+    return lambda folder, size: store.charge(session, folder, size)
+
+
+def _whole(text: str, what: str) -> int:
+    """A frame number given in a query: digits only (no sign, no spaces), at most 8 of them."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 8):
+        raise Refused(f"{what}: expected a frame number (0-based), got {text[:20]!r}")
+    return int(text)
 
 
 def _check_free_space(folder: Path, size: int) -> None:

@@ -22,8 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+from siammask.serve.frames import FrameReader
 from siammask.serve.jobs import Job
 from siammask.serve.limits import FINISHED_RUNS_KEPT, MB, RUNS_PER_SESSION, Limits, Refused
+from siammask.serve.timeline import Timeline
 from siammask.serve.videos import Video
 
 log = logging.getLogger("siammask.serve")
@@ -40,6 +42,8 @@ class Session:
         self.id = session_id
         self.folder = folder  # made on first use: a page load alone writes nothing
         self.video: Video | None = None
+        self.frames: FrameReader | None = None  # the video's frames by index (timeline, backward runs)
+        self.timeline: Timeline | None = None  # the keyframes and results of the video's last finished run
         self.jobs: dict[str, Job] = {}
         self.job_lock = threading.Lock()  # a second job of one session waits for the first
         self.last_seen = time.monotonic()
@@ -58,6 +62,15 @@ class Session:
     def busy(self) -> bool:
         """Whether a run is being tracked: a paused one (a page closed mid-run?) is idleness."""
         return any(job.state == "running" for job in self.jobs.values())
+
+    def open(self, video: Video) -> None:
+        """`video` becomes the page's: its frames readable by index, no annotation yet."""
+        self.video, self.frames, self.timeline = video, FrameReader(video), None
+
+    def adopt_timeline(self, video: Video, timeline: Timeline) -> None:
+        """A finished run's timeline, kept if the page still has the video it ran on."""
+        if self.video is video:
+            self.timeline = timeline
 
     def holds_nothing(self) -> bool:
         return self.video is None and not self.jobs
