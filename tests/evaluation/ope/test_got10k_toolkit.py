@@ -5,7 +5,8 @@ success curve at 0.75 (it reports SR at 0.5 only), and the 101-point curve itsel
 The toolkit reads a GOT-10k layout from disk (val/list.txt, SEQ/*.jpg, groundtruth.txt,
 meta_info.ini with its resolution line, cover/absence/cut_by_image labels) and results from
 RESULT_DIR/GOT-10k/NAME/SEQ/SEQ_[0-9]*.txt with SEQ_time.txt; both are made here from the same
-arrays as our dataset. Covers 0 (absent: NaN rows in our ground truth) are left out by both; one
+arrays as our dataset. Covers 0 are left out by both (absent frames: NaN rows in our ground truth,
+the file's box in `shipped`, which one absent frame with cover 1 is scored with); one
 sequence has two repetitions (pooled), a time file holds zero and nan entries (left out of speed),
 and the meta resolution is smaller than some boxes reach (clipping).
 """
@@ -42,6 +43,7 @@ def _layout(root: Path, seed: int, count: int = 3) -> OnePassDataset:
         gt[:, 2:] = np.maximum(gt[:, 2:], 1)  # GOT-10k boxes are never empty
         on_disk = np.where(np.isnan(gt), 5.0, gt)  # absent frames still carry a box in the files
         cover = np.where(absent, 0, rng.integers(1, 9, frames))
+        cover[np.flatnonzero(absent)[:1]] = 1  # absent, yet cover 1: the toolkit scores it with the file's box
         folder = val / name
         folder.mkdir()
         for f in range(frames):
@@ -54,7 +56,7 @@ def _layout(root: Path, seed: int, count: int = 3) -> OnePassDataset:
         frames_list = sorted(folder.glob("*.jpg"))
         sequences.append(OnePassSequence(
             name=name, frames=frames_list, groundtruth=gt, tags={}, size_hint=(8, 8), absent=absent,
-            labels={"cover": cover}, meta={"resolution": f"({RESOLUTION[0]}, {RESOLUTION[1]})"}))
+            labels={"cover": cover}, shipped=on_disk, meta={"resolution": f"({RESOLUTION[0]}, {RESOLUTION[1]})"}))
     return OnePassDataset(root=root, name="GOT-10k_val", benchmark="GOT-10k", split="val", sequences=sequences)
 
 

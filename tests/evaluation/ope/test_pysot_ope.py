@@ -115,7 +115,8 @@ def test_otb_figures_equal_pysots(pysot, tmp_path, seed):
     names = ["Basketball", "Jogging-1", "Jogging-2", "Human4-2"]
     ds = dataset(tmp_path / "otb", "OTB", seed, names=names)
     # published OTB results use the toolkit's names; pysot's OTBVideo (and we) find them
-    write_results(ds, tmp_path / "res", "T", seed, file_names={"Jogging-1": "jogging_1.txt", "Human4-2": "human4_2.txt"})
+    renamed = {"Jogging-1": "jogging_1.txt", "Human4-2": "human4_2.txt"}
+    write_results(ds, tmp_path / "res", "T", seed, file_names=renamed)
     assert (tmp_path / "res" / "T" / "jogging_1.txt").exists()
     ours = evaluate_tracker(ds, tmp_path / "res", "T")
     _check(ours, *_pysot_eval(pysot, ds, tmp_path / "res", "T"))
