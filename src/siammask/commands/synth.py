@@ -27,12 +27,23 @@ examples:
       a VOT2018-LT-layout dataset: the target hides behind a panel or leaves the view for 15-35
       frames and comes back elsewhere (at least 47 frames; longer sequences hold several absences)
 
+  siammask synth data/otb-synth --layout otb --sequences 4 --frames 40 --size 160x120
+  siammask synth data/lasot-synth --layout lasot --frames 120
+  siammask synth data/got10k-synth --layout got10k --frames 80
+      one-pass benchmark layouts (OTB, LaSOT, GOT-10k val) for `eval`; LaSOT's and GOT-10k's
+      targets go away and come back as vot-lt's do (at least 47 frames)
+
 layout: OUT/list.txt, OUT/synthNN/00000001.jpg..., OUT/synthNN/groundtruth.txt (8 values per line:
 the target's rotated rectangle) and OUT/synthNN/<attribute>.tag (one 0/1 per frame).
 --layout davis: OUT/JPEGImages/480p/davisNN/00000.jpg..., OUT/Annotations/480p/davisNN/00000.png...
 (palette PNGs, 0 background, k the k-th object) and OUT/ImageSets/2016|2017/val.txt.
 --layout vot-lt: OUT/list.txt, OUT/ltNN/00000001.jpg..., OUT/ltNN/groundtruth.txt (x,y,w,h a line,
 nan,nan,nan,nan on frames where the target cannot be seen).
+--layout otb: OUT/synthNN/img/0001.jpg..., OUT/synthNN/groundtruth_rect.txt (x,y,w,h; commas or tabs).
+--layout lasot: OUT/synth/synth-N/img/00000001.jpg..., groundtruth.txt, full_occlusion.txt,
+out_of_view.txt, nlp.txt, and OUT/testing_set.txt.
+--layout got10k: OUT/val/list.txt, OUT/val/GOT-10k_Val_NNNNNN/00000001.jpg..., groundtruth.txt,
+absence.label, cover.label, cut_by_image.label, meta_info.ini.
 """
 
 _SIZE_RE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
@@ -46,7 +57,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-HELP = "write a synthetic dataset, VOT2016, VOT-LT or DAVIS layout (deterministic)"
+HELP = "write a synthetic dataset, VOT2016, VOT-LT, DAVIS, OTB, LaSOT or GOT-10k layout (deterministic)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,11 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(
-        "--layout", choices=("vot", "vot-lt", "davis", "broad"), default="vot",
+        "--layout", choices=("vot", "vot-lt", "davis", "broad", "otb", "lasot", "got10k"), default="vot",
         help="vot: one target a sequence, VOT2016 layout (default); vot-lt: the target goes away and comes "
              "back, VOT2018-LT layout; davis: several objects with label maps, DAVIS 2017 layout; broad: the "
              "training generator (varied shapes, textures, distractors, occluders; DAVIS layout), another "
-             "renderer than the others so that their sequences stay held out",
+             "renderer than the others so that their sequences stay held out; otb, lasot, got10k: the one-pass "
+             "benchmarks' layouts (LaSOT's and GOT-10k's targets go away and come back)",
     )
     parser.add_argument(
         "--objects", type=int, default=3, metavar="K",
@@ -88,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_lt(args)
     if args.layout == "broad":
         return _run_broad(args)
+    if args.layout in ("otb", "lasot", "got10k"):
+        return _run_onepass(args)
     from siammask.datasets.synth import make_dataset
 
     out = make_dataset(
@@ -136,4 +150,16 @@ def _run_broad(args: argparse.Namespace) -> int:
     width, height = args.size
     print(f"wrote {args.sequences} broad training sequence(s) (DAVIS layout) x {args.frames} frames, up to "
           f"{args.objects} objects, {width}x{height}, seed {args.seed} to {out}")
+    return 0
+
+
+def _run_onepass(args: argparse.Namespace) -> int:
+    from siammask.datasets.synth_onepass import make_onepass_dataset
+
+    out = make_onepass_dataset(args.out, args.layout, sequences=args.sequences, frames=args.frames, size=args.size,
+                               seed=args.seed, overwrite=args.force)
+    width, height = args.size
+    name = {"otb": "OTB", "lasot": "LaSOT", "got10k": "GOT-10k (val)"}[args.layout]
+    print(f"wrote {args.sequences} {name}-layout sequence(s) x {args.frames} frames, {width}x{height}, "
+          f"seed {args.seed} to {out}")
     return 0
