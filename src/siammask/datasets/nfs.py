@@ -64,13 +64,14 @@ def _sequence(path: Path, fps: int) -> OnePassSequence:
     folder = path.parent / path.stem
     frames = numbered_frames(folder)
     rows = _read_rows(path, len(frames))
+    shipped = len(rows)
     if fps == 30 and abs(len(rows) / len(frames) - _RATIO) < 1:
         rows = rows[::_RATIO]
     count = len(rows)
     if abs(count - len(frames)) == 1:
         count = min(count, len(frames))
     elif count != len(frames):
-        raise SiamMaskError(f"{path} has {len(rows)} rows for {len(frames)} frames in {folder}")
+        raise SiamMaskError(f"{path} has {shipped} rows for {len(frames)} frames in {folder}")
     rows = rows[:count]
     boxes = np.column_stack([rows[:, 0], rows[:, 1], rows[:, 2] - rows[:, 0], rows[:, 3] - rows[:, 1]])
     tags = {"lost": rows[:, 4] != 0, "occluded": rows[:, 5] != 0}
