@@ -74,12 +74,19 @@ def evaluate(dataset: SequenceList[Any], names: list[str], models: dict[str, Pat
 
         raise SiamMaskError("held-out evaluation scores VOT (supervised) and DAVIS datasets; a VOT-LT dataset's "
                             "long-term scoring is `siammask eval --experiment longterm`")
+    if protocol == "ope" and not subset.annotated:
+        raise SiamMaskError("held-out evaluation needs every frame's box; a test split (GOT-10k test, TrackingNet "
+                            "TEST) is scored by its server")
     vos = protocol == "vos"
     for name, path in models.items():
         progress = _progress(name, len(names), say)
         spec = engine_spec(path, work, threads, engine, sum(len(seq) for seq in subset))
         say(f"held-out {name}: scoring {len(names)} sequence{'s' * (len(names) != 1)} with {spec.choice.backend}")
-        if vos:
+        if protocol == "ope":  # one pass: success AUC (pysot) or AO (GOT-10k)
+            from siammask.evaluation.ope.runner import run_onepass_dataset
+
+            run_onepass_dataset(subset, spec, results, name, on_done=progress)
+        elif vos:
             from siammask.evaluation.vos.runner import run_vos_dataset
 
             run_vos_dataset(subset, spec, results, name, on_done=progress)
@@ -87,6 +94,13 @@ def evaluate(dataset: SequenceList[Any], names: list[str], models: dict[str, Pat
             from siammask.evaluation.vot.runner import run_dataset
 
             run_dataset(subset, spec, results, name, on_done=progress)
+    if protocol == "ope":
+        from siammask.evaluation.ope.report import build_report as build_ope_report
+        from siammask.evaluation.ope.report import evaluate_folder as evaluate_ope
+        from siammask.evaluation.ope.report import format_table as format_ope_table
+
+        report = build_ope_report(subset, evaluate_ope(subset, results, list(models)))
+        return report, format_ope_table(report)
     if vos:
         from siammask.evaluation.vos.report import build_vos_report, format_vos_table
 
@@ -120,6 +134,8 @@ def score(report: dict[str, Any], name: str) -> tuple[float, ...]:
     entry = report["trackers"][name]
     if "J&F-Mean" in entry:
         return (_finite(entry["J&F-Mean"], -math.inf),)
+    if "ao" in entry or "norm_precision" in entry:  # one pass: GOT-10k's AO, else pysot's success AUC
+        return (_finite(entry["ao" if "ao" in entry else "success"], -math.inf),)
     return (-_finite(entry["lost_number"], math.inf), _finite(entry["accuracy"], -math.inf))
 
 
@@ -137,5 +153,9 @@ def describe(report: dict[str, Any], name: str) -> str:
     entry = report["trackers"][name]
     if "J&F-Mean" in entry:
         return f"J&F {entry['J&F-Mean']:.3f}"
+    if "ao" in entry:
+        return f"AO {entry['ao']:.3f}"
+    if "norm_precision" in entry:
+        return f"success AUC {entry['success']:.3f}, precision {entry['precision']:.3f}"
     lost = entry["lost_number"]
     return f"accuracy {entry['accuracy']:.3f}, {lost:g} failure{'s' * (lost != 1)}"
