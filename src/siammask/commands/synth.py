@@ -159,7 +159,7 @@ def _run_onepass(args: argparse.Namespace) -> int:
     out = make_onepass_dataset(args.out, args.layout, sequences=args.sequences, frames=args.frames, size=args.size,
                                seed=args.seed, overwrite=args.force)
     width, height = args.size
-    name = {"otb": "OTB", "lasot": "LaSOT", "got10k": "GOT-10k (val)"}[args.layout]
-    print(f"wrote {args.sequences} {name}-layout sequence(s) x {args.frames} frames, {width}x{height}, "
+    name = {"otb": "OTB-layout", "lasot": "LaSOT-layout", "got10k": "GOT-10k-layout (val split)"}[args.layout]
+    print(f"wrote {args.sequences} {name} sequence(s) x {args.frames} frames, {width}x{height}, "
           f"seed {args.seed} to {out}")
     return 0
