@@ -70,8 +70,6 @@ def evaluate(dataset: SequenceList[Any], names: list[str], models: dict[str, Pat
     subset = dataset.subset(names)
     protocol = format_of(dataset).protocol
     if protocol == "longterm":
-        from siammask.errors import SiamMaskError
-
         raise SiamMaskError("held-out evaluation scores VOT (supervised) and DAVIS datasets; a VOT-LT dataset's "
                             "long-term scoring is `siammask eval --experiment longterm`")
     if protocol == "ope" and not subset.annotated:
