@@ -54,9 +54,11 @@ def test_tiger1_starts_on_frame_6_with_its_box(tmp_path):
     seq = load_otb(tmp_path)["Tiger1"]
     assert seq.frames[0].name == "0006.jpg" and len(seq) == 5
     assert seq.init_box.tolist() == boxes(10)[5].tolist()
-    # a folder already starting at frame 6 is not cut again
+    # a folder already starting at frame 6 is not cut again, nor a file already cut
     write_otb(tmp_path / "b", "Tiger1", range(6, 11), boxes(5))
     assert load_otb(tmp_path / "b")["Tiger1"].frames[0].name == "0006.jpg"
+    write_otb(tmp_path / "c", "Tiger1", range(1, 11), boxes(5))
+    assert [p.name for p in load_otb(tmp_path / "c")["Tiger1"].frames] == [f"{n:04d}.jpg" for n in range(6, 11)]
 
 
 def test_two_targets_in_one_video_are_two_sequences(tmp_path):
@@ -85,6 +87,7 @@ def test_pysot_meta_file_gives_attributes(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("1,2,3,4\n" * 5, r"groundtruth_rect.txt has 5 boxes for 4 frames"),
+    ("1,2,3,4\n" * 3, r"groundtruth_rect.txt has 3 boxes for 4 frames"),  # only Diving, Football1... may
     ("1,2,3\n" * 4, r"groundtruth_rect.txt:1: 3 values; a box has 4"),
     ("1,2,3,4\n1,x,3,4\n", r"groundtruth_rect.txt:2: not a number in '1,x,3,4'"),
     ("1,2,3,4\nnan,nan,nan,nan\n", r"groundtruth_rect.txt:2: non-finite value"),
@@ -120,3 +123,24 @@ def test_a_frame_that_is_a_folder_is_refused(tmp_path):
 def test_boxes_as_floats(tmp_path):
     write_otb(tmp_path, "Bolt", range(1, 3), [[1.5, 2.25, 10, 8], [0, -3, 4, 5]])
     assert np.array_equal(load_otb(tmp_path)["Bolt"].groundtruth, [[1.5, 2.25, 10, 8], [0, -3, 4, 5]])
+
+
+def test_the_got10k_toolkit_reads_the_same_frames_and_boxes(tmp_path, capsys):
+    """pip got10k's OTB reader beside ours on folders with the quirks it shares (David's late start,
+    Football1's extra frames, BlurCar1's numbering, Jogging's two targets; it names those Jogging.1
+    and Jogging.2, pysot Jogging-1 and Jogging-2). Boxes equal within 1e-9."""
+    toolkit = pytest.importorskip("got10k.datasets")
+    write_otb(tmp_path, "David", range(1, 321), boxes(21, 7.5))  # frames 300-320
+    write_otb(tmp_path, "Football1", range(1, 81), boxes(74), sep="\t")
+    write_otb(tmp_path, "BlurCar1", range(247, 260), boxes(13))
+    write_otb(tmp_path, "Jogging", range(1, 6), boxes(5), annotation="groundtruth_rect.1.txt")
+    write_otb(tmp_path, "Jogging", range(1, 6), boxes(5, 40), annotation="groundtruth_rect.2.txt", sep=" ")
+    theirs = toolkit.OTB(str(tmp_path), version=2015, download=False)
+    capsys.readouterr()  # its warnings for the 95 sequences not there
+    mine = load_otb(tmp_path)
+    names = {n.replace(".", "-"): i for i, n in enumerate(theirs.seq_names)}
+    assert sorted(names) == mine.names
+    for seq in mine:
+        frames, anno = theirs[names[seq.name]]
+        assert [str(p) for p in seq.frames] == frames
+        assert np.allclose(seq.groundtruth, anno, rtol=0, atol=1e-9)

@@ -9,10 +9,11 @@ The quirks, read as pysot's OTB100 metadata has them:
 - frames numbered from other than 1 (BlurCar1 from 0247, BlurCar3 0003, BlurCar4 0018): the
   boxes start at the folder's first frame;
 - more frames than boxes (Diving, Football1, Freeman3, Freeman4): the frames after the last box
-  are left out;
+  are left out; any other sequence's frames and boxes must be as many;
 - David: its 471 boxes are frames 300 to 770 of a 770-frame folder (its boxes are its last frames');
 - Tiger1: tracking starts on frame 6 (the OTB toolkit's initOmit of 5): its first 5 frames and
-  their boxes are left out when the folder starts at frame 1;
+  their boxes are left out when the folder and the file hold frame 1's (a Tiger1 whose file starts
+  at frame 6 has its boxes on its last frames, as David);
 - two targets in one video: `groundtruth_rect.1.txt` and `groundtruth_rect.2.txt` are two
   sequences over the same frames, named SEQ-1 and SEQ-2 (Jogging-1, Jogging-2, Skating2-1,
   Skating2-2); an empty one is no target (Human4 ships an empty .1 and a .2: Human4-2).
@@ -46,9 +47,11 @@ from siammask.files import check_input_file
 __all__ = ["OTBDataset", "is_otb_dataset", "load_otb"]
 
 _ANNOTATION = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
-# The OTB sequence whose folder holds frames before its first box: its boxes are its last frames'
-# (David's 471 boxes, frames 300 to 770).
-_BOXES_LAST = ("David",)
+# OTB sequences whose folders hold frames before their first box: their boxes are their last
+# frames' (David's 471 boxes, frames 300 to 770; Tiger1's when its first 5 were cut already).
+_BOXES_LAST = ("David", "Tiger1")
+# OTB sequences whose folders hold frames after their last box (pysot's metadata leaves them out).
+_BOXES_FIRST = ("Diving", "Football1", "Freeman3", "Freeman4")
 # Frames the OTB toolkit leaves out at the start (initOmit), and pysot's metadata with it.
 _OMITTED = {"Tiger1": 5}
 META_NAMES = ("OTB100", "OTB2015", "OTB50", "OTB2013", "CVPR13")
@@ -71,7 +74,8 @@ def load_otb(root: str | os.PathLike[str]) -> OTBDataset:
     folders = [f for f in child_folders(root) if (f / "img").is_dir()]
     if not folders:
         raise SiamMaskError(f"dataset {root}: no OTB sequence folder (SEQ/img/ and SEQ/groundtruth_rect.txt)")
-    sequences = [seq for folder in folders for seq in _load_folder(folder)]
+    # in name order, as pysot's meta file lists them (Jogging-1 and -2 where Jogging's folder was)
+    sequences = sorted((seq for folder in folders for seq in _load_folder(folder)), key=lambda s: s.name)
     set_attributes(sequences, pysot_attributes(root, (*META_NAMES, root.resolve().name)))
     return OTBDataset(root=root, name=_dataset_name(root, len(sequences)), benchmark="OTB", split=None,
                       sequences=sequences)
@@ -101,10 +105,10 @@ def _sequence(folder: Path, name: str, path: Path, frames: dict[int, Path]) -> O
     first = min(frames)
     if folder.name in _BOXES_LAST and len(frames) > len(boxes):
         first = max(frames) - len(boxes) + 1
-    if len(boxes) > len(frames):
+    elif len(boxes) > len(frames) or (len(boxes) < len(frames) and folder.name not in _BOXES_FIRST):
         raise SiamMaskError(f"{path} has {len(boxes)} boxes for {len(frames)} frames in {folder / 'img'}")
     picked = frame_range(folder / "img", frames, first, len(boxes))
-    omit = _OMITTED.get(folder.name, 0) if first == 1 else 0
+    omit = _OMITTED.get(folder.name, 0) if first == min(frames) == 1 and len(boxes) == len(frames) else 0
     if omit and len(boxes) > omit:
         picked, boxes = picked[omit:], boxes[omit:]
     return OnePassSequence(name=name, frames=picked, groundtruth=boxes, tags={}, source=folder.name)
