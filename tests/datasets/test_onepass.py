@@ -82,3 +82,11 @@ def test_every_layout_is_detected_as_itself(tmp_path):
         dataset = fmt.load(tmp_path / folder)
         assert formats.format_of(dataset) is fmt and len(dataset) == 1
     assert formats.FORMATS.index(formats.GOT10K) < formats.FORMATS.index(formats.VOTLT)
+
+
+def test_a_named_format_wins_over_detection(tmp_path):
+    write_otb(tmp_path / "otb", "Bolt", range(1, 4), boxes(3))
+    assert formats.dataset_format(tmp_path / "otb") is formats.OTB
+    assert formats.dataset_format(tmp_path / "otb", "lasot") is formats.LASOT
+    with pytest.raises(SiamMaskError, match=r"no LaSOT sequence folder"):
+        formats.dataset_format(tmp_path / "otb", "lasot").load(tmp_path / "otb")

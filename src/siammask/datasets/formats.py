@@ -125,3 +125,9 @@ def format_named(name: str) -> DatasetFormat:
         if _key(fmt.name) == _key(name):
             return fmt
     raise SiamMaskError(f"--format {name}: unknown dataset format (use {', '.join(FORMAT_CHOICES)})")
+
+
+def dataset_format(folder: str | os.PathLike[str], name: str | None = None) -> DatasetFormat:
+    """The format `--format NAME` names, else the one `folder`'s files say (detect_format): what a
+    command reads a dataset argument as. A named format's loader names what its folder lacks."""
+    return format_named(name) if name else detect_format(folder)
