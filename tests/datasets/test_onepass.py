@@ -19,9 +19,14 @@ def test_sequence_absent_defaults_to_nan_rows_and_init_box_is_row_0():
     assert seq.source == "a" and seq.shipped_groundtruth is gt and seq.attributes == {}
 
 
+def test_a_name_that_cannot_name_a_result_file_is_refused():
+    with pytest.raises(SiamMaskError, match=r"sequence 'a\\nb': must be a plain name"):
+        OnePassSequence(name="a\nb", frames=[], groundtruth=np.zeros((1, 4)), tags={})
+
+
 def test_read_boxes_separators_and_nan(tmp_path):
     path = tmp_path / "gt.txt"
-    path.write_text("1,2,3,4\r\n5\t6\t7\t8\n9 10 11 12\n\nNaN,NaN,NaN,NaN\n")
+    path.write_text("1,2,3,4\r\n5\t6\t7\t8\n9 10 11 12\nNaN,NaN,NaN,NaN\n\n \n")
     got = read_boxes(path, 4, absent=True)
     assert got[:3].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]] and np.isnan(got[3]).all()
     assert read_boxes(path, 4, first_only=True).tolist() == [[1, 2, 3, 4]]

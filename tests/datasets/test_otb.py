@@ -92,6 +92,7 @@ def test_pysot_meta_file_gives_attributes(tmp_path):
     ("1,2,3,4\n1,x,3,4\n", r"groundtruth_rect.txt:2: not a number in '1,x,3,4'"),
     ("1,2,3,4\nnan,nan,nan,nan\n", r"groundtruth_rect.txt:2: non-finite value"),
     ("", r"groundtruth_rect.txt is empty"),
+    ("1,2,3,4\n\n1,2,3,4\n1,2,3,4\n", r"groundtruth_rect.txt:2: 0 values"),  # a blank line would shift frames
 ])
 def test_bad_annotations_are_one_line_naming_the_file(tmp_path, text, message):
     write_otb(tmp_path, "Bolt", range(1, 5), boxes(4)).write_text(text)

@@ -65,6 +65,11 @@ def test_uav20l_reads_uav123_frames(tmp_path):
         load_uav123(tmp_path, split="UAV10")
 
 
+def test_a_folder_without_anno_is_named(tmp_path):
+    with pytest.raises(SiamMaskError, match=r"anno not found: UAV123's annotations are anno/UAV123/SEQ.txt"):
+        load_uav123(tmp_path)
+
+
 def test_bad_input_is_one_line(tmp_path):
     _uav(tmp_path, "car9", boxes(3))
     (tmp_path / "data_seq" / "UAV123").mkdir(parents=True)

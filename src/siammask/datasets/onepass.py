@@ -25,7 +25,7 @@ import numpy as np
 from siammask.datasets.sequence_list import SequenceList
 from siammask.datasets.vot import Sequence
 from siammask.errors import SiamMaskError
-from siammask.files import MAX_IMAGE_BYTES, check_input_file, read_frame_lines, read_input_text
+from siammask.files import MAX_IMAGE_BYTES, check_input_file, check_name, read_frame_lines, read_input_text
 
 __all__ = ["OnePassSequence", "OnePassDataset", "BENCHMARKS", "read_boxes", "read_flags", "numbered_frames"]
 
@@ -63,6 +63,7 @@ class OnePassSequence(Sequence):
         return self.groundtruth if self.shipped is None else self.shipped
 
     def __post_init__(self) -> None:
+        check_name(self.name, "sequence")  # it names result files: one plain path component
         if self.absent is None:
             self.absent = np.isnan(self.groundtruth).any(axis=1) if self.annotated else \
                 np.zeros(len(self.frames), dtype=bool)
@@ -110,7 +111,9 @@ def read_boxes(path: Path, frames: int | None = None, absent: bool = False, firs
         raise SiamMaskError(f"{path} not found")
     lines = read_frame_lines(path, str(path), frames) if frames is not None else \
         read_input_text(path, str(path)).splitlines()
-    lines = [line for line in lines if line.strip()] if not first_only else [line for line in lines[:1]]
+    while lines and not lines[-1].strip():  # blank lines at the end (OTB has some), never inside
+        lines.pop()
+    lines = lines[:1] if first_only else lines
     if not lines or not lines[0].strip():
         raise SiamMaskError(f"{path} is empty")
     rows = []

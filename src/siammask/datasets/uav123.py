@@ -89,6 +89,8 @@ def load_uav123(root: str | os.PathLike[str], split: str | None = None) -> UAV12
 def _default_subset(root: Path) -> str:
     if (root / "anno" / DEFAULT_SUBSET).is_dir():
         return DEFAULT_SUBSET
+    if not (root / "anno").is_dir():
+        raise SiamMaskError(f"{root / 'anno'} not found: UAV123's annotations are anno/UAV123/SEQ.txt")
     subsets = [p.name for p in sorted((root / "anno").iterdir()) if p.is_dir() and not p.name.startswith(".")]
     if len(subsets) != 1:
         raise SiamMaskError(f"{root / 'anno'}: {'no subset folder' if not subsets else 'several subsets'}; "
