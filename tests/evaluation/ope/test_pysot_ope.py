@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from siammask.evaluation.ope.report import evaluate_tracker
-from tests.evaluation.ope.synthetic import dataset, write_results
+from tests.evaluation.ope.synthetic import dataset, truth, write_results
 
 FILES = ("toolkit/__init__.py", "toolkit/datasets/dataset.py", "toolkit/datasets/video.py",
          "toolkit/datasets/otb.py", "toolkit/datasets/uav.py", "toolkit/datasets/lasot.py",
@@ -146,3 +146,50 @@ def test_lasot_absent_frames_equal_pysots(pysot, tmp_path, seed):
     visible = 1 - seq.absent.mean()
     assert ours.sequences[seq.name].precision[0] <= visible + TOLERANCE
     assert visible < 0.95
+
+
+def test_a_lasot_folder_read_by_our_reader_equals_pysot(pysot, tmp_path):
+    """The same check from a LaSOT folder on disk (datasets/lasot.py): absent frames from
+    full_occlusion.txt | out_of_view.txt with LaSOT's own 0,0,0,0 boxes there, attributes from
+    pysot's LaSOT.json beside it; pysot is given the file's boxes and its 1-is-visible `absent`."""
+    import json
+
+    import cv2
+
+    from siammask.datasets.formats import detect_format
+
+    rng = np.random.default_rng(7)
+    root = tmp_path / "LaSOT"
+    meta, shipped, visible = {}, {}, {}
+    for i, name in enumerate(["cat-1", "cat-2", "dog-1"]):
+        gt, absent = truth(rng, 50 + 5 * i, absent_rate=0.2)
+        gt[absent] = 0  # what LaSOT ships on absent frames
+        folder = root / name.split("-")[0] / name
+        (folder / "img").mkdir(parents=True)
+        for f in range(len(gt)):
+            cv2.imwrite(str(folder / "img" / f"{f + 1:08d}.jpg"), np.zeros((8, 8, 3), np.uint8))
+        (folder / "groundtruth.txt").write_text("".join(",".join(f"{v:g}" for v in row) + "\n" for row in gt))
+        occluded = absent & (rng.uniform(size=len(gt)) < 0.5)
+        (folder / "full_occlusion.txt").write_text(",".join(str(int(v)) for v in occluded))
+        (folder / "out_of_view.txt").write_text(",".join(str(int(v)) for v in absent & ~occluded))
+        meta[name] = {"attr": ["FOC", "ROT"][: i + 1 if i < 2 else 1]}
+        shipped[name], visible[name] = gt, (~absent).astype(int)
+    (root / "LaSOT.json").write_text(json.dumps(meta))
+    fmt = detect_format(root)
+    assert fmt.name == "LaSOT"
+    ds = fmt.load(root)
+    write_results(ds, tmp_path / "res", "T", 7)
+    ours = evaluate_tracker(ds, tmp_path / "res", "T")
+    videos = {}
+    for seq in ds:
+        gt = shipped[seq.name].tolist()
+        frames = [str(p.resolve()) for p in seq.frames]
+        videos[seq.name] = pysot["datasets.lasot"].LaSOTVideo(seq.name, str(root), seq.name, gt[0], frames, gt,
+                                                              meta[seq.name]["attr"], visible[seq.name].tolist())
+    pds = pysot["datasets.dataset"].Dataset("LaSOT", str(root))
+    pds.videos = videos
+    pds.set_tracker(str(tmp_path / "res"), ["T"])
+    bench = pysot["evaluation.ope_benchmark"].OPEBenchmark(pds)
+    attrs = {"FOC": ["cat-1", "cat-2", "dog-1"], "ROT": ["cat-2"]}
+    _check(ours, bench.eval_success("T")["T"], bench.eval_precision("T")["T"], bench.eval_norm_precision("T")["T"],
+           attrs)
