@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default longterm on a VOT-LT dataset, else baseline; unsupervised, realtime, multistart: "
                         "vot-toolkit's VOT2020 experiments (docs/vot-experiments.md); ope: one pass, the default on "
                         "OTB, UAV123, NFS, LaSOT, GOT-10k and TrackingNet (docs/benchmarks.md)")
+    p.add_argument("--format", metavar="NAME",
+                   help="the dataset's format, when its files do not say it: otb, uav123, nfs, lasot, got-10k, "
+                        "trackingnet, vot, vot-lt, davis (default: recognised)")
     p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)

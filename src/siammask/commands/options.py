@@ -125,9 +125,9 @@ def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
     VOT_EXPERIMENTS) and
     its format (datasets.formats), from the dataset's format and --experiment; what cannot be scored
     so is refused in one line before any work."""
-    from siammask.datasets.formats import detect_format
+    from siammask.datasets.formats import dataset_format as format_for
 
-    dataset_format = detect_format(args.dataset)
+    dataset_format = format_for(args.dataset, getattr(args, "format", None))  # --format, else its files say
     experiment = getattr(args, "experiment", None)
     if dataset_format.protocol == "vos":
         if experiment:

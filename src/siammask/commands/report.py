@@ -84,6 +84,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sequence-length interval for EAO, replacing both defaults (e.g. 108,371)",
     )
     parser.add_argument(
+        "--format", metavar="NAME",
+        help="the dataset's format, when its files do not say it: otb, uav123, nfs, lasot, got-10k, trackingnet, "
+             "vot, vot-lt, davis (default: recognised)",
+    )
+    parser.add_argument(
         "--year", type=int, choices=(2016, 2017), help="DAVIS only: ImageSets/YEAR/val.txt; 2016 merges objects (2017)"
     )
     parser.add_argument(

@@ -201,3 +201,20 @@ def test_bad_inputs_are_one_line_errors(otb, synth, tmp_path, exported_model, ca
     _refused(capsys, _eval(otb, tmp_path / "r", exported_model, "--eao-interval", "2,9"),
              "--eao-interval does not apply")
     assert not (tmp_path / "r").exists()  # refused before any work
+
+
+def test_format_option_names_the_reader(otb, tmp_path, capsys):
+    """--format says what a folder is: the named reader reads it (or names what it lacks)."""
+    from siammask.evaluation.ope.results import write_result
+
+    for seq in SEQUENCES:
+        truth = np.loadtxt(otb / seq / "groundtruth_rect.txt", delimiter=",")
+        write_result(tmp_path / "res" / "T" / f"{seq}.txt", None, truth + 1.5, np.zeros(FRAMES))
+    assert main(["report", "--dataset", str(otb), "--results", str(tmp_path / "res"), "--format", "OTB",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["dataset"]["benchmark"] == "OTB"
+    capsys.readouterr()
+    _refused(capsys, main(["report", "--dataset", str(otb), "--results", str(tmp_path / "res"), "--format", "nope"]),
+             "--format nope: unknown dataset format")
+    code = main(["report", "--dataset", str(otb), "--results", str(tmp_path / "res"), "--format", "got10k"])
+    _refused(capsys, code, str(otb))
