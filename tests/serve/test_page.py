@@ -7,6 +7,7 @@ once; a bad upload gets a message.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -263,3 +264,68 @@ def test_paused_shows_no_time_left(server, browsers):
     assert text.startswith("paused: 3 / 8 frames") and "left" not in text
     job["state"] = "running"
     assert "3 s left" in driver.execute_script("return describe(arguments[0])", job)
+
+
+def _seek(driver, frame: int) -> None:
+    driver.execute_script("const s = document.getElementById('seek'); s.value = String(arguments[0]);"
+                          "s.dispatchEvent(new Event('input'));", frame)
+    WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "frame").get_attribute("data-shown") == str(frame))
+
+
+def _outside(box: list[int] | None, size: int = 30) -> list[int]:
+    """A size x size box whose top-left corner (where a drag starts) is not inside `box`."""
+    width, height = SIZE
+    for x, y in ((2, 2), (width - size - 2, 2), (2, height - size - 2), (width - size - 2, height - size - 2)):
+        if box is None or not (box[0] <= x <= box[0] + box[2] and box[1] <= y <= box[1] + box[3]):
+            return [x, y, size, size]
+    raise AssertionError(f"target 0's box {box} covers every corner")
+
+
+def test_seek_draw_on_frame_t_retrack_equals_track_with_the_keyframes(server, browsers, seeded_checkpoint,
+                                                                       tmp_path, monkeypatch):
+    """Track, seek frame t, draw target 0's box there (a keyframe, marked on the timeline), re-track
+    both ways: the JSON equals `siammask track --keyframes` with the page's keyframes (0.01 px), only
+    the changed frames were tracked again; Undo puts the first run back."""
+    from selenium.webdriver.support.ui import Select
+
+    from siammask.cli import main
+    from tests.serve.conftest import write_clip
+    from tests.serve.test_corrections import same_json
+
+    frames, t = 30, 12
+    video = write_clip(tmp_path / "clip.mp4", frames)
+    driver = browsers()
+    _open(driver, server, video)
+    _drag(driver, clip_box())
+    _track(driver)
+    first = _fetch(driver, "download-json")
+    _seek(driver, t)
+    found = re.search(r"0: (\d+),(\d+) (\d+)×(\d+)", driver.find_element(By.ID, "targets").text)
+    driver.find_element(By.CSS_SELECTOR, "#targets li span.swatch").click()  # select target 0
+    drawn = _drag(driver, _outside([int(v) for v in found.groups()] if found else None))
+    assert "frame 12, target 0: a keyframe" in driver.find_element(By.ID, "pending").text
+    Select(driver.find_element(By.ID, "direction")).select_by_value("both")
+    driver.find_element(By.ID, "retrack").click()
+    WebDriverWait(driver, TIMEOUT).until(lambda d: "re-tracked" in d.find_element(By.ID, "progress").text)
+    retracked = int(re.search(rf"re-tracked (\d+) of {frames} frames", driver.find_element(By.ID, "progress").text)[1])
+    assert retracked == (frames - 1 - t) + (t - 1 - t // 2) < frames - 1  # forward from t, back to the middle
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return state.timeline && state.timeline.targets[0].keyframes.join(',')") == f"0,{t}")  # on the timeline
+    keys = _fetch(driver, "download-keyframes").decode()
+    assert keys.splitlines()[2] == f"{t},0," + ",".join(repr(float(v)) for v in drawn)
+    served = json.loads(_fetch(driver, "download-json"))
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    shutil.copy(video, folder / video.name)
+    (folder / "keys.csv").write_text(keys)
+    monkeypatch.chdir(folder)
+    assert main(["track", video.name, "--keyframes", "keys.csv", "--both", "--checkpoint", str(seeded_checkpoint),
+                 "--output", "cli.json", "--no-progress"]) == 0
+    same_json(served, json.loads((folder / "cli.json").read_text()))
+
+    driver.find_element(By.ID, "undo").click()
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: f"re-tracked 0 of {frames}" in d.find_element(By.ID, "progress").text)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return state.timeline && state.timeline.targets[0].keyframes.join(',')") == "0")
+    assert _fetch(driver, "download-json") == first

@@ -288,7 +288,7 @@ function seek(index) {
   loadFrame(index);
 }
 
-function loadFrame(index) {
+function loadFrame(index, keepLive = false) {
   const token = ++state.seekToken;
   const image = fetch(`/api/frame?index=${index}`, {headers: {"X-Session": SESSION}, cache: "no-store"})
     .then(async (response) => {
@@ -304,7 +304,7 @@ function loadFrame(index) {
   return Promise.all([image, regions]).then(([shown, found]) => {
     if (token !== state.seekToken) return;  // a newer seek came meanwhile
     state.frameImage = shown;
-    state.live = null;
+    if (!keepLive) state.live = null;  // after a run its last frame stays shown until the next seek
     if (found) {
       state.regions = found;
       state.boxes = found.map(boxOf);
@@ -323,7 +323,7 @@ function refreshTimeline() {
   return api("/api/timeline").then((t) => {
     state.timeline = t.timeline;
     if (state.timeline) $("direction").value = state.timeline.direction;
-    return loadFrame(state.frameIndex);
+    return loadFrame(state.frameIndex, true);
   }).catch((error) => say(error.message));
 }
 
