@@ -218,3 +218,17 @@ def test_format_option_names_the_reader(otb, tmp_path, capsys):
              "--format nope: unknown dataset format")
     code = main(["report", "--dataset", str(otb), "--results", str(tmp_path / "res"), "--format", "got10k"])
     _refused(capsys, code, str(otb))
+
+
+def test_lasot_layout_from_synth(tmp_path, exported_model, capsys):
+    """`siammask synth --layout lasot` (absences in full_occlusion / out_of_view): scored with them."""
+    from siammask.datasets.synth_onepass import make_onepass_dataset
+
+    root = make_onepass_dataset(tmp_path / "lasot", "lasot", sequences=2, frames=50, size=(96, 96), seed=2)
+    results = tmp_path / "res"
+    assert _eval(root, results, exported_model) == 0
+    report = json.loads((tmp_path / "res.json").read_text())
+    assert report["dataset"]["benchmark"] == "LaSOT" and report["dataset"]["absent_frames"] > 0
+    names = report["dataset"]["sequences"]
+    assert names == 2 and len(list((results / NAME).glob("*.txt"))) == 2
+    assert 0 < report["trackers"][NAME]["success"] <= 1
