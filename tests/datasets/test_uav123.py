@@ -45,6 +45,15 @@ def test_sub_sequences_read_their_frame_range_of_one_folder(tmp_path):
     assert dataset["bird1_2"].source == "bird1" and dataset["bird1_2"].init_box[0] == 100
 
 
+def test_a_sub_sequence_with_a_folder_of_its_own_reads_it_whole(tmp_path):
+    write_frames(tmp_path / "data_seq" / "UAV123" / "bird1_2", range(1, 6), 6)
+    _uav(tmp_path, "bird1_2", boxes(5))
+    assert load_uav123(tmp_path)["bird1_2"].frames[0].name == "000001.jpg"
+    _uav(tmp_path, "bird1_2", boxes(4))
+    with pytest.raises(SiamMaskError, match=r"bird1_2.txt has 4 lines for 5 frames"):
+        load_uav123(tmp_path)
+
+
 def test_pysot_meta_file_gives_starts_and_attributes(tmp_path):
     write_frames(tmp_path / "data_seq" / "UAV123" / "group9", range(1, 40), 6)
     _uav(tmp_path, "group9_2", boxes(5))
@@ -76,8 +85,13 @@ def test_bad_input_is_one_line(tmp_path):
     with pytest.raises(SiamMaskError, match=r"car9.txt: no frame folder .*data_seq/UAV123/car9"):
         load_uav123(tmp_path)
     write_frames(tmp_path / "data_seq" / "UAV123" / "car9", range(1, 3), 6)
-    with pytest.raises(SiamMaskError, match=r"frame 3 is missing from .*car9: the ground truth needs frames 1 to 3"):
+    with pytest.raises(SiamMaskError, match=r"car9.txt has 3 lines for 2 frames in .*data_seq/UAV123/car9"):
         load_uav123(tmp_path)
+    write_frames(tmp_path / "data_seq" / "UAV123" / "car1", [1, 2, 4], 6)  # shared by car1_1 (no table entry)
+    _uav(tmp_path, "car1_1", boxes(3))
+    with pytest.raises(SiamMaskError, match=r"frame 3 is missing from .*car1: the ground truth needs frames 1 to 3"):
+        load_uav123(tmp_path)
+    (tmp_path / "anno" / "UAV123" / "car1_1.txt").unlink()
     (tmp_path / "anno" / "UAV123" / "car9.txt").write_text("NaN,NaN,NaN,NaN\n1,2,3,4\n")
     with pytest.raises(SiamMaskError, match=r"car9.txt:1: the target is absent \(NaN\) on the first frame"):
         load_uav123(tmp_path)

@@ -7,10 +7,11 @@ frames `data_seq/<SUBSET>/FOLDER/000001.jpg ...` (UAV20L's annotations index int
 
 Sub-sequences: UAV123 cuts some videos in parts, each its own sequence over one frame folder
 (bird1_1, bird1_2 and bird1_3 are frames 1-253, 775-1477 and 1573-2437 of `data_seq/UAV123/bird1`).
-A sequence SEQ reads the folder SEQ when there is one, else the folder its name names before a
-final `_K`; it starts at the frame pysot's meta file (UAV123.json in the dataset folder, its first
-image name) says, else, for the UAV123 subset, at the frame the benchmark's own configuration
-gives (the table below), else at frame 1. Its length is its annotation's line count.
+A sequence SEQ reads the folder SEQ when there is one (all its frames: as many as its annotation's
+lines), else the folder its name names before a final `_K`, from the frame pysot's meta file
+(UAV123.json in the dataset folder, its first image name) says, else, for the UAV123 subset, the
+frame the benchmark's own configuration gives (the table below), else the folder's first, for as
+many frames as its annotation has lines.
 
 Per-sequence attributes come from pysot's meta file when it is there (the benchmark's `att/`
 files, 12 flags without names in the file, are not read).
@@ -81,7 +82,7 @@ def load_uav123(root: str | os.PathLike[str], split: str | None = None) -> UAV12
         frames_dir = root / "data_seq" / DEFAULT_SUBSET
     meta_starts = _meta_starts(root, subset)
     table = SUBSEQUENCE_STARTS if subset == DEFAULT_SUBSET else {}
-    sequences = [_sequence(path, frames_dir, meta_starts.get(path.stem) or table.get(path.stem, 1)) for path in files]
+    sequences = [_sequence(path, frames_dir, meta_starts.get(path.stem), table.get(path.stem)) for path in files]
     set_attributes(sequences, pysot_attributes(root, (subset,)))
     return UAV123Dataset(root=root, name=subset, benchmark="UAV123", split=subset, sequences=sequences)
 
@@ -98,16 +99,22 @@ def _default_subset(root: Path) -> str:
     return subsets[0]
 
 
-def _sequence(path: Path, frames_dir: Path, first: int) -> OnePassSequence:
+def _sequence(path: Path, frames_dir: Path, meta_start: int | None, table_start: int | None) -> OnePassSequence:
+    """`meta_start` (pysot's meta file) wins; `table_start` (the benchmark's configuration) indexes the
+    video's folder a sub-sequence shares; a folder of the sequence's own starts at its first frame."""
     name = path.stem
     folder = frames_dir / name
     part = _PART.match(name)
-    if not folder.is_dir() and part and (frames_dir / part.group(1)).is_dir():
-        folder = frames_dir / part.group(1)
+    shared = not folder.is_dir() and part is not None and (frames_dir / part.group(1)).is_dir()
+    if shared:
+        folder = frames_dir / part.group(1)  # type: ignore[union-attr]
     if not folder.is_dir():
         raise SiamMaskError(f"{path}: no frame folder {folder}")
     frames = numbered_frames(folder)
     boxes = read_boxes(path, len(frames), absent=True)
+    first = meta_start or (table_start if shared and table_start else min(frames))
+    if len(boxes) != len(frames) and not (shared or meta_start):
+        raise SiamMaskError(f"{path} has {len(boxes)} lines for {len(frames)} frames in {folder}")
     picked = frame_range(folder, frames, first, len(boxes))
     return OnePassSequence(name=name, frames=picked, groundtruth=boxes, tags={}, source=folder.name)
 
