@@ -7,11 +7,12 @@ frames `data_seq/<SUBSET>/FOLDER/000001.jpg ...` (UAV20L's annotations index int
 
 Sub-sequences: UAV123 cuts some videos in parts, each its own sequence over one frame folder
 (bird1_1, bird1_2 and bird1_3 are frames 1-253, 775-1477 and 1573-2437 of `data_seq/UAV123/bird1`).
-A sequence SEQ reads the folder SEQ when there is one (all its frames: as many as its annotation's
-lines), else the folder its name names before a final `_K`, from the frame pysot's meta file
-(UAV123.json in the dataset folder, its first image name) says, else, for the UAV123 subset, the
-frame the benchmark's own configuration gives (the table below), else the folder's first, for as
-many frames as its annotation has lines.
+A sequence SEQ reads the folder SEQ when there is one, else the folder its name names before a
+final `_K`, from the frame pysot's meta file (UAV123.json in the dataset folder, its first image
+name) says, else, for a sub-sequence of the UAV123 subset in its video's folder, the frame the
+benchmark's own configuration gives (the table below), else the folder's first frame; it is as
+many frames as its annotation has lines (frames after them are left out, as the GOT-10k toolkit
+and pysot's metadata list frames by range, not by what the folder holds).
 
 Per-sequence attributes come from pysot's meta file when it is there (the benchmark's `att/`
 files, 12 flags without names in the file, are not read).
@@ -113,8 +114,6 @@ def _sequence(path: Path, frames_dir: Path, meta_start: int | None, table_start:
     frames = numbered_frames(folder)
     boxes = read_boxes(path, len(frames), absent=True)
     first = meta_start or (table_start if shared and table_start else min(frames))
-    if len(boxes) != len(frames) and not (shared or meta_start):
-        raise SiamMaskError(f"{path} has {len(boxes)} lines for {len(frames)} frames in {folder}")
     picked = frame_range(folder, frames, first, len(boxes))
     return OnePassSequence(name=name, frames=picked, groundtruth=boxes, tags={}, source=folder.name)
 
