@@ -52,6 +52,16 @@ def test_other_splits_and_a_category_folder(lasot):
         load_lasot(lasot, split="val")
 
 
+def test_frames_after_the_last_line_are_left_out(lasot):
+    (lasot / "bird" / "bird-2" / "groundtruth.txt").write_text("1,2,3,4\n1,2,3,4\n")  # as monkey-17
+    for file in ("full_occlusion.txt", "out_of_view.txt"):
+        (lasot / "bird" / "bird-2" / file).write_text("0,0\n")
+    seq = load_lasot(lasot)["bird-2"]
+    assert [p.name for p in seq.frames] == ["00000001.jpg", "00000002.jpg"]
+    (lasot / "bird" / "bird-2" / "out_of_view.txt").write_text("0,1,1\n")  # flags for every frame
+    assert load_lasot(lasot)["bird-2"].tags["out_of_view"].tolist() == [False, True]
+
+
 def test_lasot_and_otb_folders_are_told_apart(tmp_path, lasot):
     write_otb(tmp_path / "otb", "Bolt", range(1, 4), boxes(3))
     assert detect_format(tmp_path / "otb") is OTB

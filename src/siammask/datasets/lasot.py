@@ -6,10 +6,12 @@ in the dataset folder `testing_set.txt` naming the 280 test sequences a line. Th
 is that folder or one category's folder (`airplane/`, holding airplane-1 ...; the split is then
 read from the testing_set.txt above it).
 
-A frame fully occluded or out of view is absent: its ground-truth row is NaN (LaSOT ships a box
-there, often 0,0,0,0, which no measure uses: pysot's OPE leaves those frames out). Both files are
-kept as per-frame tags. Splits: "test" (the default where testing_set.txt is there) reads the
-sequences it names, "train" the others, "all" every one; without the file every sequence is read.
+A sequence is as many frames as groundtruth.txt has lines (monkey-17's folder holds frames after
+its last line, which pysot's LaSOT metadata leaves out too). A frame fully occluded or out of view
+is absent: its ground-truth row is NaN (LaSOT ships a box there, often 0,0,0,0, which no measure
+uses: pysot's OPE leaves those frames out). Both files are kept as per-frame tags. Splits: "test"
+(the default where testing_set.txt is there) reads the sequences it names, "train" the others,
+"all" every one; without the file every sequence is read.
 Per-sequence attributes come from pysot's meta file (LaSOT.json) when it lies in the folder.
 """
 
@@ -134,9 +136,10 @@ def _sequence(folder: Path) -> OnePassSequence:
     frames = numbered_frames(folder / "img")
     path = folder / "groundtruth.txt"
     boxes = read_boxes(path, len(frames))
-    if len(boxes) != len(frames):
+    if len(boxes) > len(frames):  # fewer is monkey-17's case: frames after the last line are left out
         raise SiamMaskError(f"{path} has {len(boxes)} lines for {len(frames)} frames in {folder / 'img'}")
-    tags = {name: read_flags(folder / f"{name}.txt", len(boxes), name).astype(bool) for name in FLAG_FILES}
+    extra = len(frames) - len(boxes)
+    tags = {name: read_flags(folder / f"{name}.txt", len(boxes), name, extra=extra).astype(bool) for name in FLAG_FILES}
     absent = tags["full_occlusion"] | tags["out_of_view"]
     if absent[0]:
         raise SiamMaskError(f"{folder}: the target is absent (full_occlusion / out_of_view) on the first frame; "

@@ -137,14 +137,16 @@ def read_boxes(path: Path, frames: int | None = None, absent: bool = False, firs
     return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
 
-def read_flags(path: Path, frames: int, what: str = "flag", maximum: int = 1) -> np.ndarray:
+def read_flags(path: Path, frames: int, what: str = "flag", maximum: int = 1, extra: int = 0) -> np.ndarray:
     """Per-frame integers 0..`maximum` of `path`, one a line or all on one line separated by commas
-    (LaSOT's full_occlusion.txt and out_of_view.txt are one line); exactly `frames` of them."""
+    (LaSOT's full_occlusion.txt and out_of_view.txt are one line): `frames` of them, or `frames +
+    extra` when the file covers frames left out after the last box (those are dropped)."""
     check_input_file(path, str(path))
-    text = read_input_text(path, str(path), (frames + 1) * 16 + 4096)
+    text = read_input_text(path, str(path), (frames + extra + 1) * 16 + 4096)
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
-    if len(tokens) != frames:
+    if len(tokens) not in (frames, frames + extra):
         raise SiamMaskError(f"{path}: {len(tokens)} {what} values for {frames} frames")
+    tokens = tokens[:frames]
     values = np.zeros(frames, dtype=np.int64)
     for i, token in enumerate(tokens):
         # "1.0" is how some label files write a flag; anything else but an integer in range is refused
