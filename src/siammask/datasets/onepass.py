@@ -16,6 +16,7 @@ runs a tracker over VOT sequences runs over these; each format's reader module s
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,15 +207,18 @@ MAX_DETECT_ENTRIES = 2000  # folder entries a detector looks at: detection stays
 def child_folders(root: Path, limit: int | None = None) -> list[Path]:
     """The visible sub-folders of `root` by name (at most `limit` entries looked at); none when it
     cannot be listed (detection never raises)."""
+    folders = []
     try:
-        entries = []
-        for i, entry in enumerate(root.iterdir()):
-            if limit is not None and i >= limit:
-                break
-            entries.append(entry)
+        # scandir's entries know their type without a stat each: a frame folder of 3,000 files is cheap
+        with os.scandir(root) as entries:
+            for i, entry in enumerate(entries):
+                if limit is not None and i >= limit:
+                    break
+                if not entry.name.startswith(".") and entry.is_dir():
+                    folders.append(Path(entry.path))
     except OSError:
         return []
-    return sorted((e for e in entries if not e.name.startswith(".") and e.is_dir()), key=lambda p: p.name)
+    return sorted(folders, key=lambda p: p.name)
 
 
 def pysot_attributes(root: Path, names: tuple[str, ...]) -> dict[str, list[str]]:
