@@ -11,8 +11,9 @@ The quirks, read as pysot's OTB100 metadata has them:
 - more frames than boxes (Diving, Football1, Freeman3, Freeman4): the frames after the last box
   are left out; any other sequence's frames and boxes must be as many;
 - David: its 471 boxes are frames 300 to 770 of a 770-frame folder (its boxes are its last frames');
-- Tiger1: tracking starts on frame 6 (the OTB toolkit's initOmit of 5): its first 5 frames and
-  their boxes are left out when the folder and the file hold frame 1's (a Tiger1 whose file starts
+- Tiger1: tracking starts on frame 6 (the OTB toolkit's initOmit of 5; pysot's OTB100.json has
+  349 of its 354 frames, StrangerZhang/pysot-toolkit#6): its first 5 frames and their boxes are
+  left out when the folder and the file hold frame 1's (a Tiger1 whose file starts
   at frame 6 has its boxes on its last frames, as David);
 - two targets in one video: `groundtruth_rect.1.txt` and `groundtruth_rect.2.txt` are two
   sequences over the same frames, named SEQ-1 and SEQ-2 (Jogging-1, Jogging-2, Skating2-1,
