@@ -42,9 +42,10 @@ class OnePassSequence(Sequence):
     `annotated` is False, unknown); `absent` (frames,) bool is True where the benchmark says the
     target cannot be seen (NaN rows; LaSOT full_occlusion | out_of_view; GOT-10k absence), False
     everywhere when not `annotated`. `tags` (from Sequence) holds the benchmark's per-frame 0/1 files
-    as bool arrays ("full_occlusion", "out_of_view"; "absence", "cut_by_image"); `labels` its
-    per-frame integer labels (GOT-10k "cover", 0-8); `attributes` its per-sequence attributes by the
-    benchmark's own abbreviations ("IV", "OCC", ...: True when the sequence has it); `meta` GOT-10k's
+    as bool arrays (LaSOT "full_occlusion", "out_of_view"; GOT-10k "absence", "cut_by_image"; NFS
+    "lost", "occluded"); `labels` its per-frame integer labels (GOT-10k "cover", 0-8); `attributes`
+    its per-sequence attributes as pysot's meta file names them ("IV", "OCC"; "Fast Motion"...: True
+    when the sequence has it, every sequence naming every attribute of the dataset); `meta` GOT-10k's
     meta_info.ini entries (object_class, motion_class, resolution, ...). `source` names the
     sequence's folder inside the dataset (several sequences may share one: OTB's Jogging-1 and
     Jogging-2, UAV123's bird1_1..3)."""
