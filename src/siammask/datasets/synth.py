@@ -15,6 +15,7 @@ Layout written by `make_dataset`::
     OUT/synth00/groundtruth.txt     x1,y1,x2,y2,x3,y3,x4,y4 per frame (rotated rectangle, 4 decimals)
     OUT/synth00/<attribute>.tag     one 0/1 per frame for camera_motion, illum_change,
                                     motion_change, size_change and occlusion
+    OUT/synth00/anchor.value        VOT2020's anchors (multistart): 1 forward / -1 backward / 0 a frame
 
 Coordinates follow OpenCV: the centre of pixel (column i, row j) is the point (i, j), so the
 rectangle's edges lie half a pixel outside the outermost pixel centres it covers.
@@ -51,6 +52,7 @@ MOTION_CHANGE_PX = 1.0  # |velocity now - velocity TAG_WINDOW frames ago|, pixel
 ILLUM_CHANGE_REL = 0.05  # relative change of the global gain over TAG_WINDOW frames
 CAMERA_MOTION_PX = 0.5  # background shift between consecutive frames, pixels
 OCCLUSION_FRACTION = 0.10  # share of the target's visible area covered by the occluder
+ANCHOR_SPACING = 10  # frames between anchors (VOT2020 spaces them ~50 apart in far longer sequences)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,9 @@ def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int,
     (seq_dir / "groundtruth.txt").write_text("".join(f"{line}\n" for line in lines))
     for name in TAG_NAMES:
         (seq_dir / f"{name}.tag").write_text("".join(f"{int(v)}\n" for v in truth.tags[name]))
+    # an anchor every ANCHOR_SPACING frames: forward in the sequence's first half, backward after
+    anchors = [0 if i % ANCHOR_SPACING else 1 if 2 * i < n else -1 for i in range(n)]
+    (seq_dir / "anchor.value").write_text("".join(f"{a}\n" for a in anchors))
 
 
 def _jpeg_writer(seq_dir: Path) -> Callable[[int, np.ndarray], None]:

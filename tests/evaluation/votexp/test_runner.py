@@ -15,18 +15,15 @@ from siammask.cli import main
 from siammask.datasets.synth import make_dataset
 from siammask.evaluation.votexp.protocol import anchor_order, run_pass
 from tests.constants import AUTO_FP32
-from tests.ecosystem.test_vot_experiments import write_anchors
 
 NAME = f"SiamMask_{AUTO_FP32}"
 FRAMES = 14
-ANCHORS = {0: 1, 6: 1, 9: -1, 13: -1}
+ANCHORS = (0, 10)  # synth's: every 10 frames, forward in the first half, backward after
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    folder = make_dataset(tmp_path_factory.mktemp("data") / "vot", sequences=2, frames=FRAMES, size=(96, 96), seed=2)
-    write_anchors(folder, ANCHORS, FRAMES)
-    return folder
+    return make_dataset(tmp_path_factory.mktemp("data") / "vot", sequences=2, frames=FRAMES, size=(96, 96), seed=2)
 
 
 def _eval(dataset, results, model, *extra):
@@ -41,18 +38,19 @@ def test_multistart_layout_resume_force_and_workers(dataset, tmp_path, exported_
     folder = results / NAME / "baseline" / "synth01"
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(f"synth01_{a:08d}{end}" for a in ANCHORS for end in (".txt", "_time.value"))
-    assert len((folder / "synth01_00000009.txt").read_text().splitlines()) == 10  # frames 9 .. 0
+    assert len((folder / "synth01_00000000.txt").read_text().splitlines()) == FRAMES
+    assert len((folder / "synth01_00000010.txt").read_text().splitlines()) == 11  # frames 10 .. 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["experiment"] == "multistart" and report["analysis"]["eao_interval"] == [3, 10]
     figures = report["trackers"][NAME]
     assert 0 <= figures["accuracy"] <= 1 and 0 <= figures["robustness"] <= 1 and 0 <= figures["eao"] <= 1
-    assert figures["sequences"]["synth00"]["runs"] == 4
+    assert figures["sequences"]["synth00"]["runs"] == 2
     assert (tmp_path / "plots" / "eao_curves.png").stat().st_size > 0
-    before = (folder / "synth01_00000013.txt").stat().st_mtime_ns
+    before = (folder / "synth01_00000010.txt").stat().st_mtime_ns
     capsys.readouterr()
     assert _eval(dataset, results, exported_model, "--experiment", "multistart") == 0
     assert "kept 2 of 2 sequences" in capsys.readouterr().out
-    assert (folder / "synth01_00000013.txt").stat().st_mtime_ns == before
+    assert (folder / "synth01_00000010.txt").stat().st_mtime_ns == before
     first = {p.name: p.read_text() for p in folder.glob("*.txt")}
     assert _eval(dataset, results, exported_model, "--experiment", "multistart", "--force", "--workers", "2") == 0
     assert {p.name: p.read_text() for p in folder.glob("*.txt")} == first  # deterministic, in any process
@@ -75,6 +73,7 @@ def test_refusals(dataset, tmp_path, exported_model, capsys):
     from siammask.datasets.synth_lt import make_lt_dataset
 
     bare = make_dataset(tmp_path / "bare", sequences=1, frames=4, size=(96, 96))
+    (bare / "synth00" / "anchor.value").unlink()
     results = tmp_path / "r"
     assert _eval(bare, results, exported_model, "--experiment", "multistart") == 1
     err = capsys.readouterr().err
@@ -91,6 +90,13 @@ def test_refusals(dataset, tmp_path, exported_model, capsys):
     assert main(["report", "--dataset", str(dataset), "--results", str(tmp_path), "--experiment", "multistart"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing result file" in err and "synth00_00000000.txt" in err
+
+
+def test_synth_writes_anchors(dataset):
+    from siammask.evaluation.votexp.anchors import read_anchors
+
+    anchors = read_anchors(dataset / "synth00", FRAMES)
+    assert anchors.forward == (0,) and anchors.backward == (10,)
 
 
 def test_a_backward_pass_gives_the_tracker_frames_in_reverse(tmp_path):
