@@ -95,3 +95,19 @@ def test_a_named_format_wins_over_detection(tmp_path):
     assert formats.dataset_format(tmp_path / "otb", "lasot") is formats.LASOT
     with pytest.raises(SiamMaskError, match=r"no LaSOT sequence folder"):
         formats.dataset_format(tmp_path / "otb", "lasot").load(tmp_path / "otb")
+
+
+def test_one_sequence_folder_or_the_download_folder_above_is_a_dataset(tmp_path):
+    write_otb(tmp_path / "otb", "Bolt", range(1, 4), boxes(3))
+    seq = write_lasot(tmp_path / "lasot", "cat-1", boxes(3))
+    write_frames(tmp_path / "nfs" / "bee" / "30" / "bee", range(1, 3), 5)
+    (tmp_path / "nfs" / "bee" / "30" / "bee.txt").write_text('1 1 2 3 4 1 0 0 0 "x"\n' * 2)
+    uav = tmp_path / "Dataset_UAV123" / "UAV123"
+    write_frames(uav / "data_seq" / "UAV123" / "car1", range(1, 4), 6)
+    write_boxes(uav / "anno" / "UAV123" / "car1.txt", boxes(3))
+    for folder, fmt, name in ((tmp_path / "otb" / "Bolt", formats.OTB, "Bolt"), (seq, formats.LASOT, "cat-1"),
+                              (tmp_path / "nfs" / "bee", formats.NFS, "bee"),
+                              (tmp_path / "Dataset_UAV123", formats.UAV123, "car1")):
+        assert formats.detect_format(folder) is fmt, folder
+        assert [f.name for f in formats.FORMATS if f is not fmt and f.detect(folder)] == [], folder
+        assert fmt.load(folder).names == [name]

@@ -3,8 +3,8 @@
 Layout: `CAT/CAT-N/img/00000001.jpg ...`, `CAT/CAT-N/groundtruth.txt` (x,y,w,h a line, commas),
 `full_occlusion.txt` and `out_of_view.txt` (one 0/1 a frame, on one line separated by commas), and
 in the dataset folder `testing_set.txt` naming the 280 test sequences a line. The dataset argument
-is that folder or one category's folder (`airplane/`, holding airplane-1 ...; the split is then
-read from the testing_set.txt above it).
+is that folder, one category's folder (`airplane/`, holding airplane-1 ...; the split is then
+read from the testing_set.txt above it) or one sequence's folder.
 
 A sequence is as many frames as groundtruth.txt has lines (monkey-17's folder holds frames after
 its last line, which pysot's LaSOT metadata leaves out too). A frame fully occluded or out of view
@@ -57,8 +57,10 @@ def _is_sequence(folder: Path) -> bool:
 
 
 def is_lasot_dataset(path: str | os.PathLike[str]) -> bool:
-    """True when `path` holds LaSOT sequences (CAT/CAT-N/ or CAT-N/ with img/, groundtruth.txt and
-    full_occlusion.txt). Never raises."""
+    """True when `path` is or holds LaSOT sequences (CAT/CAT-N/ or CAT-N/ with img/, groundtruth.txt
+    and full_occlusion.txt). Never raises."""
+    if _is_sequence(Path(path)):
+        return True
     for child in child_folders(Path(path), MAX_DETECT_ENTRIES):
         if _is_sequence(child):
             return True
@@ -73,7 +75,7 @@ def load_lasot(root: str | os.PathLike[str], split: str | None = None) -> LaSOTD
     if split is not None and split not in SPLITS:
         raise SiamMaskError(f"LaSOT split {split!r}: use {', '.join(SPLITS)}")
     folders = _sequence_folders(root)
-    listing = _test_list(root)
+    listing = None if _is_sequence(root) else _test_list(root)  # one sequence's folder: that one
     if split is None:
         split = "test" if listing else None
     if split in ("test", "train"):
@@ -94,7 +96,10 @@ def load_lasot(root: str | os.PathLike[str], split: str | None = None) -> LaSOTD
 
 
 def _sequence_folders(root: Path) -> dict[str, Path]:
-    """Sequence name -> folder: CAT/CAT-N (a LaSOT folder) or CAT-N (a category folder)."""
+    """Sequence name -> folder: CAT/CAT-N (a LaSOT folder), CAT-N (a category folder) or `root` (one
+    sequence's)."""
+    if _is_sequence(root):
+        return {root.name: root}
     found = {}
     for child in child_folders(root):
         for folder in ([child] if _is_sequence(child) else child_folders(child)):

@@ -41,18 +41,24 @@ class NFSDataset(OnePassDataset):
     """An NFS dataset (benchmark "NFS"; `name` NFS30 or NFS240)."""
 
 
+def _is_video(folder: Path) -> bool:
+    return any((folder / str(fps) / f"{folder.name}.txt").is_file() for fps in FRAME_RATES)
+
+
 def is_nfs_dataset(path: str | os.PathLike[str]) -> bool:
-    """True when a sub-folder SEQ of `path` has `30/SEQ.txt` or `240/SEQ.txt`. Never raises."""
-    return any((seq / str(fps) / f"{seq.name}.txt").is_file() for seq in child_folders(Path(path), MAX_DETECT_ENTRIES)
-               for fps in FRAME_RATES)
+    """True when `path` or a sub-folder SEQ of it has `30/SEQ.txt` or `240/SEQ.txt`. Never raises."""
+    root = Path(path)
+    return _is_video(root) or any(_is_video(seq) for seq in child_folders(root, MAX_DETECT_ENTRIES))
 
 
 def load_nfs(root: str | os.PathLike[str], fps: int = 30) -> NFSDataset:
-    """Every video folder of `root` with `<fps>/SEQ.txt`, by name, at `fps` frames a second."""
+    """Every video folder of `root` (or `root`, one video's) with `<fps>/SEQ.txt`, by name, at `fps`
+    frames a second."""
     if fps not in FRAME_RATES:
         raise SiamMaskError(f"NFS frame rate {fps!r}: use 30 or 240")
     root = dataset_folder(Path(root))
-    files = [p for folder in child_folders(root) if (folder / str(fps)).is_dir()
+    videos = [root] if _is_video(root) else child_folders(root)
+    files = [p for folder in videos if (folder / str(fps)).is_dir()
              for p in sorted((folder / str(fps)).glob("*.txt"))]
     if not files:
         raise SiamMaskError(f"dataset {root}: no NFS annotation (SEQ/{fps}/SEQ.txt)")

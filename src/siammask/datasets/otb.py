@@ -2,7 +2,8 @@
 
 Layout: one folder a sequence, `SEQ/img/0001.jpg ...` (4 digits; Board's 5) and
 `SEQ/groundtruth_rect.txt`, x,y,w,h a line separated by commas, tabs or spaces (OTB mixes them,
-even within a file). Sequences are read in name order, as pysot lists them.
+even within a file). Sequences are read in name order, as pysot lists them. The dataset argument
+is the folder of sequence folders, or one sequence's folder.
 
 The quirks, read as pysot's OTB100 metadata has them:
 
@@ -63,16 +64,20 @@ class OTBDataset(OnePassDataset):
     """An OTB dataset (benchmark "OTB")."""
 
 
+def _is_sequence(folder: Path) -> bool:
+    return (folder / "img").is_dir() and bool(_annotation_files(folder))
+
+
 def is_otb_dataset(path: str | os.PathLike[str]) -> bool:
-    """True when a sub-folder of `path` has `img/` and a `groundtruth_rect*.txt`. Never raises."""
-    return any(_annotation_files(seq) for seq in child_folders(Path(path), MAX_DETECT_ENTRIES)
-               if (seq / "img").is_dir())
+    """True when `path` or a sub-folder of it has `img/` and a `groundtruth_rect*.txt`. Never raises."""
+    root = Path(path)
+    return _is_sequence(root) or any(_is_sequence(seq) for seq in child_folders(root, MAX_DETECT_ENTRIES))
 
 
 def load_otb(root: str | os.PathLike[str]) -> OTBDataset:
-    """Every sequence folder of `root` (those with an `img/` folder), by name."""
+    """Every sequence folder of `root` (those with an `img/` folder), by name; `root` may be one."""
     root = dataset_folder(Path(root))
-    folders = [f for f in child_folders(root) if (f / "img").is_dir()]
+    folders = [root] if _is_sequence(root) else [f for f in child_folders(root) if (f / "img").is_dir()]
     if not folders:
         raise SiamMaskError(f"dataset {root}: no OTB sequence folder (SEQ/img/ and SEQ/groundtruth_rect.txt)")
     # in name order, as pysot's meta file lists them (Jogging-1 and -2 where Jogging's folder was)

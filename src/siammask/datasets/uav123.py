@@ -1,9 +1,9 @@
 """UAV123 datasets (UAV123, UAV20L, UAV123_10fps) in the layout the benchmark ships.
 
-Layout (the folder `Dataset_UAV123/UAV123` of the download): `anno/<SUBSET>/SEQ.txt`, x,y,w,h a
-line separated by commas, `NaN,NaN,NaN,NaN` on frames where the target cannot be seen, and the
-frames `data_seq/<SUBSET>/FOLDER/000001.jpg ...` (UAV20L's annotations index into
-`data_seq/UAV123/`, which it has no folder of its own beside).
+Layout (the folder `Dataset_UAV123/UAV123` of the download, or `Dataset_UAV123` holding it):
+`anno/<SUBSET>/SEQ.txt`, x,y,w,h a line separated by commas, `NaN,NaN,NaN,NaN` on frames where the
+target cannot be seen, and the frames `data_seq/<SUBSET>/FOLDER/000001.jpg ...` (UAV20L's
+annotations index into `data_seq/UAV123/`, which it has no folder of its own beside).
 
 Sub-sequences: UAV123 cuts some videos in parts, each its own sequence over one frame folder
 (bird1_1, bird1_2 and bird1_3 are frames 1-253, 775-1477 and 1573-2437 of `data_seq/UAV123/bird1`).
@@ -58,18 +58,26 @@ class UAV123Dataset(OnePassDataset):
     """A UAV123-layout dataset (benchmark "UAV123"; `split` the annotation subset: UAV123, UAV20L...)."""
 
 
+def _has_layout(root: Path) -> bool:
+    return (root / "anno").is_dir() and (root / "data_seq").is_dir()
+
+
+def _layout_root(root: Path) -> Path:
+    """`root`, or its UAV123/ when `root` is the download's Dataset_UAV123 folder holding it."""
+    return root / DEFAULT_SUBSET if not _has_layout(root) and _has_layout(root / DEFAULT_SUBSET) else root
+
+
 def is_uav123_dataset(path: str | os.PathLike[str]) -> bool:
-    """True when `path` has `anno/` and `data_seq/` folders. Never raises."""
-    root = Path(path)
+    """True when `path` (or its UAV123/) has `anno/` and `data_seq/` folders. Never raises."""
     try:
-        return (root / "anno").is_dir() and (root / "data_seq").is_dir()
+        return _has_layout(_layout_root(Path(path)))
     except OSError:
         return False
 
 
 def load_uav123(root: str | os.PathLike[str], split: str | None = None) -> UAV123Dataset:
     """The sequences of `anno/<split>/` (default UAV123, or the only subset there), by name."""
-    root = dataset_folder(Path(root))
+    root = _layout_root(dataset_folder(Path(root)))
     subset = split or _default_subset(root)
     anno_dir = root / "anno" / subset
     if not anno_dir.is_dir():
