@@ -80,8 +80,17 @@ def test_bad_files_are_one_line(got):
         load_got10k(got)
     with pytest.raises(SiamMaskError, match=r"GOT-10k split 'dev'"):
         load_got10k(got, split="dev")
+    (got / "val" / "GOT-10k_Val_000001" / "meta_info.ini").unlink()
+    (got / "val" / "GOT-10k_Val_000001" / "absence.label").unlink()
     with pytest.raises(SiamMaskError, match=r"no GOT-10k split"):
         load_got10k(got / "val" / "GOT-10k_Val_000001")
+
+
+def test_one_sequence_folder(got):
+    folder = got / "val" / "GOT-10k_Val_000002"
+    assert detect_format(folder) is GOT10K
+    dataset = load_got10k(folder)
+    assert dataset.names == ["GOT-10k_Val_000002"] and dataset.split == "val" and dataset.annotated
 
 
 def test_the_got10k_toolkit_reads_the_same_frames_boxes_and_labels(tmp_path):

@@ -5,8 +5,8 @@ sequence `SEQ/00000001.jpg ...`, `SEQ/groundtruth.txt` (x,y,w,h a line, commas; 
 only the first frame's line), and in train and val `absence.label`, `cover.label` (0-8: how much of
 the target can be seen, in eighths... as GOT-10k defines it), `cut_by_image.label` (one value a
 line) and `meta_info.ini` (`key: value` lines: object_class, motion_class, resolution...). The
-dataset argument is the GOT-10k folder (the split: `split`, default val, else test, else train)
-or one split's folder.
+dataset argument is the GOT-10k folder (the split: `split`, default val, else test, else train),
+one split's folder or one sequence's folder.
 
 A frame with absence 1 is absent: its ground-truth row is NaN (`shipped_groundtruth` keeps the
 file's boxes, which the GOT-10k toolkit scores wherever cover > 0). A test sequence, whose boxes
@@ -59,10 +59,17 @@ def _is_split_folder(folder: Path) -> bool:
         return False
 
 
+def _is_sequence(folder: Path) -> bool:
+    """One GOT-10k sequence's folder (no list.txt): groundtruth.txt beside its labels or meta_info.ini."""
+    return (folder / "groundtruth.txt").is_file() and not (folder / "list.txt").exists() and (
+        (folder / "meta_info.ini").is_file() or (folder / "absence.label").is_file())
+
+
 def is_got10k_dataset(path: str | os.PathLike[str]) -> bool:
-    """True for a GOT-10k split folder or a folder holding one (train/, val/ or test/). Never raises."""
+    """True for a GOT-10k split folder, a folder holding one (train/, val/ or test/) or one
+    sequence's folder. Never raises."""
     root = Path(path)
-    return _is_split_folder(root) or any(_is_split_folder(root / s) for s in SPLITS)
+    return _is_split_folder(root) or any(_is_split_folder(root / s) for s in SPLITS) or _is_sequence(root)
 
 
 def load_got10k(root: str | os.PathLike[str], split: str | None = None) -> GOT10kDataset:
@@ -70,6 +77,10 @@ def load_got10k(root: str | os.PathLike[str], split: str | None = None) -> GOT10
     root = dataset_folder(Path(root))
     if split is not None and split not in SPLITS:
         raise SiamMaskError(f"GOT-10k split {split!r}: use {', '.join(SPLITS)}")
+    if _is_sequence(root) and split is None:  # one sequence's folder: that one
+        split = _split_from_names([root.name])
+        return GOT10kDataset(root=root, name=f"GOT-10k_{split}" if split else "GOT-10k", benchmark="GOT-10k",
+                             split=split, sequences=[_sequence(root)])
     own = root.resolve().name.lower()
     if (root / "list.txt").exists() and split in (None, own):
         folder = root
