@@ -51,6 +51,14 @@ def test_a_split_folder_by_another_name_takes_its_split_from_the_names(tmp_path)
     assert load_got10k(tmp_path / "mine").split == "val"
 
 
+def test_a_fifo_named_list_txt_does_not_hang_detection(tmp_path):
+    import os
+
+    (tmp_path / "d").mkdir()
+    os.mkfifo(tmp_path / "d" / "list.txt")
+    assert not GOT10K.detect(tmp_path / "d")
+
+
 def test_a_vot_folder_stays_vot(tmp_path):
     write_frames(tmp_path / "vot" / "bag", range(1, 4), 8)
     write_boxes(tmp_path / "vot" / "bag" / "groundtruth.txt", boxes(3))

@@ -49,6 +49,8 @@ class GOT10kDataset(OnePassDataset):
 def _is_split_folder(folder: Path) -> bool:
     """list.txt, and its first sequence a GOT-10k one (named GOT-10k_..., or with its label files)."""
     try:
+        if not (folder / "list.txt").is_file():  # a FIFO by that name would block the open
+            return False
         with open(folder / "list.txt", "rb") as handle:
             first = handle.read(256).decode("utf-8", "replace").split()
         if not first:
