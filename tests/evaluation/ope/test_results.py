@@ -98,3 +98,12 @@ def test_submission_archives(tmp_path):
         write_submission(tmp_path, "T", "TrackingNet", [("a", 3), ("c", 3)])
     with zipfile.ZipFile(path) as z:  # the archive that was there is left whole
         assert z.namelist() == ["a.txt", "b.txt"]
+
+
+def test_lasot_monkey_17_results_may_be_longer(tmp_path):
+    """pysot cuts monkey-17's results to its ground truth (frames after the last box); others must fit."""
+    path = tmp_path / "monkey-17.txt"
+    path.write_text("1,2,30,20\n" * 5)
+    assert read_boxes(path, 3, longer=True).shape == (3, 4)
+    with pytest.raises(SiamMaskError, match="5 lines for a sequence of 3 frames"):
+        read_boxes(path, 3)

@@ -48,6 +48,7 @@ from siammask.evaluation.ope.measures import (
 )
 from siammask.evaluation.ope.results import (
     GOT10K,
+    LONGER_RESULTS,
     box_files,
     find_trackers,
     needs_submission,
@@ -82,7 +83,8 @@ def evaluate_tracker(dataset: OnePassDataset, results_dir: str | os.PathLike[str
         return _evaluate_got10k(dataset, results_dir, tracker)
     per_sequence = {}
     for seq in dataset:
-        boxes = read_boxes(box_files(results_dir, tracker, seq.name, dataset.benchmark)[0], len(seq))
+        longer = (dataset.benchmark, seq.name) in LONGER_RESULTS
+        boxes = read_boxes(box_files(results_dir, tracker, seq.name, dataset.benchmark)[0], len(seq), longer)
         # pysot leaves absent frames out on LaSOT only (LaSOTVideo.absent); elsewhere a NaN row
         # takes its own path through the arithmetic (never a success, always within any distance)
         visible = ~np.asarray(seq.absent, dtype=bool) if dataset.benchmark == "LaSOT" else None

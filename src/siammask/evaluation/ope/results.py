@@ -69,10 +69,16 @@ def write_result(box_path: Path, time_path: Path | None, boxes: np.ndarray, time
             raise SiamMaskError(f"cannot write result file {path}: {exc.strerror or exc}") from None
 
 
-def read_boxes(path: Path, frames: int) -> np.ndarray:
+# pysot cuts results of these sequences to the ground truth's length (LaSOT's monkey-17 has frames
+# after its last box, so results made from every frame are longer): their extra lines are ignored
+LONGER_RESULTS = {("LaSOT", "monkey-17")}
+
+
+def read_boxes(path: Path, frames: int, longer: bool = False) -> np.ndarray:
     """A result file's (frames, 4) boxes; `nan` values are kept (no box). Anything else but a
-    result of a sequence of `frames` frames is a one-line SiamMaskError naming the file."""
-    lines = _lines(path, frames)
+    result of a sequence of `frames` frames is a one-line SiamMaskError naming the file; `longer`:
+    lines after the first `frames` are ignored (LONGER_RESULTS)."""
+    lines = _lines(path, frames, longer)
     boxes = np.empty((frames, 4))
     for i, line in enumerate(lines):
         boxes[i] = _numbers(line, f"{path}:{i + 1}", 4)
@@ -85,12 +91,14 @@ def read_times(path: Path, frames: int) -> np.ndarray:
     return np.array([v for i, line in enumerate(lines) for v in _numbers(line, f"{path}:{i + 1}", None)])
 
 
-def _lines(path: Path, frames: int) -> list[str]:
+def _lines(path: Path, frames: int, longer: bool = False) -> list[str]:
     if not path.exists():
         raise SiamMaskError(f"{path} not found")
-    lines = read_frame_lines(path, f"result file {path}", frames)
+    lines = read_frame_lines(path, f"result file {path}", frames + 64 if longer else frames)
     while lines and not lines[-1].strip():  # a final empty line (a trailing newline twice)
         lines.pop()
+    if longer:
+        lines = lines[:frames]
     if len(lines) != frames:
         raise SiamMaskError(f"{path}: {len(lines)} lines for a sequence of {frames} frames")
     return lines
