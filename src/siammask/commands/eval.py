@@ -1,5 +1,6 @@
 """`siammask eval`: the supervised (baseline) experiment over a VOT dataset, the long-term one over a
-VOT-LT dataset, or the VOS protocol over a DAVIS one, then its report."""
+VOT-LT dataset, the VOS protocol over a DAVIS one, or one pass over OTB, UAV123, NFS, LaSOT, GOT-10k or
+TrackingNet (docs/benchmarks.md), then its report."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ dataset: accuracy, robustness and lost number as pysot computes them, EAO as pys
 vot-toolkit compute it, EAO per attribute tag, and per-sequence figures. On a DAVIS-layout dataset,
 score label maps with the official DAVIS measures (J, F, J&F) per object. On a VOT-LT dataset (or with
 --experiment longterm), score long-term results: tracking precision, recall and F as pysot's F1Benchmark.
+On OTB, UAV123, NFS, LaSOT, GOT-10k or TrackingNet, score one-pass results: success, precision and
+normalised precision as pysot's OPEBenchmark, AO, SR and speed as the GOT-10k toolkit (docs/benchmarks.md).
 """
 
 from __future__ import annotations
