@@ -14,6 +14,12 @@ sequences get an anchor.value (forward anchors 0 and 12, backward 17 and 29):
 - per tracker and experiment: multistart/realtime accuracy, robustness, EAO over [5, 25] and over
   vot2020's [115, 755], the EAO curve point by point; unsupervised average overlap (burnin 1):
   equal within 1e-6 (measured: equal to about 1e-16);
+- `vot evaluate` itself runs our TraX server through the unsupervised experiment and the multistart
+  one (vot_multistart.RunnableMultiStart: 0.9.0's own multistart stops at once, see that file):
+  its trajectories, backward runs included, equal `siammask eval`'s frame for frame (the 4 decimals
+  our files keep; a value on a rounding boundary may round either way, on at most 1 % of the
+  values), and `siammask report` reads vot's own files (full floats, their .value files) to the
+  figures its `vot analysis` gives;
 - the real-time clock: vot-toolkit's own RealtimeTrackerRuntime, driven by scripted tracker times,
   lets the same frames go by and repeats the same answers as our run_pass under RealtimeClock.
 """
@@ -119,7 +125,8 @@ def _drifting_copy(results: Path) -> None:
 
 
 def _vot(workspace: Path, *args: str) -> str:
-    env = dict(os.environ, VOT_RESULTS_BINARY="false")
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)  # vot_multistart
+    env = dict(os.environ, VOT_RESULTS_BINARY="false", PYTHONPATH=path)
     proc = subprocess.run([str(VOT_VENV / "bin" / "vot"), *args], cwd=workspace, env=env, capture_output=True,
                           text=True, timeout=TIMEOUT_S)
     output = proc.stdout + proc.stderr
@@ -208,6 +215,86 @@ def test_unsupervised_average_overlap_agrees(analysed, tmp_path, capsys):
     for row, name in enumerate((OURS, DRIFTING)):
         assert abs(ours[name]["average_overlap"] - grid[row][0]) < TOLERANCE, (name, ours[name], grid[row][0])
     assert abs(ours[DRIFTING]["average_overlap"] - ours[OURS]["average_overlap"]) > 1e-3, "the edits changed nothing"
+
+
+EVALUATE_STACK = """\
+title: vot-toolkit's own runs
+experiments:
+  baseline:
+    type: vot_multistart.RunnableMultiStart
+    analyses:
+      - type: multistart_average_ar
+      - type: multistart_eao_score
+        low: 5
+        high: 25
+  unsupervised:
+    type: unsupervised
+    repetitions: 1
+    analyses:
+      - type: average_accuracy
+        burnin: 1
+"""
+ROUNDING_UNIT = 1e-4  # our files' 4th decimal
+FLOAT32_SLACK = 1e-5  # vot writes the float32 nearest the 4-decimal text it received
+
+
+@pytest.fixture(scope="module")
+def vot_evaluated(analysed, tmp_path_factory):
+    """vot-toolkit runs our TraX server (the model and threads of our eval above), then analyses its files."""
+    pytest.importorskip("trax", reason="the TraX server needs vot-trax here: pip install 'siammask[vot]'")
+    import sys
+
+    dataset, _, _ = analysed
+    workspace = tmp_path_factory.mktemp("vot-evaluate")
+    (workspace / "stack.yaml").write_text(EVALUATE_STACK)
+    (workspace / "config.yaml").write_text(
+        f"stack: {workspace / 'stack.yaml'}\nsequences: {dataset}\nregistry:\n  - ./trackers.ini\n"
+    )
+    (workspace / "trackers.ini").write_text(
+        f"[{OURS}]\nlabel = {OURS}\nprotocol = trax\n"
+        f"command = {sys.executable} -m siammask.cli trax --backend onnxruntime --threads 2\n"
+    )
+    log = _vot(workspace, "evaluate", "--workspace", str(workspace), OURS)
+    assert "Evaluation concluded" in log, log[-4000:]
+    _vot(workspace, "analysis", "--workspace", str(workspace), "--format", "json", OURS)
+    (report,) = sorted((workspace / "analysis").glob("*.json"))
+    return workspace / "results", json.loads(report.read_text())
+
+
+def test_vot_evaluate_runs_are_ours(analysed, vot_evaluated):
+    """vot's multistart (forward and backward anchors) and unsupervised trajectories equal our eval's."""
+    _, ours, _ = analysed
+    theirs, _ = vot_evaluated
+    files = values = flips = 0
+    for experiment in ("baseline", "unsupervised"):
+        for path in sorted((theirs / OURS / experiment).glob("*/*[0-9].txt")):
+            mine = (ours / OURS / path.relative_to(theirs / OURS)).read_text().splitlines()
+            lines = path.read_text().splitlines()
+            assert len(lines) == len(mine) and lines[0] == mine[0] == "1", path
+            a = np.array([[float(v) for v in x.split(",")] for x in lines[1:]])
+            b = np.array([[float(v) for v in x.split(",")] for x in mine[1:]])
+            np.testing.assert_allclose(a, b, rtol=0, atol=ROUNDING_UNIT + FLOAT32_SLACK, err_msg=str(path))
+            files += 1
+            values += b.size
+            flips += int(np.sum(np.abs(a - b) > ROUNDING_UNIT / 2 + FLOAT32_SLACK))
+    assert files == 2 * len(ANCHORS) + 2
+    assert flips <= 0.01 * values, f"{flips} of {values} values one unit of the 4th decimal apart"
+
+
+def test_report_reads_vot_toolkits_own_files(analysed, vot_evaluated, tmp_path, capsys):
+    dataset_dir, _, _ = analysed
+    results, analysis = vot_evaluated
+    out = tmp_path / "report.json"
+    args = ["report", "--dataset", str(dataset_dir), "--results", str(results), "--json", str(out)]
+    assert main([*args, "--experiment", "multistart", "--eao-interval", "{},{}".format(*INTERVAL)]) == 0
+    ours = json.loads(out.read_text())["trackers"][OURS]
+    ar, eao = analysis["results"]["baseline"]["results"]
+    assert abs(ours["accuracy"] - ar[0][0]) < TOLERANCE and abs(ours["robustness"] - ar[0][1]) < TOLERANCE
+    assert abs(ours["eao"] - eao[0][0]) < TOLERANCE
+    assert main([*args, "--experiment", "unsupervised"]) == 0
+    (accuracy,) = analysis["results"]["unsupervised"]["results"]
+    assert abs(json.loads(out.read_text())["trackers"][OURS]["average_overlap"] - accuracy[0][0]) < TOLERANCE
+    capsys.readouterr()
 
 
 # vot-toolkit's RealtimeTrackerRuntime around a scripted runtime: which frames reach the tracker, what
