@@ -54,6 +54,14 @@ def test_multistart_layout_resume_force_and_workers(dataset, tmp_path, exported_
     first = {p.name: p.read_text() for p in folder.glob("*.txt")}
     assert _eval(dataset, results, exported_model, "--experiment", "multistart", "--force", "--workers", "2") == 0
     assert {p.name: p.read_text() for p in folder.glob("*.txt")} == first  # deterministic, in any process
+    # a tracker with supervised results only (baseline/SEQ/SEQ_001.txt) is not a multistart tracker
+    supervised = results / "Supervised" / "baseline" / "synth00"
+    supervised.mkdir(parents=True)
+    (supervised / "synth00_001.txt").write_text("1\n")
+    capsys.readouterr()
+    assert main(["report", "--dataset", str(dataset), "--results", str(results), "--experiment", "multistart",
+                 "--json", str(tmp_path / "all.json")]) == 0
+    assert list(json.loads((tmp_path / "all.json").read_text())["trackers"]) == [NAME]
 
 
 def test_unsupervised_and_realtime(dataset, tmp_path, exported_model, capsys):

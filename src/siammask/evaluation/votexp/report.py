@@ -13,6 +13,7 @@ Report layout (NaN becomes JSON null)::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +42,15 @@ class ExperimentMetrics:
 
 
 def find_trackers(results_dir: str | os.PathLike[str], experiment: str) -> list[str]:
-    """Trackers with results of `experiment`: subfolders of the results folder holding its folder."""
+    """Trackers with results of `experiment`: subfolders of the results folder holding its folder with
+    at least one of its runs (multistart shares `baseline` with the supervised experiment's SEQ_001.txt)."""
     root = Path(results_dir)
     if not root.is_dir():
         raise SiamMaskError(f"results folder {root} does not exist")
-    return sorted(p.name for p in root.iterdir() if (p / FOLDERS[experiment]).is_dir())
+    pattern = re.compile(r".+_\d{3}\.txt" if experiment == "unsupervised" else r".+_\d{8}\.txt")
+    return sorted(p.name for p in root.iterdir()
+                  if (p / FOLDERS[experiment]).is_dir()
+                  and any(pattern.fullmatch(f.name) for f in (p / FOLDERS[experiment]).glob("*/*.txt")))
 
 
 def evaluate_folder(
