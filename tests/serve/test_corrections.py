@@ -21,7 +21,7 @@ from tests.serve.conftest import clip_box, write_clip
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from siammask.serve.app import ServeSettings, create_app  # noqa: E402
+from siammask.serve.app import create_app  # noqa: E402
 from siammask.serve.timeline import covered  # noqa: E402
 from siammask.tracking.keyframes import Keyframe, changed_runs, plan  # noqa: E402
 
@@ -255,23 +255,36 @@ def box_of(polygon: np.ndarray) -> list[int]:
     return [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]
 
 
-def test_one_correction_of_a_300_frame_video_retracks_only_what_changed(exported_model, long_zip, tmp_path):
-    """ONNX Runtime (the seeded model exported) for speed; the count is what changed_runs gives, the
-    run it cut short excepted (its frames kept), and fewer than the video's frames."""
-    from siammask.engines.factory import load_engine
+def test_one_correction_of_a_300_frame_video_retracks_only_what_changed(settings, long_zip, monkeypatch):
+    """The tracker is counted (and made instant: the count is the plan's, not the model's): a
+    correction on frame t of a 300-frame video runs it on the frames of changed_runs, the run it cut
+    short excepted (its frames kept), no other, and on fewer than the video's frames."""
+    import dataclasses
 
+    from siammask.tracking.tracker import MultiTracker, init_result
+
+    calls: list[int] = []
+
+    def add(self, frame, boxes):
+        self.targets = self.targets + [tuple(map(float, b)) for b in boxes]
+
+    def track(self, frame):
+        calls.append(len(self.targets))
+        return [dataclasses.replace(init_result(b), score=0.9) for b in self.targets]
+
+    monkeypatch.setattr(MultiTracker, "add", add)
+    monkeypatch.setattr(MultiTracker, "track", track)
     data, truth = long_zip
-    engine, config = load_engine(model=exported_model, threads=1)
-    settings = ServeSettings(engine, config, "seeded", True, max_upload_mb=50, temp_root=tmp_path)
     with TestClient(create_app(settings), base_url=BASE) as client:
         page = Page(client)
         opened = client.post("/api/upload", params={"name": "long.zip"}, content=data, headers=page.headers)
         assert opened.json()["frames"] == LONG
         start = box_of(truth[0])
         first = page.run("/api/track", {"boxes": [start]})
-        assert first["frames"] == LONG and first["retracked"] == LONG - 1
+        assert first["frames"] == LONG and first["retracked"] == LONG - 1 == len(calls)
         t = 150
         fix = box_of(truth[t])
+        calls.clear()
         job = page.run("/api/keyframes", {"action": "set", "frame": t, "target": 0, "box": fix})
 
     old = plan([Keyframe(0, 0, tuple(map(float, start)))], "forward", LONG)
@@ -280,6 +293,6 @@ def test_one_correction_of_a_300_frame_video_retracks_only_what_changed(exported
     cut_short = [r for r in changed if r.keyframe == 0]  # the run from frame 0, now ending at t - 1
     assert len(cut_short) == 1 and set(covered(cut_short[0], LONG)) <= set(covered(old.runs[0], LONG))
     want = len({f for r in changed if r not in cut_short for f in covered(r, LONG)})
-    assert job["retracked"] == want == LONG - t - 1 < LONG
+    assert job["retracked"] == want == len(calls) == LONG - t - 1 < LONG
     assert f"re-tracked {want} of {LONG} frames" in job["message"]
     assert job["frames"] == LONG - t  # the keyframe's frame and the frames tracked again
