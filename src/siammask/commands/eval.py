@@ -27,6 +27,10 @@ examples:
   siammask eval --dataset data/lt-synth --model models/seeded --results out/lt
       a VOT-LT dataset (nan,nan,nan,nan rows): the long-term experiment, precision/recall/F
 
+  siammask eval --dataset data/synth --results out/res --experiment multistart --eao-interval 10,50
+      VOT2020's experiments (multistart from each anchor of anchor.value, realtime, unsupervised) in
+      vot-toolkit's layout, scored as its analyses do (docs/vot-experiments.md)
+
 Results go to RESULTS/NAME/baseline/<seq>/<seq>_001.txt in the reference's format (1 init,
 2 failure, 0 skipped, else 8 values with 4 decimals). Each file is written whole when its sequence
 ends; a rerun skips finished sequences (use --force to redo them). --experiment longterm (the

@@ -34,6 +34,11 @@ examples:
   siammask report --dataset data/lt-synth --results out/lt --plots plots/
       a VOT-LT dataset: precision, recall and F of RESULTS/<tracker>/longterm/; precision_recall.png
 
+  siammask report --dataset data/VOT2022-STB --results WS/results --experiment multistart
+      vot-toolkit's multistart analyses (accuracy, robustness, EAO) of RESULTS/<tracker>/baseline/
+      <seq>/<seq>_<anchor:08d>.txt; --experiment realtime (EAO realtime) or unsupervised (average
+      overlap): RESULTS/<tracker>/realtime/, unsupervised/<seq>/<seq>_001.txt (docs/vot-experiments.md)
+
 layout (long-term): RESULTS/<tracker>/longterm/<seq>/<seq>_001.txt (1, then x,y,w,h a frame) and
 <seq>_001_confidence.value (an empty line, then a score a frame), as pysot writes them for VOT2018-LT.
 
