@@ -112,3 +112,19 @@ def test_a_fractional_fps_is_refused(tmp_path):
     (tmp_path / "sequence").write_text("fps=29.97\n")
     with pytest.raises(SiamMaskError, match="fps must be a positive integer"):
         read_fps(tmp_path)
+
+
+def test_result_files_round_trip_and_bad_ones_are_one_line_errors(tmp_path):
+    from siammask.evaluation.votexp.results import read_run, write_run
+
+    write_run(tmp_path, "s_00000004", [1, [1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 3.0, 4.25]], [0.01, 0.02, 0.0])
+    assert read_run(tmp_path, "s_00000004", 3) == [1, (1.0, 2.0, 3.0, 4.0), (1.5, 2.0, 3.0, 4.25)]
+    assert (tmp_path / "s_00000004_time.value").read_text() == "0.010000\n0.020000\n0.000000\n"
+    with pytest.raises(SiamMaskError, match="3 lines for a run of 5 frames"):
+        read_run(tmp_path, "s_00000004", 5)
+    (tmp_path / "s_00000005.txt").write_text("0.5,1,2,3\n1\n")
+    with pytest.raises(SiamMaskError, match=r"s_00000005.txt:1: a run starts with 1 \(init\)"):
+        read_run(tmp_path, "s_00000005", 2)
+    (tmp_path / "s_00000006.bin").write_bytes(b"\0")
+    with pytest.raises(SiamMaskError, match="VOT_RESULTS_BINARY=false"):
+        read_run(tmp_path, "s_00000006", 2)
