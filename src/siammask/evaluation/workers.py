@@ -1,9 +1,12 @@
 """Tracking a dataset's sequences in worker processes, each building its engine once.
 
-Shared by the VOT runner (`runner.run_dataset`) and the VOS runner (`vos_runner.run_vos_dataset`):
-both hand over a module-level `track(engine, config, sequence, out) -> outcome`, which a spawned
-worker can unpickle by name. An error, Ctrl-C or SIGTERM ends every worker at once, and a worker
-ends with its parent, so that no process goes on writing results for a run that was stopped.
+The one road every protocol's runner takes (VOT supervised, beyond supervised, long-term, one
+pass, DAVIS): `run_sequences` here for worker processes, `distributed.run_on_ray` for a Ray
+cluster, both opening the run the same way (`open_run`: the results folder checked and claimed,
+the shard recorded). A runner hands over a module-level `track(engine, config, sequence, out) ->
+outcome`, which a spawned worker can unpickle by name. An error, Ctrl-C or SIGTERM ends every
+worker at once, and a worker ends with its parent, so that no process goes on writing results
+for a run that was stopped.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
+from siammask.evaluation.shards import Shard
 from siammask.tracking.config import TrackerConfig
 
 TrackFunction = Callable[[Engine, TrackerConfig, Any, Path], Any]
@@ -76,6 +81,7 @@ def track_all(
     """Track each (sequence, output) of `todo` with `track`; `finished` gets each outcome as it
     comes. `config` overrides the engine's own settings. One worker (or one sequence) runs here;
     more run in up to `workers` spawned processes, the threads shared out among them."""
+    todo = longest_first(todo)
     if workers == 1 or len(todo) == 1:
         engine, model_config = spec.build()
         for sequence, out in todo:
@@ -96,21 +102,54 @@ def track_all(
     pool.shutdown(wait=True)
 
 
+def longest_first(todo: list[tuple[Any, Path]]) -> list[tuple[Any, Path]]:
+    """The sequences to run, longest first (stable otherwise): with several workers the long ones
+    no longer start last and leave the others idle at the end. One process writes the same files
+    in any order."""
+    def frames(item: tuple[Any, Path]) -> int:
+        try:
+            return len(item[0])
+        except TypeError:  # a job without a length (beyond supervised): keep its place
+            return 0
+    return sorted(todo, key=lambda item: -frames(item))
+
+
+@contextmanager
+def open_run(
+    dataset: Any, spec: EngineSpec, results_dir: str | Path, tracker_name: str, force: bool,  # noqa: ANN401
+    shard: Shard | None = None, before_claim: Callable[[], Any] | None = None,
+) -> Iterator[Any]:
+    """Every run's opening and closing, whatever runs the sequences: the results folder checked,
+    `before_claim` called (what must be refused before anything is written: a missing Ray), the
+    shard's folder checked (shards.check_shard), RESULTS/NAME claimed for this run
+    (results_folder.claim_results) and the shard recorded; when the block ends without an error,
+    the shard is recorded finished. Yields what `before_claim` returned."""
+    from siammask.evaluation.results_folder import check_results_folder, claim_results
+    from siammask.evaluation.shards import check_shard, check_shard_dataset, close_shard, open_shard
+
+    check_shard_dataset(dataset, shard)
+    check_results_folder(results_dir)
+    value = before_claim() if before_claim else None
+    check_shard(results_dir, tracker_name, shard, force)
+    claim_results(results_dir, tracker_name, spec, force)
+    open_shard(results_dir, tracker_name, shard, force)
+    yield value
+    close_shard(results_dir, tracker_name, shard)
+
+
 def run_sequences(
     dataset: Any, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int, force: bool,
     on_done: Callable[[Any], None] | None, plan: Callable[..., tuple[list[Any], list[tuple[Any, Path]]]],
-    track: TrackFunction, config: TrackerConfig | None = None,
+    track: TrackFunction, config: TrackerConfig | None = None, shard: Shard | None = None,
 ) -> list[Any]:
-    """Every protocol's run over a dataset: the results folder checked and claimed for this run
-    (results_folder), the sequences `plan(dataset, results_dir, tracker_name, force)` finds complete
-    kept, the others tracked with `track`; `on_done` gets each outcome, the kept ones first."""
+    """Every protocol's run over a dataset: the run opened (`open_run`: the results folder checked
+    and claimed, the shard recorded), the sequences `plan(dataset, results_dir, tracker_name, force)`
+    finds complete kept, the others tracked with `track`; `on_done` gets each outcome, the kept ones
+    first. `shard` (shards.select_shard): `dataset` is that shard's part of the dataset."""
     from siammask.errors import SiamMaskError
-    from siammask.evaluation.results_folder import check_results_folder, claim_results
 
     if workers < 1:
         raise SiamMaskError(f"--workers must be at least 1, got {workers}")
-    check_results_folder(results_dir)
-    claim_results(results_dir, tracker_name, spec, force)
     outcomes: list[Any] = []
 
     def finished(outcome: Any) -> None:
@@ -118,9 +157,10 @@ def run_sequences(
         if on_done:
             on_done(outcome)
 
-    kept, todo = plan(dataset, results_dir, tracker_name, force)
-    for outcome in kept:
-        finished(outcome)
-    if todo:
-        track_all(todo, spec, workers, track, finished, config)
+    with open_run(dataset, spec, results_dir, tracker_name, force, shard):
+        kept, todo = plan(dataset, results_dir, tracker_name, force)
+        for outcome in kept:
+            finished(outcome)
+        if todo:
+            track_all(todo, spec, workers, track, finished, config)
     return outcomes

@@ -4,7 +4,7 @@ As the supervised runner (evaluation/vot/runner.py) and on the same shared core:
 is checked and claimed (workers.py, results_folder.py), each sequence's two files are written whole
 when it ends, a rerun keeps complete results (unless forced), redoes interrupted ones and refuses
 files that are not results of that sequence; `workers` processes or a Ray cluster
-(vot/distributed.py's actors, given this protocol's steps) share the sequences out.
+(distributed.py's actors, given this protocol's steps) share the sequences out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.longterm.protocol import LongTermRun, run_longterm
 from siammask.evaluation.longterm.results import existing_result, result_paths, write_result
+from siammask.evaluation.shards import Shard
 from siammask.evaluation.workers import run_sequences
 from siammask.files import remove_stale_temporaries
 from siammask.tracking.config import TrackerConfig
@@ -80,21 +81,22 @@ def plan_sequences(
 def run_longterm_dataset(
     dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int = 1,
     force: bool = False, on_done: Callable[[LongTermOutcome], None] | None = None,
-    config: TrackerConfig | None = None,
+    config: TrackerConfig | None = None, shard: Shard | None = None,
 ) -> list[LongTermOutcome]:
     """Track every sequence of `dataset` once from its first frame; results in pysot's long-term
     layout (`results_dir/tracker_name/longterm/<seq>/<seq>_001.txt` and `_001_confidence.value`).
     `config` replaces the model's own settings (e.g. long-term mode on)."""
     return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan_sequences,
-                         track_sequence, config)
+                         track_sequence, config, shard)
 
 
 def run_longterm_ray(
     dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, address: str | None = "auto",
     force: bool = False, on_done: Callable[[LongTermOutcome], None] | None = None, workers: int | None = None,
+    config: TrackerConfig | None = None, shard: Shard | None = None,
 ) -> list[LongTermOutcome]:
     """The same files as `run_longterm_dataset`, the sequences spread over a Ray cluster."""
-    from siammask.evaluation.vot.distributed import run_dataset_ray
+    from siammask.evaluation.distributed import run_on_ray
 
-    return run_dataset_ray(dataset, spec, results_dir, tracker_name, address, force, on_done, workers,  # type: ignore[arg-type]
-                           plan=plan_sequences, outcome=longterm_outcome, write=write_run)
+    return run_on_ray(dataset, spec, results_dir, tracker_name, plan_sequences, longterm_outcome, write_run, address,
+                      force, on_done, workers, config, shard)

@@ -3,7 +3,7 @@
 On the same shared core as the other protocols' runners: the results folder is checked and claimed
 (workers.py, results_folder.py), each sequence's files are written whole when it ends, a rerun
 keeps complete results (unless forced), redoes interrupted ones and refuses files that are not
-results of that sequence; `workers` processes or a Ray cluster (vot/distributed.py's actors, given
+results of that sequence; `workers` processes or a Ray cluster (distributed.py's actors, given
 this protocol's steps) share the sequences out. The layout follows the dataset's benchmark
 (results.py): pysot's RESULTS/NAME/SEQ.txt, or GOT-10k's RESULTS/NAME/SEQ/SEQ_001.txt + SEQ_time.txt.
 """
@@ -21,6 +21,7 @@ from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.evaluation.ope.protocol import OnePassRun, run_onepass
 from siammask.evaluation.ope.results import existing_result, nested, result_paths, write_result
+from siammask.evaluation.shards import Shard
 from siammask.evaluation.workers import run_sequences
 from siammask.files import remove_stale_temporaries
 from siammask.tracking.config import TrackerConfig
@@ -87,24 +88,24 @@ def plan_sequences(
 def run_onepass_dataset(
     dataset: OnePassDataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int = 1,
     force: bool = False, on_done: Callable[[OnePassOutcome], None] | None = None,
-    config: TrackerConfig | None = None,
+    config: TrackerConfig | None = None, shard: Shard | None = None,
 ) -> list[OnePassOutcome]:
     """Track every sequence of `dataset` once from its first frame, into the benchmark's layout.
-    `config` replaces the model's own settings."""
+    `config` replaces the model's own settings; `shard`: `dataset` is that shard's part."""
     # a partial of a module-level function: spawned workers unpickle it by name
     track = partial(track_sequence, timed=nested(dataset.benchmark))
     return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan_sequences, track,
-                         config)
+                         config, shard)
 
 
 def run_onepass_ray(
     dataset: OnePassDataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str,
     address: str | None = "auto", force: bool = False, on_done: Callable[[OnePassOutcome], None] | None = None,
-    workers: int | None = None,
+    workers: int | None = None, config: TrackerConfig | None = None, shard: Shard | None = None,
 ) -> list[OnePassOutcome]:
     """The same files as `run_onepass_dataset`, the sequences spread over a Ray cluster."""
-    from siammask.evaluation.vot.distributed import run_dataset_ray
+    from siammask.evaluation.distributed import run_on_ray
 
-    return run_dataset_ray(dataset, spec, results_dir, tracker_name, address, force, on_done, workers,  # type: ignore[arg-type]
-                           plan=plan_sequences, outcome=onepass_outcome,
-                           write=partial(write_run, timed=nested(dataset.benchmark)))
+    return run_on_ray(dataset, spec, results_dir, tracker_name, plan_sequences, onepass_outcome,
+                      partial(write_run, timed=nested(dataset.benchmark)), address, force, on_done, workers, config,
+                      shard)

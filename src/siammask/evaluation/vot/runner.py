@@ -17,6 +17,7 @@ from siammask.datasets.vot import Dataset, Sequence
 from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
+from siammask.evaluation.shards import Shard
 from siammask.evaluation.vot.protocol import run_supervised
 from siammask.evaluation.vot.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
 from siammask.evaluation.workers import run_sequences
@@ -111,12 +112,13 @@ def plan_sequences(
 
 def run_dataset(
     dataset: Dataset, spec: EngineSpec, results_dir: str | Path, tracker_name: str, workers: int = 1,
-    force: bool = False, on_done: Callable[[SequenceOutcome], None] | None = None,
+    force: bool = False, on_done: Callable[[SequenceOutcome], None] | None = None, shard: Shard | None = None,
 ) -> list[SequenceOutcome]:
     """Track every sequence of `dataset` under the supervised protocol; results in the reference's
-    layout (`results_dir/tracker_name/baseline/<seq>/<seq>_001.txt`)."""
+    layout (`results_dir/tracker_name/baseline/<seq>/<seq>_001.txt`). `shard`: `dataset` is that
+    shard's part (shards.select_shard)."""
     return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan_sequences,
-                         track_sequence)
+                         track_sequence, shard=shard)
 
 
 def count_failures(path: Path) -> int:

@@ -17,6 +17,7 @@ from siammask.datasets.vot import Dataset, Sequence
 from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
+from siammask.evaluation.shards import Shard
 from siammask.evaluation.vot.runner import existing_result
 from siammask.evaluation.votexp.anchors import Anchors, read_anchors, read_fps
 from siammask.evaluation.votexp.protocol import PassRun, anchor_order, run_pass
@@ -104,7 +105,8 @@ def _planner(jobs: list[Job]) -> Callable[..., tuple[list[ExperimentOutcome], li
     def plan(dataset: Dataset, results_dir: str | Path, tracker_name: str, force: bool):  # noqa: ANN202
         kept: list[ExperimentOutcome] = []
         todo: list[tuple[Job, Path]] = []
-        for job in jobs:
+        names = set(dataset.names)  # a shard's part of the dataset: its jobs only
+        for job in (j for j in jobs if j.sequence.name in names):
             out = sequence_folder(results_dir, tracker_name, job.experiment, job.sequence.name)
             complete = [existing_result(out / f"{name}.txt", len(order)) for name, order in job.runs]
             if not force and all(complete):
@@ -122,15 +124,17 @@ def _planner(jobs: list[Job]) -> Callable[..., tuple[list[ExperimentOutcome], li
 def run_experiment(
     dataset: Dataset, experiment: str, spec: EngineSpec, results_dir: str | Path, tracker_name: str,
     workers: int = 1, force: bool = False, on_done: Callable[[ExperimentOutcome], None] | None = None,
-    ray_address: str | None = None,
+    ray_address: str | None = None, shard: Shard | None = None,
 ) -> list[ExperimentOutcome]:
     """Run `experiment` (unsupervised, realtime, multistart) over `dataset` into vot-toolkit's layout;
-    with `ray_address`, the sequences spread over a Ray cluster (the same files)."""
+    with `ray_address`, the sequences spread over a Ray cluster (the same files). `shard`: `dataset`
+    is that shard's part (shards.select_shard)."""
     jobs = plan_jobs(dataset, experiment)
     plan = _planner(jobs)
     if ray_address:
-        from siammask.evaluation.vot.distributed import run_dataset_ray
+        from siammask.evaluation.distributed import run_on_ray
 
-        return run_dataset_ray(dataset, spec, results_dir, tracker_name, ray_address, force, on_done,  # type: ignore[arg-type]
-                               workers if workers > 1 else None, plan=plan, outcome=job_outcome, write=write_runs)
-    return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan, track_job)
+        return run_on_ray(dataset, spec, results_dir, tracker_name, plan, job_outcome, write_runs, ray_address, force,
+                          on_done, workers if workers > 1 else None, shard=shard)
+    return run_sequences(dataset, spec, results_dir, tracker_name, workers, force, on_done, plan, track_job,
+                         shard=shard)
