@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "track",
     "eval",
     "report",
+    "merge",
     "synth",
     "export",
     "quantize",
