@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", metavar="NAME",
                    help="the dataset's format, when its files do not say it: otb, uav123, nfs, lasot, got-10k, "
                         "trackingnet, vot, vot-lt, davis (default: recognised)")
+    from siammask.commands.eval_shard import SHARD_HELP
+
+    p.add_argument("--shard", metavar="I/N", help=SHARD_HELP)
     p.add_argument("--year", type=int, choices=(2016, 2017),
                    help="DAVIS datasets: ImageSets/YEAR/val.txt; 2016 merges each sequence's objects (default 2017)")
     p.set_defaults(func=run)
@@ -72,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
+    from siammask.commands.eval_shard import check_shard_option, shard_finished, take_shard
+
+    check_shard_option(args)  # a bad --shard is refused before the dataset is read
     protocol, dataset_format = chosen_protocol(args)
     if protocol == "vos":  # video object segmentation: its own flow (eval_vos.py)
         from siammask.commands.eval_vos import run_davis
@@ -104,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     for option, folder in (("--results", args.results), ("--plots", args.plots)):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
-    dataset = dataset_format.load(args.dataset)
+    dataset, shard = take_shard(args, dataset_format.load(args.dataset), protocol)
     spec = engine_spec(args)
     spec.check()
     precision = spec.model_precision
@@ -127,14 +133,16 @@ def run(args: argparse.Namespace) -> int:
             from siammask.evaluation.vot.distributed import run_dataset_ray
 
             outcomes = run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
-                                       on_done=done, workers=args.workers if args.workers > 1 else None)
+                                       on_done=done, workers=args.workers if args.workers > 1 else None, shard=shard)
         else:
             outcomes = run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force,
-                                   on_done=done)
+                                   on_done=done, shard=shard)
     kept = sum(1 for o in outcomes if o.skipped)
     if kept:
         print(f"kept {kept} of {_plural(len(dataset), 'sequence')} from an earlier run of the same model "
               "(--force redoes them)", flush=True)
+    if shard:
+        return shard_finished(args, name, shard)
     report_args = argparse.Namespace(
         dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
         eao_interval=args.eao_interval, year=None,
