@@ -26,7 +26,9 @@ def run_longterm(args: argparse.Namespace) -> int:
     for option, folder in (("--results", args.results), ("--plots", args.plots)):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
-    dataset = load_votlt(args.dataset)
+    from siammask.commands.eval_shard import shard_finished, take_shard
+
+    dataset, shard = take_shard(args, load_votlt(args.dataset), "longterm")
     spec = engine_spec(args)
     spec.check()
     name = args.tracker_name or f"SiamMask_{spec.label}"
@@ -40,14 +42,16 @@ def run_longterm(args: argparse.Namespace) -> int:
 
         if args.ray:
             outcomes = run_longterm_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
-                                        on_done=done, workers=args.workers if args.workers > 1 else None)
+                                        on_done=done, workers=args.workers if args.workers > 1 else None, shard=shard)
         else:
             outcomes = run_longterm_dataset(dataset, spec, args.results, name, workers=args.workers,
-                                            force=args.force, on_done=done)
+                                            force=args.force, on_done=done, shard=shard)
     kept = sum(1 for o in outcomes if o.skipped)
     if kept:
         print(f"kept {kept} of {len(dataset)} sequences from an earlier run of the same model "
               "(--force redoes them)", flush=True)
+    if shard:
+        return shard_finished(args, name, shard)
     from siammask.commands.report import run_longterm_report
 
     report_args = argparse.Namespace(dataset=args.dataset, results=args.results, tracker=[name], json=args.json,

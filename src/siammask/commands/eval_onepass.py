@@ -36,11 +36,13 @@ def run_onepass(args: argparse.Namespace, dataset_format: Any) -> int:  # noqa: 
     """Track, write the results, then report (or write the submission archive)."""
     from tqdm import tqdm
 
+    from siammask.commands.eval_shard import shard_finished, take_shard
     from siammask.commands.options import engine_spec
     from siammask.evaluation.ope.runner import OnePassOutcome, run_onepass_dataset, run_onepass_ray
 
     dataset = dataset_format.load(args.dataset)
     refuse_other_options(args, dataset)
+    dataset, shard = take_shard(args, dataset, "ope")
     spec = engine_spec(args)
     spec.check()
     name = args.tracker_name or f"SiamMask_{spec.label}"
@@ -54,14 +56,16 @@ def run_onepass(args: argparse.Namespace, dataset_format: Any) -> int:  # noqa: 
 
         if args.ray:
             outcomes = run_onepass_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
-                                       on_done=done, workers=args.workers if args.workers > 1 else None)
+                                       on_done=done, workers=args.workers if args.workers > 1 else None, shard=shard)
         else:
             outcomes = run_onepass_dataset(dataset, spec, args.results, name, workers=args.workers,
-                                           force=args.force, on_done=done)
+                                           force=args.force, on_done=done, shard=shard)
     kept = sum(1 for o in outcomes if o.skipped)
     if kept:
         print(f"kept {kept} of {len(dataset)} sequences from an earlier run of the same model "
               "(--force redoes them)", flush=True)
+    if shard:
+        return shard_finished(args, name, shard)
     from siammask.commands.report_onepass import publish_onepass
 
     return publish_onepass(args, dataset, [name])

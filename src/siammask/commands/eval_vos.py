@@ -14,12 +14,11 @@ def run_davis(args: argparse.Namespace) -> int:
     submission layout under RESULTS/NAME/, then report."""
     from tqdm import tqdm
 
+    from siammask.commands.eval_shard import shard_finished, take_shard
     from siammask.commands.options import engine_spec
     from siammask.datasets.davis import load_davis
-    from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset
+    from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset, run_vos_ray
 
-    if args.ray:
-        raise SiamMaskError("--ray runs VOT datasets only; use --workers N for DAVIS")
     if args.eao_interval:
         raise SiamMaskError("--eao-interval is a VOT measure; a DAVIS dataset is reported with J and F")
     if args.json and os.path.isdir(args.json):
@@ -28,7 +27,7 @@ def run_davis(args: argparse.Namespace) -> int:
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
     args.year = args.year or 2017
-    dataset = load_davis(args.dataset, args.year)
+    dataset, shard = take_shard(args, load_davis(args.dataset, args.year), "vos")
     # DAVIS is segmented with the settings SiamMask_DAVIS.pth was tuned with, unless the user says
     spec = engine_spec(args, preset=args.preset or (None if args.config else "davis"))
     name = args.tracker_name or f"SiamMask_{spec.label}"
@@ -43,8 +42,15 @@ def run_davis(args: argparse.Namespace) -> int:
             status = "kept" if outcome.skipped else f"{outcome.object_fps:.1f} object-frames/s"
             bar.set_postfix_str(f"{printable(outcome.name)}: {status}")
 
-        run_vos_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done)
+        if args.ray:  # the same label maps, the sequences spread over a Ray cluster
+            run_vos_ray(dataset, spec, args.results, name, address=args.ray, force=args.force, on_done=done,
+                        workers=args.workers if args.workers > 1 else None, shard=shard)
+        else:
+            run_vos_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force, on_done=done,
+                            shard=shard)
     print(f"label maps in {printable(os.path.join(args.results, name))}", flush=True)
+    if shard:
+        return shard_finished(args, name, shard)
     return _report(args, name)
 
 

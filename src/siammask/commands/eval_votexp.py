@@ -39,7 +39,9 @@ def run_votexp(args: argparse.Namespace, experiment: str) -> int:
     for option, folder in (("--results", args.results), ("--plots", args.plots)):
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise SiamMaskError(f"{option} {folder}: is not a folder")
-    dataset = load_dataset(args.dataset)
+    from siammask.commands.eval_shard import shard_finished, take_shard
+
+    dataset, shard = take_shard(args, load_dataset(args.dataset), experiment)
     spec = engine_spec(args)
     spec.check()
     precision = spec.model_precision
@@ -56,11 +58,13 @@ def run_votexp(args: argparse.Namespace, experiment: str) -> int:
             bar.set_postfix_str(f"{printable(outcome.name)}: {status}")
 
         outcomes = run_experiment(dataset, experiment, spec, args.results, name, workers=args.workers,
-                                  force=args.force, on_done=done, ray_address=args.ray)
+                                  force=args.force, on_done=done, ray_address=args.ray, shard=shard)
     kept = sum(1 for o in outcomes if o.skipped)
     if kept:
         print(f"kept {kept} of {len(dataset)} sequences from an earlier run of the same model "
               "(--force redoes them)", flush=True)
+    if shard:
+        return shard_finished(args, name, shard)
     from siammask.commands.report_votexp import run_votexp_report
 
     report_args = argparse.Namespace(dataset=args.dataset, results=args.results, tracker=[name], json=args.json,
