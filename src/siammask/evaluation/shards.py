@@ -48,7 +48,7 @@ def parse_shard(text: str) -> Shard:
     """`--shard I/N`: shard I (counted from 1, as Slurm's --array=1-N numbers its tasks) of N."""
     match = re.fullmatch(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*", text)
     if not match:
-        raise SiamMaskError(f"--shard {text[:40]!r}: expected I/N, shard I of N ({SLURM_HINT})")
+        raise SiamMaskError(f"--shard {text[:40]}: expected I/N, shard I of N ({SLURM_HINT})")
     index, count = int(match[1]), int(match[2])
     if count < 1:
         raise SiamMaskError(f"--shard {text}: N must be at least 1")
