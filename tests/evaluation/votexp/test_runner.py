@@ -95,7 +95,8 @@ def test_refusals(dataset, tmp_path, exported_model, capsys):
     assert main(["report", "--dataset", str(dataset), "--results", str(tmp_path), "--experiment", "multistart"]) == 1
     assert "no multistart results in" in capsys.readouterr().err
     (tmp_path / "x" / "baseline" / "synth00").mkdir(parents=True)
-    assert main(["report", "--dataset", str(dataset), "--results", str(tmp_path), "--experiment", "multistart"]) == 1
+    assert main(["report", "--dataset", str(dataset), "--results", str(tmp_path), "--experiment", "multistart",
+                 "--tracker", "x"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing result file" in err and "synth00_00000000.txt" in err
 
