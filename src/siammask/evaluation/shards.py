@@ -81,7 +81,8 @@ def select_shard(dataset: Any, shard: Shard, protocol: str) -> tuple[Any, Shard]
     frames = sequence_frames(dataset)
     owner = assign(frames, shard.count)
     names = tuple(n for n in frames if owner[n] == shard.index - 1)
-    description = {"kind": type(dataset).__name__, "root": str(Path(dataset.root).resolve()),
+    root = getattr(dataset, "root", None)  # recorded to be read by people; merge compares the rest
+    description = {"kind": type(dataset).__name__, "root": str(Path(root).resolve()) if root else None,
                    "sequences": frames}
     bound = Shard(shard.index, shard.count, protocol, description, names)
     return dataset.subset(names), bound
