@@ -186,6 +186,8 @@ def test_missing_twice_and_existing_output_are_refused(runs, tmp_path, capsys):
     shutil.copytree(runs["s1"], twin)
     _refused(capsys, main(["merge", str(runs["s1"]), str(twin), "--output", str(out)]), "shard 1/2 given twice")
     _refused(capsys, main(["merge", str(runs["one"]), "--output", str(out)]), "holds no shard")
+    _refused(capsys, main(["merge", str(runs["s1"]), str(runs["s2"]), "--output", str(out), "--tracker-name", "Other"]),
+             "no shard of tracker Other")
     assert not out.exists()
     (out / NAME).mkdir(parents=True)
     (out / NAME / "mine.txt").write_text("kept\n")
