@@ -249,3 +249,17 @@ def test_davis_on_ray_equals_one_process(ray_instance, exported_model, tmp_path)
         assert _eval(davis, tmp_path / f"s{i}", exported_model, *extra, "--shard", f"{i}/2") == 0
     assert main(["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--output", str(tmp_path / "m")]) == 0
     assert tree(tmp_path / "m") == one
+
+
+def test_vot_supervised_shards_merge_to_one_process(exported_model, tmp_path):
+    """The supervised experiment (resets, its own layout) takes the same road: 3 shards of 3 sequences."""
+    from siammask.datasets.synth import make_dataset
+
+    vot = make_dataset(tmp_path / "vot", sequences=3, frames=12, size=(96, 96), seed=8)
+    assert _eval(vot, tmp_path / "one", exported_model) == 0
+    for i in (1, 2, 3):
+        assert _eval(vot, tmp_path / f"s{i}", exported_model, "--shard", f"{i}/3") == 0
+    shards = [str(tmp_path / f"s{i}") for i in (3, 1, 2)]  # any order
+    assert main(["merge", *shards, "--output", str(tmp_path / "m")]) == 0
+    one = tree(tmp_path / "one")
+    assert sum(k.endswith("_001.txt") for k in one) == 3 and tree(tmp_path / "m") == one
