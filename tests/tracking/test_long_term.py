@@ -123,3 +123,64 @@ def test_pysot_long_term_keys_read_as_ours():
     config = TrackerConfig.from_dict({"TRACK": {"LOST_INSTANCE_SIZE": 831, "CONFIDENCE_LOW": 0.8,
                                                 "CONFIDENCE_HIGH": 0.985}})
     assert (config.lost_instance_size, config.presence_thr, config.redetect_thr) == (831, 0.8, 0.985)
+
+
+# The colour check (tracking/appearance.py): a red target on grey; a result on grey is not the target
+RED = (40, 40, 200)
+
+
+def _with_square(centre: tuple[float, float]) -> np.ndarray:
+    frame = FRAME.copy()
+    x, y = int(round(centre[0])), int(round(centre[1]))
+    frame[y - 20 : y + 20, x - 20 : x + 20] = RED
+    return frame
+
+
+class TwoPeakEngine(ScriptedEngine):
+    """Normal crops: the centre cell at the scheduled score. Wide crops: the scheduled score at
+    `strong` and `weak` (a lower one) at another cell."""
+
+    def __init__(self, scores: list[float], strong: tuple[int, int], weak: tuple[int, int], weak_score: float):
+        super().__init__(scores, wide_cell=strong)
+        self.weak, self.weak_score = weak, weak_score
+
+    def search(self, x: np.ndarray, kernels: TemplateKernels) -> SearchResult:
+        out = super().search(x, kernels)
+        if x.shape[-1] > 255:
+            r, c = self.weak
+            out.cls[:, 5:, r, c] = np.log(self.weak_score / (1 - self.weak_score))
+        return out
+
+
+def test_a_confident_result_on_other_colours_is_absent():
+    engine = ScriptedEngine([0.95, 0.95])
+    tracker = Tracker(engine, TrackerConfig())
+    tracker.init(_with_square((160, 120)), [140, 100, 40, 40])
+    on_target = tracker.track(_with_square((160, 120)))
+    gone = tracker.track(FRAME)  # the square has left: the network still scores 0.95
+    assert on_target.present and on_target.appearance > 0.9
+    assert gone.score > 0.9 and gone.appearance < 0.1 and not gone.present
+    off = Tracker(ScriptedEngine([0.95]), TrackerConfig(appearance_thr=0.0))
+    off.init(_with_square((160, 120)), [140, 100, 40, 40])
+    assert off.track(FRAME).present  # appearance_thr 0 turns the check off
+
+
+def test_the_wide_search_takes_the_peak_with_the_targets_colours():
+    # lost on frame 1 (grey where it was); the wide search's strongest peak is on grey, a weaker one on the
+    # square, which has moved about 40 px right: that one is taken
+    tracker_config = TrackerConfig(long_term=True)
+    probe = Tracker(ScriptedEngine([0.95, 0.1]), tracker_config)
+    probe.init(_with_square((160, 120)), [140, 100, 40, 40])
+    probe.track(FRAME)
+    side = probe._multi._wide_size(probe.state)
+    n = (side - 127) // 8 + 9
+    step = 8 / (127 / 80)  # image pixels per score cell: the 40x40 box has an 80 px exemplar side
+    right, left = (n // 2, n // 2 + 8), (n // 2, n // 2 - 8)
+    engine = TwoPeakEngine([0.95, 0.9], strong=left, weak=right, weak_score=0.7)
+    tracker = Tracker(engine, tracker_config)
+    tracker.init(_with_square((160, 120)), [140, 100, 40, 40])
+    lost = tracker.track(FRAME)
+    found = tracker.track(_with_square((160 + 8 * step, 120)))
+    assert not lost.present and engine.calls[1][1] > 255
+    assert found.present and found.score < 0.8 and found.appearance > 0.8
+    assert abs(found.center[0] - (160 + 8 * step)) < 2 and abs(found.center[1] - 120) < 2

@@ -50,6 +50,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "min_size": (0.0, 1e5, True),
     "presence_thr": (0.0, 1.0, True),       # thresholds on a softmax probability
     "redetect_thr": (0.0, 1.0, True),
+    "appearance_thr": (0.0, 1.0, True),     # a Bhattacharyya coefficient of colour histograms
 }
 # the widest search crop: (size - exemplar) must be a multiple of the stride; 1663 is a 6.5x wider
 # view than 255 and costs ~40x a normal search
@@ -120,13 +121,16 @@ class TrackerConfig:
     min_mask_area: float = 100.0
     min_size: float = 10.0  # the reference clamps the target size to [10, image size]
     # Presence and long-term search (docs/longterm.md gives the measurement behind the defaults).
-    # A result is present when its score reaches presence_thr. In long-term mode a target judged
+    # A result is present when its score reaches presence_thr and its box's colours match the first
+    # frame's box (tracking/appearance.py: Bhattacharyya coefficient >= appearance_thr; 0 turns the
+    # check off). In long-term mode a target judged
     # absent keeps its state and is searched for in crops up to lost_instance_size wide (pysot's
     # SiamRPN++ LT: LOST_INSTANCE_SIZE, CONFIDENCE_LOW); a candidate at presence_thr or more is
     # taken, and the normal search resumes once one reaches redetect_thr (CONFIDENCE_HIGH).
     presence_thr: float = 0.5
     redetect_thr: float = 0.5
     lost_instance_size: int = 831
+    appearance_thr: float = 0.7
     long_term: bool = False
 
     def __post_init__(self) -> None:

@@ -91,14 +91,23 @@ def check_finite(cls: np.ndarray, loc: np.ndarray, frame: int) -> None:
         )
 
 
-def decide(
-    cls: np.ndarray, loc: np.ndarray, pos: np.ndarray, size: np.ndarray, scale_x: float,
-    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig, window_influence: float | None = None,
-) -> Decision:
-    """Pick the best anchor for one target: cls (10,S,S), loc (20,S,S) from its search crop (S is
-    the normal search's 25 or a wide search's larger map; `anchors` and `window` must be S's).
-    `window_influence` defaults to the settings' (a wide search nearly drops the window)."""
-    scale_x = np.float64(scale_x)  # keeps float32 network values promoting to float64 as upstream
+@dataclass(frozen=True)
+class _Scored:
+    """Every anchor's candidate box (crop pixels from its centre), penalty and scores."""
+
+    cx: np.ndarray
+    cy: np.ndarray
+    w: np.ndarray
+    h: np.ndarray
+    score: np.ndarray  # foreground probability
+    penalty: np.ndarray
+    pscore: np.ndarray  # penalised and windowed: what the choice maximises
+
+
+def _score_anchors(
+    cls: np.ndarray, loc: np.ndarray, size: np.ndarray, scale_x: np.float64, anchors: np.ndarray,
+    window: np.ndarray, config: TrackerConfig, window_influence: float | None,
+) -> _Scored:
     score = foreground_scores(cls)
     delta = loc.reshape(4, -1).astype(np.float32)  # rows dx, dy, dw, dh; each anchor-major
     cx = delta[0] * anchors[:, 2] + anchors[:, 0]
@@ -113,14 +122,57 @@ def decide(
     pscore = penalty * score
     influence = config.window_influence if window_influence is None else window_influence
     pscore = pscore * (1 - influence) + window * influence
-    best = int(np.argmax(pscore))
+    return _Scored(cx, cy, w, h, score, penalty, pscore)
 
-    lr = penalty[best] * score[best] * config.lr
-    new_pos = np.array([cx[best] / scale_x + pos[0], cy[best] / scale_x + pos[1]])
+
+def _decision(s: _Scored, best: int, pos: np.ndarray, size: np.ndarray, scale_x: np.float64, config: TrackerConfig,
+              n: int) -> Decision:
+    lr = s.penalty[best] * s.score[best] * config.lr
+    new_pos = np.array([s.cx[best] / scale_x + pos[0], s.cy[best] / scale_x + pos[1]])
     new_size = np.array([
-        size[0] * (1 - lr) + (w[best] / scale_x) * lr,
-        size[1] * (1 - lr) + (h[best] / scale_x) * lr,
+        size[0] * (1 - lr) + (s.w[best] / scale_x) * lr,
+        size[1] * (1 - lr) + (s.h[best] / scale_x) * lr,
     ])
-    n = cls.shape[-1]
     _, row, col = np.unravel_index(best, (config.anchor_num, n, n))
-    return Decision(new_pos, new_size, float(score[best]), int(row), int(col))
+    return Decision(new_pos, new_size, float(s.score[best]), int(row), int(col))
+
+
+def decide(
+    cls: np.ndarray, loc: np.ndarray, pos: np.ndarray, size: np.ndarray, scale_x: float,
+    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig, window_influence: float | None = None,
+) -> Decision:
+    """Pick the best anchor for one target: cls (10,S,S), loc (20,S,S) from its search crop (S is
+    the normal search's 25 or a wide search's larger map; `anchors` and `window` must be S's).
+    `window_influence` defaults to the settings' (a wide search nearly drops the window)."""
+    scale_x = np.float64(scale_x)  # keeps float32 network values promoting to float64 as upstream
+    scored = _score_anchors(cls, loc, size, scale_x, anchors, window, config, window_influence)
+    return _decision(scored, int(np.argmax(scored.pscore)), pos, size, scale_x, config, cls.shape[-1])
+
+
+# cells around a picked peak that cannot give another candidate (a peak's neighbours are the
+# same object seen from the next anchor)
+PEAK_RADIUS = 2
+
+
+def wide_candidates(
+    cls: np.ndarray, loc: np.ndarray, pos: np.ndarray, size: np.ndarray, scale_x: float,
+    anchors: np.ndarray, window: np.ndarray, config: TrackerConfig, window_influence: float, count: int,
+) -> list[Decision]:
+    """Up to `count` decisions at separate peaks of the penalised score map, best first: the first
+    is what `decide` picks; each next one the best anchor more than PEAK_RADIUS cells from those
+    already taken."""
+    scale_x = np.float64(scale_x)
+    scored = _score_anchors(cls, loc, size, scale_x, anchors, window, config, window_influence)
+    n = cls.shape[-1]
+    per_cell = scored.pscore.reshape(config.anchor_num, n, n).max(axis=0)
+    open_cells = np.ones((n, n), bool)
+    picks = []
+    for _ in range(count):
+        if not open_cells.any():
+            break
+        r, c = np.unravel_index(int(np.argmax(np.where(open_cells, per_cell, -np.inf))), (n, n))
+        a = int(np.argmax(scored.pscore.reshape(config.anchor_num, n, n)[:, r, c]))
+        picks.append(_decision(scored, int(np.ravel_multi_index((a, r, c), (config.anchor_num, n, n))), pos, size,
+                               scale_x, config, n))
+        open_cells[max(0, r - PEAK_RADIUS): r + PEAK_RADIUS + 1, max(0, c - PEAK_RADIUS): c + PEAK_RADIUS + 1] = False
+    return picks

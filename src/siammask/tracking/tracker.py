@@ -16,9 +16,17 @@ import numpy as np
 from siammask.engine_contract import Engine, TemplateKernels
 from siammask.errors import SiamMaskError
 from siammask.system import available_memory
+from siammask.tracking.appearance import colour_signature, similarity
 from siammask.tracking.config import TrackerConfig
 from siammask.tracking.crop import crop_subwindow, to_chw_float
-from siammask.tracking.decode import Decision, check_finite, cosine_window, decide, generate_anchors
+from siammask.tracking.decode import (
+    Decision,
+    check_finite,
+    cosine_window,
+    decide,
+    generate_anchors,
+    wide_candidates,
+)
 from siammask.tracking.frames import as_bgr
 from siammask.tracking.geometry import axis_aligned_box, box_corners, check_start_box, cxcywh_to_xywh, overlaps_image
 from siammask.tracking.mask import PastedMask, mask_to_image, rotated_box
@@ -32,6 +40,7 @@ class TargetState:
     size: np.ndarray  # (w, h)
     fill: np.ndarray  # the init frame's mean colour, pads crops that leave the frame
     kernels: TemplateKernels  # this target's correlation kernels (batch of one)
+    signature: np.ndarray | None = None  # the init box's colours (tracking/appearance.py)
     searching: bool = False  # long-term mode: judged absent, searched for in a wide crop
 
 
@@ -46,10 +55,18 @@ class TrackResult:
     mask_pixels: int  # pixels above the segmentation threshold
     from_mask: bool  # False when the mask was too small and `polygon` is the box
     seg_thr: float = 0.3  # the tracker's segmentation threshold (what `mask_pixels` counts above)
-    # whether the target is judged in view (settings' presence_thr on the score). An absent
-    # result's mask is empty (binary_mask); in long-term mode its box is the held state, not a
-    # detection, and writers mark the frame absent in their own way.
+    # whether the target is judged in view (the score at the settings' presence_thr and the box's
+    # colours matching the first frame's at appearance_thr). An absent result's mask is empty
+    # (binary_mask); in long-term mode its box is the held state, not a detection, and writers
+    # mark the frame absent in their own way.
     present: bool = True
+    appearance: float = float("nan")  # colour match of the result's box with the init box, 0..1
+
+    @property
+    def confidence(self) -> float:
+        """How sure the tracker is that this is the target: the score times the colour match (what
+        long-term results record per frame; docs/longterm.md has the measurement)."""
+        return self.score * self.appearance if np.isfinite(self.appearance) else self.score
 
     @property
     def center(self) -> np.ndarray:
@@ -109,6 +126,8 @@ def check_box_in_image(values: Sequence[float], image_size: tuple[int, int], lab
 TARGET_BYTES = 88 << 20
 # pysot's SiamRPN++ LT weighs the cosine window at 0.001 in its wide search
 WIDE_WINDOW_INFLUENCE = 0.001
+# separate score-map peaks a wide search compares by colour (each costs a histogram of its box)
+WIDE_CANDIDATES = 5
 # label maps (track --masks, DAVIS results) write target k as k + 1 in an 8-bit PNG
 MAX_TARGETS = 255
 
@@ -196,7 +215,8 @@ class MultiTracker:
             states.append((pos, size))
         kernels = self.engine.template(to_chw_float(crops))
         for k, (pos, size) in enumerate(states):
-            self.targets.append(TargetState(pos, size, fill, kernels.select(k)))
+            signature = colour_signature(frame, cxcywh_to_xywh(pos, size))
+            self.targets.append(TargetState(pos, size, fill, kernels.select(k), signature))
 
     def _wide_size(self, target: TargetState) -> int:
         """The search crop for a target searched for wide: the smallest size on a 64-pixel grid
@@ -248,38 +268,64 @@ class MultiTracker:
         out = self.engine.search(to_chw_float(crops), kernels)
         check_finite(out.cls, out.loc, self.frame_index)
         anchors, window = self._decoding_for(instance_size)
-        # a wide search looks for the target anywhere in view: the window nearly off, as pysot's LT
-        influence = None if instance_size == cfg.instance_size else WIDE_WINDOW_INFLUENCE
-        decisions = [
-            decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], anchors, window, cfg, influence)
-            for k, t in enumerate(targets)
-        ]
+        if instance_size == cfg.instance_size:
+            decisions = [decide(out.cls[k], out.loc[k], t.pos, t.size, scales[k], anchors, window, cfg)
+                         for k, t in enumerate(targets)]
+        else:
+            decisions = [self._redetect(frame, t, out.cls[k], out.loc[k], scales[k], anchors, window)
+                         for k, t in enumerate(targets)]
         masks = self.engine.refine(
             out, kernels, np.array([d.row for d in decisions]), np.array([d.col for d in decisions])
         )
         return {
-            members[k]: self._finish(t, d, masks[k], crop_boxes[k], instance_size)
+            members[k]: self._finish(frame, t, d, masks[k], crop_boxes[k], instance_size)
             for k, (t, d) in enumerate(zip(targets, decisions))
         }
 
-    def _finish(
-        self, target: TargetState, d: Decision, mask: np.ndarray, crop_box: tuple[float, float, float, float],
-        instance_size: int,
-    ) -> TrackResult:
+    def _redetect(self, frame: np.ndarray, target: TargetState, cls: np.ndarray, loc: np.ndarray, scale_x: float,
+                  anchors: np.ndarray, window: np.ndarray) -> Decision:
+        """A wide search's pick: of the score map's strongest separate peaks (the window nearly off,
+        as pysot's LT), the one whose score times colour match is highest. The network's best
+        peak alone is often background on scenes unlike its training (docs/longterm.md)."""
+        candidates = wide_candidates(cls, loc, target.pos, target.size, scale_x, anchors, window, self.config,
+                                     WIDE_WINDOW_INFLUENCE, WIDE_CANDIDATES)
+        if self.config.appearance_thr <= 0:
+            return candidates[0]
+        matches = [similarity(target.signature, colour_signature(frame, self._clamped_box(d)[2])) for d in candidates]
+        return candidates[int(np.argmax([d.score * m for d, m in zip(candidates, matches)]))]
+
+    def _clamped_box(self, d: Decision) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pos, size, x,y,w,h) of a decision clamped to the image, as the state keeps it."""
         cfg = self.config
         assert self.image_size is not None
         width, height = self.image_size
+        pos, size = d.pos.copy(), d.size.copy()
+        pos[0] = max(0, min(width, pos[0]))
+        pos[1] = max(0, min(height, pos[1]))
+        size[0] = max(cfg.min_size, min(width, size[0]))
+        size[1] = max(cfg.min_size, min(height, size[1]))
+        return pos, size, cxcywh_to_xywh(pos, size)
+
+    def _finish(
+        self, frame: np.ndarray, target: TargetState, d: Decision, mask: np.ndarray,
+        crop_box: tuple[float, float, float, float], instance_size: int,
+    ) -> TrackResult:
+        cfg = self.config
+        assert self.image_size is not None
         pasted = mask_to_image(
             mask, crop_box, d.row, d.col, self.image_size, instance_size, cfg.exemplar_size,
             cfg.base_size, cfg.total_stride,
         )
-        present = d.score >= cfg.presence_thr
+        pos, size, box = self._clamped_box(d)
+        match = similarity(target.signature, colour_signature(frame, box))
+        present = d.score >= cfg.presence_thr and match >= cfg.appearance_thr
         if cfg.long_term and not present:
             # absent: hold the state (following the background would carry it away) and search
             # wide from the next frame; the result is the held box, marked absent
             target.searching = True
-            box = cxcywh_to_xywh(target.pos, target.size)
-            return TrackResult(box_corners(box), box, d.score, pasted, 0, False, cfg.seg_thr, present=False)
+            held = cxcywh_to_xywh(target.pos, target.size)
+            return TrackResult(box_corners(held), held, d.score, pasted, 0, False, cfg.seg_thr, present=False,
+                               appearance=match)
         if cfg.long_term:
             # found: back to the normal search only once the score is high (pysot's CONFIDENCE_HIGH)
             target.searching = target.searching and d.score < cfg.redetect_thr
@@ -287,14 +333,9 @@ class MultiTracker:
         from_mask = corners is not None
         if corners is None:  # mask too small: the (unclamped) box, as the reference reports it
             corners = box_corners(cxcywh_to_xywh(d.pos, d.size))
-        pos, size = d.pos.copy(), d.size.copy()
-        pos[0] = max(0, min(width, pos[0]))
-        pos[1] = max(0, min(height, pos[1]))
-        size[0] = max(cfg.min_size, min(width, size[0]))
-        size[1] = max(cfg.min_size, min(height, size[1]))
         target.pos, target.size = pos, size
-        return TrackResult(corners, cxcywh_to_xywh(pos, size), d.score, pasted, pixels, from_mask, cfg.seg_thr,
-                           present=present)
+        return TrackResult(corners, box, d.score, pasted, pixels, from_mask, cfg.seg_thr, present=present,
+                           appearance=match)
 
 
 class Tracker:
