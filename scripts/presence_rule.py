@@ -2,10 +2,12 @@
 
 Tracks every sequence of a VOT-LT dataset once from its first frame in short-term mode (the
 trajectory does not depend on the rule, so every candidate is scored on the same frames) and
-records per frame the score, the mask's pixel count, whether the ground truth has the target and
-the overlap of the tracker's box with it. A frame "should be present" when the target is in view
+records per frame the score, the mask's pixel count, the colour match of the result's box with the
+first frame's (tracking/appearance.py), whether the ground truth has the target and the overlap of
+the tracker's box with it. A frame "should be present" when the target is in view
 and the result is on it (overlap > 0: the long-term measures' own test for a correct frame).
-Printed per candidate rule (score >= t; score >= t and mask pixels > 0): precision and recall of
+Printed per candidate rule (score >= t; score >= t and mask pixels > 0; colour match >= t; score >=
+0.5 and colour match >= t): precision and recall of
 "present", its F, and the balanced accuracy (mean of the present and the absent frames' recalls);
 the best of each rule last. The per-frame figures go to --csv.
 
@@ -36,7 +38,7 @@ def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def frames_of(dataset: str, spec_args: argparse.Namespace) -> list[tuple[str, int, float, int, bool, float]]:
+def frames_of(dataset: str, spec_args: argparse.Namespace) -> list[tuple[str, int, float, int, float, bool, float]]:
     engine, config = engine_spec(spec_args).build()
     rows = []
     for seq in load_votlt(dataset):
@@ -49,7 +51,7 @@ def frames_of(dataset: str, spec_args: argparse.Namespace) -> list[tuple[str, in
             result = tracker.track(read_image(seq.frames[t]))
             in_view = bool(np.all(np.isfinite(truth[t])))
             overlap = box_overlap(result.box, truth[t]) if in_view else 0.0
-            rows.append((seq.name, t, result.score, result.mask_pixels, in_view, overlap))
+            rows.append((seq.name, t, result.score, result.mask_pixels, result.appearance, in_view, overlap))
         print(f"{seq.name}: {len(seq)} frames", file=sys.stderr, flush=True)
     return rows
 
@@ -77,21 +79,25 @@ def main() -> int:
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["sequence", "frame", "score", "mask_pixels", "in_view", "overlap"])
+            writer.writerow(["sequence", "frame", "score", "mask_pixels", "appearance", "in_view", "overlap"])
             writer.writerows(rows)
     score = np.array([r[2] for r in rows])
     pixels = np.array([r[3] for r in rows])
-    should = np.array([r[4] and r[5] > 0 for r in rows])
-    in_view = np.array([r[4] for r in rows])
+    match = np.array([r[4] for r in rows])
+    should = np.array([r[5] and r[6] > 0 for r in rows])
+    in_view = np.array([r[5] for r in rows])
     print(f"{len(rows)} frames: {int(in_view.sum())} with the target in view, {int(should.sum())} of them tracked "
           f"(overlap > 0); score on absent frames median {np.median(score[~in_view]):.3f}, "
-          f"on tracked frames median {np.median(score[should]):.3f}")
+          f"on tracked frames median {np.median(score[should]):.3f}; colour match on frames not tracked median "
+          f"{np.median(match[~should]):.3f}, on tracked frames {np.median(match[should]):.3f}")
     best = {}
-    print("rule                     t      precision recall  F      balanced")
+    print("rule                          t      precision recall  F      balanced")
     for t in np.round(np.arange(0.05, 1.0, 0.05), 2).tolist() + [0.97, 0.98, 0.99]:
-        for rule, predicted in (("score >= t", score >= t), ("score >= t, mask > 0", (score >= t) & (pixels > 0))):
+        rules = (("score >= t", score >= t), ("score >= t, mask > 0", (score >= t) & (pixels > 0)),
+                 ("match >= t", match >= t), ("score >= 0.5, match >= t", (score >= 0.5) & (match >= t)))
+        for rule, predicted in rules:
             figures = scores_of(predicted, should)
-            print(f"{rule:24s} {t:5.2f}  {figures[0]:.3f}     {figures[1]:.3f}   {figures[2]:.3f}  {figures[3]:.3f}")
+            print(f"{rule:29s} {t:5.2f}  {figures[0]:.3f}     {figures[1]:.3f}   {figures[2]:.3f}  {figures[3]:.3f}")
             if rule not in best or figures[3] > best[rule][1][3]:
                 best[rule] = (t, figures)
     for rule, (t, figures) in best.items():

@@ -2,8 +2,8 @@
 
 Checks the handshake (formats, name), every region type in (rectangle, polygon, mask), the reply
 type (polygon, or a mask when the client initialises with one or --output mask), confidence = the
-tracker's score, present = its presence, that the served polygons are the in-process tracker's,
---long-term and the embedded default (no model given), and how an absent target is answered.
+tracker's confidence (score x colour match), present = its presence, that the served polygons are
+the in-process tracker's, --long-term and the embedded default (no model given), and how an absent target is answered.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_polygon_in_polygons_out_match_in_process_tracker(exported_model, onnx_e
         expected = tracker.track(cv2.imread(str(path)))
         assert region.type == trax.Region.POLYGON
         np.testing.assert_allclose(np.array(list(region)), expected.polygon, atol=1e-4)
-        assert float(props["confidence"]) == pytest.approx(expected.score, abs=1e-6)
+        assert float(props["confidence"]) == pytest.approx(expected.confidence, abs=1e-6)
         assert int(props["present"]) == int(expected.present)
 
 

@@ -150,7 +150,7 @@ class TraxSession:
         result = self.tracker.track(frame)
         config = self.tracker.config
         region = result_region(result, self.as_mask, config.seg_thr, empty_when_absent=config.long_term)
-        return region, {"confidence": float(result.score), "present": int(result.present)}
+        return region, {"confidence": float(result.confidence), "present": int(result.present)}
 
 
 def serve(

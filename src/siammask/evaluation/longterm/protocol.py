@@ -44,6 +44,6 @@ def run_longterm(tracker: Tracker, frames: Sequence[str], groundtruth: np.ndarra
         else:
             result = tracker.track(frame)
             boxes[f] = result.box
-            scores[f] = result.score
+            scores[f] = result.confidence  # score x colour match: docs/longterm.md
         seconds += time.perf_counter() - tic
     return LongTermRun(boxes, scores, seconds)
