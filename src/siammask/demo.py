@@ -169,7 +169,7 @@ def run_long_term_part(spec: EngineSpec, out: Path, sequences: int, frames: int)
     from siammask.evaluation.longterm.report import build_report, evaluate_folder, format_table
     from siammask.evaluation.longterm.runner import run_longterm_dataset
 
-    # a seed the trained default never saw, at a size of its own
+    # synth's renderer, which the trained default (trained on the broad generator) never saw
     root = make_lt_dataset(out / "longterm", sequences=sequences, frames=frames, size=(320, 240), seed=2027)
     dataset = load_votlt(root)
     results = out / "results_lt"
@@ -307,7 +307,8 @@ def _run_stages(options: DemoOptions, stages: DemoStages) -> dict[str, Any]:
     if lt_text:
         summary += ("\n## Long-term tracking (VOT-LT layout, precision / recall / F)\n\nA synthetic VOT-LT set "
                     "(`longterm/`: the target hides behind a panel or leaves the view for 15-35 frames, then comes "
-                    "back elsewhere) tracked once from its first frame in short-term and in long-term mode "
+                    "back elsewhere; drawn by synth's renderer, which the embedded default, trained on the broad "
+                    "generator, never saw) tracked once from its first frame in short-term and in long-term mode "
                     "(`--long-term`); results in `results_lt/`, measures as pysot's F1Benchmark, the plot in "
                     "`plots/precision_recall.png`.\n\n```\n" + lt_text.rstrip() + "\n```\n")
     problems = [f"bench: {p}" for p in bench["problems"]]
