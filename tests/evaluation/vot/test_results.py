@@ -110,3 +110,13 @@ def test_repetitions_in_order(tmp_path):
     write_trajectory(result_path(tmp_path, "T", "s", 1), [INIT, FAILURE])
     (result_path(tmp_path, "T", "s").parent / "s_time.txt").write_text("0.1\n0.2\n")
     assert read_tracker(tmp_path, "T", ["s"])["s"] == [[INIT, FAILURE], [INIT, SKIP]]
+
+
+def test_a_multistart_only_tracker_is_not_a_supervised_one(tmp_path):
+    """VOT2020's multistart runs live in baseline/ too (SEQ_<anchor, 8 digits>.txt): a tracker with
+    only those is not listed for the supervised report, one with SEQ_001.txt is."""
+    for name, file in (("Multi", "seq/seq_00000010.txt"), ("Super", "seq/seq_001.txt")):
+        path = tmp_path / name / "baseline" / file
+        path.parent.mkdir(parents=True)
+        path.write_text("1\n")
+    assert find_trackers(tmp_path) == ["Super"]
