@@ -13,9 +13,10 @@ examples:
   siammask demo --force                           # again, replacing the earlier demo's folder
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
 
-On the embedded defaults it took 3 min 53 s on 2 idle AVX-512 cores (README; 1 min 55 s before the long-term part).
-The embedded default is the seeded backbone with heads, mask and refine trained on synthetic data
-(docs/training.md): it follows synthetic targets and was never shown a real object.
+On the embedded defaults it took 6 min 52 s on 2 AVX-512 cores shared with another job (README; 3 min 53 s idle
+with the previous default). The embedded default is the seeded backbone with heads, mask and refine trained on
+synthetic data of the broad generator (docs/training.md), so the demo's data are a renderer it never saw; it was
+never shown a real object.
 
 It writes OUTPUT/summary.md (parity, INT8 agreement, metrics, speed), report.json, bench.json, plots/,
 overlay.gif and overlay_frame.png, plus the exported graphs (model/, model_int8/) and results (results/).
