@@ -114,6 +114,44 @@ def longest_first(todo: list[tuple[Any, Path]]) -> list[tuple[Any, Path]]:
     return sorted(todo, key=lambda item: -frames(item))
 
 
+@dataclasses.dataclass(frozen=True)
+class PassOutcome:
+    """A sequence tracked once from its first frame, no reset (one pass, long-term)."""
+    name: str
+    frames: int
+    seconds: float  # tracker time
+    skipped: bool = False  # already complete from an earlier run
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+def plan_kept(
+    dataset: Any, force: bool, kept_outcome: Callable[..., Any],  # noqa: ANN401 - a protocol's dataset
+    paths: Callable[[Any], tuple[Path, Path | None]], complete: Callable[[Any, Path, Path | None], bool],
+) -> tuple[list[Any], list[tuple[Any, Path]]]:
+    """A one-pass protocol's `plan` for run_sequences: every existing result judged before anything
+    is tracked. `paths(seq)` is a sequence's (box file, second file or None), `complete(seq, box,
+    second)` whether an earlier run left them whole; gives the kept outcomes
+    (`kept_outcome(name, 0, 0.0, skipped=True)`) and the (sequence, box file) pairs left to track,
+    a killed run's temporary files removed."""
+    from siammask.files import remove_stale_temporaries
+
+    kept: list[Any] = []
+    todo: list[tuple[Any, Path]] = []
+    for seq in dataset:
+        box, second = paths(seq)
+        if not force and complete(seq, box, second):
+            kept.append(kept_outcome(seq.name, 0, 0.0, skipped=True))
+            continue
+        todo.append((seq, box))
+        for path in (box, second):
+            if path is not None:
+                remove_stale_temporaries(path)
+    return kept, todo
+
+
 @contextmanager
 def open_run(
     dataset: Any, spec: EngineSpec, results_dir: str | Path, tracker_name: str, force: bool,  # noqa: ANN401

@@ -10,7 +10,6 @@ files that are not results of that sequence; `workers` processes or a Ray cluste
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from siammask.datasets.vot import Dataset, Sequence
@@ -20,21 +19,12 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.longterm.protocol import LongTermRun, run_longterm
 from siammask.evaluation.longterm.results import existing_result, result_paths, write_result
 from siammask.evaluation.shards import Shard
-from siammask.evaluation.workers import run_sequences
-from siammask.files import remove_stale_temporaries
+from siammask.evaluation.workers import PassOutcome, plan_kept, run_sequences
 from siammask.tracking.config import TrackerConfig
 
 
-@dataclass(frozen=True)
-class LongTermOutcome:
-    name: str
-    frames: int
-    seconds: float  # tracker time
-    skipped: bool = False  # already complete from an earlier run
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+class LongTermOutcome(PassOutcome):
+    """A sequence's long-term run: its frames and tracker time, or kept from an earlier run."""
 
 
 def longterm_outcome(engine: Engine, config: TrackerConfig, sequence: Sequence) -> tuple[LongTermRun, LongTermOutcome]:
@@ -63,19 +53,11 @@ def track_sequence(engine: Engine, config: TrackerConfig, sequence: Sequence, ou
 def plan_sequences(
     dataset: Dataset, results_dir: str | Path, tracker_name: str, force: bool,
 ) -> tuple[list[LongTermOutcome], list[tuple[Sequence, Path]]]:
-    """Judge every existing result before anything is tracked: the outcomes of the sequences kept
-    and the (sequence, box file) pairs left to track (a killed run's temporary files removed)."""
-    kept: list[LongTermOutcome] = []
-    todo: list[tuple[Sequence, Path]] = []
-    for seq in dataset:
-        box, conf = result_paths(results_dir, tracker_name, seq.name)
-        if not force and existing_result(box, conf, len(seq)):
-            kept.append(LongTermOutcome(seq.name, 0, 0.0, skipped=True))
-        else:
-            todo.append((seq, box))
-            remove_stale_temporaries(box)
-            remove_stale_temporaries(conf)
-    return kept, todo
+    """Judge every existing result before anything is tracked (workers.plan_kept): the outcomes of
+    the sequences kept and the (sequence, box file) pairs left to track."""
+    return plan_kept(dataset, force, LongTermOutcome,
+                     lambda seq: result_paths(results_dir, tracker_name, seq.name),
+                     lambda seq, box, conf: existing_result(box, conf, len(seq)))
 
 
 def run_longterm_dataset(

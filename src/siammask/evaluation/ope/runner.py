@@ -11,7 +11,6 @@ this protocol's steps) share the sequences out. The layout follows the dataset's
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -22,21 +21,12 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.ope.protocol import OnePassRun, run_onepass
 from siammask.evaluation.ope.results import existing_result, nested, result_paths, write_result
 from siammask.evaluation.shards import Shard
-from siammask.evaluation.workers import run_sequences
-from siammask.files import remove_stale_temporaries
+from siammask.evaluation.workers import PassOutcome, plan_kept, run_sequences
 from siammask.tracking.config import TrackerConfig
 
 
-@dataclass(frozen=True)
-class OnePassOutcome:
-    name: str
-    frames: int
-    seconds: float  # tracker time
-    skipped: bool = False  # already complete from an earlier run
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+class OnePassOutcome(PassOutcome):
+    """A sequence's one pass: its frames and tracker time, or kept from an earlier run."""
 
 
 def onepass_outcome(engine: Engine, config: TrackerConfig,
@@ -69,20 +59,11 @@ def track_sequence(engine: Engine, config: TrackerConfig, sequence: OnePassSeque
 def plan_sequences(
     dataset: OnePassDataset, results_dir: str | Path, tracker_name: str, force: bool,
 ) -> tuple[list[OnePassOutcome], list[tuple[OnePassSequence, Path]]]:
-    """Judge every existing result before anything is tracked: the outcomes of the sequences kept
-    and the (sequence, box file) pairs left to track (a killed run's temporary files removed)."""
-    kept: list[OnePassOutcome] = []
-    todo: list[tuple[OnePassSequence, Path]] = []
-    for seq in dataset:
-        box, times = result_paths(results_dir, tracker_name, seq.name, dataset.benchmark)
-        if not force and existing_result(box, times, len(seq)):
-            kept.append(OnePassOutcome(seq.name, 0, 0.0, skipped=True))
-            continue
-        todo.append((seq, box))
-        for path in (box, times):
-            if path is not None:
-                remove_stale_temporaries(path)
-    return kept, todo
+    """Judge every existing result before anything is tracked (workers.plan_kept): the outcomes of
+    the sequences kept and the (sequence, box file) pairs left to track."""
+    return plan_kept(dataset, force, OnePassOutcome,
+                     lambda seq: result_paths(results_dir, tracker_name, seq.name, dataset.benchmark),
+                     lambda seq, box, times: existing_result(box, times, len(seq)))
 
 
 def run_onepass_dataset(
