@@ -14,10 +14,6 @@ The final figures are show_result's three lines (mean curves, F, argmax) applied
 
 from __future__ import annotations
 
-import importlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +22,7 @@ import pytest
 from siammask.datasets.votlt import load_votlt
 from siammask.evaluation.longterm.report import evaluate_tracker
 from siammask.evaluation.longterm.results import write_result
+from tests.evaluation.pysot_toolkit import pysot_modules
 
 FILES = ("toolkit/__init__.py", "toolkit/datasets/dataset.py", "toolkit/datasets/video.py",
          "toolkit/datasets/vot.py", "toolkit/utils/__init__.py", "toolkit/utils/statistics.py",
@@ -45,40 +42,11 @@ def vot_overlap_traj(polygons1, polygons2, bounds=None):
 '''
 
 
-def _pysot_source() -> Path | None:
-    here = Path(__file__).resolve().parents[3]
-    candidates = [os.environ.get("SIAMMASK_PYSOT"), "/work/.mirror/STVIR+pysot/repo", here.parent / "shared" / "pysot"]
-    return next((Path(c) for c in candidates if c and Path(c).exists()), None)
-
-
-def _read(source: Path, name: str) -> str:
-    if (source / name).is_file():  # a checkout
-        return (source / name).read_text()
-    return subprocess.run(["git", f"--git-dir={source}", "show", f"HEAD:{name}"], check=True,
-                          capture_output=True, text=True).stdout
-
-
 @pytest.fixture(scope="module")
 def pysot(tmp_path_factory):
-    source = _pysot_source()
-    if source is None:
-        pytest.skip("no copy of STVIR/pysot: set SIAMMASK_PYSOT to a checkout (or fetch github:STVIR/pysot)")
-    pytest.importorskip("colorama")  # f1_benchmark.py imports it
-    root = tmp_path_factory.mktemp("pysot")
-    for name in FILES:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(_read(source, name))
-    for package in ("toolkit/datasets", "toolkit/evaluation"):
-        (root / package / "__init__.py").write_text("")
-    (root / "toolkit/utils/region.py").write_text(REGION)
-    sys.path.insert(0, str(root))
-    try:
-        yield (importlib.import_module("toolkit.datasets.dataset"), importlib.import_module("toolkit.datasets.vot"),
-               importlib.import_module("toolkit.evaluation.f1_benchmark"))
-    finally:
-        sys.path.remove(str(root))
-        for module in [m for m in sys.modules if m == "toolkit" or m.startswith("toolkit.")]:
-            del sys.modules[module]
+    modules = ("datasets.dataset", "datasets.vot", "evaluation.f1_benchmark")
+    for loaded in pysot_modules(tmp_path_factory.mktemp("pysot"), FILES, REGION, modules):
+        yield tuple(loaded[name] for name in modules)
 
 
 def _fake_results(dataset, results: Path, name: str, seed: int) -> None:

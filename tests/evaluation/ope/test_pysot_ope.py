@@ -15,10 +15,6 @@ an attribute's the same over its videos.
 
 from __future__ import annotations
 
-import importlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +22,7 @@ import pytest
 
 from siammask.evaluation.ope.report import evaluate_tracker
 from tests.evaluation.ope.synthetic import dataset, truth, write_results
+from tests.evaluation.pysot_toolkit import pysot_modules
 
 FILES = ("toolkit/__init__.py", "toolkit/datasets/dataset.py", "toolkit/datasets/video.py",
          "toolkit/datasets/otb.py", "toolkit/datasets/uav.py", "toolkit/datasets/lasot.py",
@@ -33,40 +30,11 @@ FILES = ("toolkit/__init__.py", "toolkit/datasets/dataset.py", "toolkit/datasets
 TOLERANCE = 1e-6
 
 
-def _pysot_source() -> Path | None:
-    here = Path(__file__).resolve().parents[3]
-    candidates = [os.environ.get("SIAMMASK_PYSOT"), "/work/.mirror/STVIR+pysot/repo", here.parent / "shared" / "pysot"]
-    return next((Path(c) for c in candidates if c and Path(c).exists()), None)
-
-
-def _read(source: Path, name: str) -> str:
-    if (source / name).is_file():  # a checkout
-        return (source / name).read_text()
-    return subprocess.run(["git", f"--git-dir={source}", "show", f"HEAD:{name}"], check=True,
-                          capture_output=True, text=True).stdout
-
-
 @pytest.fixture(scope="module")
 def pysot(tmp_path_factory):
-    source = _pysot_source()
-    if source is None:
-        pytest.skip("no copy of STVIR/pysot: set SIAMMASK_PYSOT to a checkout (or fetch github:STVIR/pysot)")
-    pytest.importorskip("colorama")  # ope_benchmark.py imports it
-    root = tmp_path_factory.mktemp("pysot")
-    for name in FILES:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(_read(source, name))
-    for package in ("toolkit/datasets", "toolkit/evaluation"):
-        (root / package / "__init__.py").write_text("")
-    (root / "toolkit/utils/region.py").write_text("")  # the one-pass arithmetic never calls it
-    sys.path.insert(0, str(root))
-    try:
-        yield {name: importlib.import_module(f"toolkit.{name}") for name in
-               ("datasets.dataset", "datasets.otb", "datasets.uav", "datasets.lasot", "evaluation.ope_benchmark")}
-    finally:
-        sys.path.remove(str(root))
-        for module in [m for m in sys.modules if m == "toolkit" or m.startswith("toolkit.")]:
-            del sys.modules[module]
+    # the one-pass arithmetic never calls region: an empty stand-in
+    yield from pysot_modules(tmp_path_factory.mktemp("pysot"), FILES, "", (
+        "datasets.dataset", "datasets.otb", "datasets.uav", "datasets.lasot", "evaluation.ope_benchmark"))
 
 
 def _pysot_eval(pysot, ds, results: Path, name: str) -> tuple[dict, dict, dict, dict]:
