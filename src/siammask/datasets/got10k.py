@@ -29,9 +29,10 @@ from siammask.datasets.onepass import (
     numbered_frames,
     read_boxes,
     read_flags,
+    read_name_list,
 )
 from siammask.errors import SiamMaskError
-from siammask.files import MAX_LINE_BYTES, check_name, read_input_text
+from siammask.files import MAX_LINE_BYTES, read_input_text
 
 __all__ = ["GOT10kDataset", "is_got10k_dataset", "load_got10k", "SPLITS", "LABELS"]
 
@@ -102,18 +103,7 @@ def load_got10k(root: str | os.PathLike[str], split: str | None = None) -> GOT10
 def _read_list(path: Path) -> list[str]:
     if not path.exists() and not path.is_symlink():
         raise SiamMaskError(f"{path} not found: a GOT-10k split lists its sequences in list.txt")
-    names: list[str] = []
-    for i, line in enumerate(read_input_text(path, str(path)).splitlines(), start=1):
-        name = line.strip().rstrip("/")
-        if not name:
-            continue
-        try:
-            check_name(name, "sequence")
-        except SiamMaskError as exc:
-            raise SiamMaskError(f"{path}:{i}: {exc}") from None
-        if name in names:
-            raise SiamMaskError(f"{path}:{i}: sequence {name!r} listed twice")
-        names.append(name)
+    names = read_name_list(path)
     if not names:
         raise SiamMaskError(f"{path} lists no sequences")
     return names

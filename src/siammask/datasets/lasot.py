@@ -34,10 +34,10 @@ from siammask.datasets.onepass import (
     pysot_attributes,
     read_boxes,
     read_flags,
+    read_name_list,
     set_attributes,
 )
 from siammask.errors import SiamMaskError
-from siammask.files import check_name, read_input_text
 
 __all__ = ["LaSOTDataset", "is_lasot_dataset", "load_lasot", "SPLITS"]
 
@@ -81,7 +81,7 @@ def load_lasot(root: str | os.PathLike[str], split: str | None = None) -> LaSOTD
     if split in ("test", "train"):
         if listing is None:
             raise SiamMaskError(f"{root / TEST_LIST} not found: the LaSOT {split} split is what it names")
-        test = _read_list(listing)
+        test = read_name_list(listing)
         unknown = [n for n in test if n not in folders]
         if split == "test" and unknown and listing.parent == root:
             raise SiamMaskError(f"{listing} names {unknown[0]!r}, which is not a sequence folder of {root}")
@@ -119,22 +119,6 @@ def _test_list(root: Path) -> Path | None:
         if path.exists() or path.is_symlink():
             return path
     return None
-
-
-def _read_list(path: Path) -> list[str]:
-    names = []
-    for i, line in enumerate(read_input_text(path, str(path)).splitlines(), start=1):
-        name = line.strip().rstrip("/")
-        if not name:
-            continue
-        try:
-            check_name(name, "sequence")
-        except SiamMaskError as exc:
-            raise SiamMaskError(f"{path}:{i}: {exc}") from None
-        if name in names:
-            raise SiamMaskError(f"{path}:{i}: sequence {name!r} listed twice")
-        names.append(name)
-    return names
 
 
 def _sequence(folder: Path) -> OnePassSequence:
