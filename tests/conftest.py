@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.constants import GOLDEN
@@ -61,3 +63,19 @@ def onnx_engine(exported_model):
     from siammask.engines.onnx_engine import OnnxEngine
 
     return OnnxEngine(exported_model)
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """An in-process Ray instance of this test module's own (token authentication off, as the shared
+    notes advise for tests), shut down after the module; never `ray stop`, which would end every Ray
+    process on the machine, and never a cluster found by "auto"."""
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("this process is already connected to Ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

@@ -7,7 +7,6 @@ every Ray process on the machine, and never joins a cluster found by "auto".
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -16,19 +15,6 @@ from siammask.datasets.vot import load_dataset
 from siammask.errors import SiamMaskError
 from siammask.evaluation.vot.results import result_path
 from siammask.evaluation.vot.runner import EngineSpec, run_dataset
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():
-        pytest.skip("this process is already connected to Ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,11 @@ its own in-process Ray instance and shuts it down, as test_ray.py does."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from siammask.datasets.vot import load_dataset
 from siammask.engines.factory import EngineSpec
 from siammask.evaluation.votexp.runner import run_experiment
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():
-        pytest.skip("this process is already connected to Ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 @pytest.mark.parametrize("experiment", ["multistart", "unsupervised"])

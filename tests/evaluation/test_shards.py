@@ -9,7 +9,6 @@ the CLI's --ray finds it connected and keeps it (it never joins a cluster found 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -204,20 +203,7 @@ def test_missing_twice_and_existing_output_are_refused(runs, tmp_path, capsys):
     assert not (tmp_path / "m2").exists()
 
 
-# --- Ray: 2 workers == one process ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():
-        pytest.skip("this process is already connected to Ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+# --- Ray: 2 workers == one process (ray_instance: tests/conftest.py) ------------------------------
 
 
 def test_lasot_on_ray_two_workers_equals_one_process(ray_instance, runs, lasot, exported_model, tmp_path):

@@ -4,10 +4,7 @@ instance (token authentication off) and shuts it down; it never runs `ray stop`.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pytest
 
 from siammask.datasets.got10k import GOT10kDataset
 from siammask.datasets.onepass import OnePassSequence
@@ -15,19 +12,6 @@ from siammask.datasets.synth import make_dataset
 from siammask.engines.factory import EngineSpec
 from siammask.evaluation.ope.results import read_times, result_paths
 from siammask.evaluation.ope.runner import run_onepass_dataset, run_onepass_ray
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():
-        pytest.skip("this process is already connected to Ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 def _got10k(tmp_path) -> GOT10kDataset:
