@@ -16,6 +16,7 @@ import pytest
 
 from siammask.cli import main
 from tests.constants import AUTO_FP32, DATASET
+from tests.settings import colour_test_off
 
 pytest.importorskip("torch")
 
@@ -53,7 +54,7 @@ def test_one_target_all_outputs_and_video(capsys, tmp_path, seeded_checkpoint):
     rc, out, err = run_track(
         capsys, SEQ, "--box", BOX, "--checkpoint", seeded_checkpoint, "--max-frames", 6,
         "--output", tmp_path / "r.json", "--output", tmp_path / "r.csv", "--output", tmp_path / "r.txt",
-        "--video", tmp_path / "overlay.mp4",
+        "--video", tmp_path / "overlay.mp4", "--config", colour_test_off(tmp_path.parent),
     )
     assert rc == 0, err
     assert err == ""  # no progress bar off a terminal
@@ -84,7 +85,7 @@ def test_one_target_all_outputs_and_video(capsys, tmp_path, seeded_checkpoint):
     assert len(rows) == 6 and rows[0][-2] == "" and [r[:2] for r in rows] == [[str(k), "0"] for k in range(6)]
     np.testing.assert_allclose(np.array([r[2:10] for r in rows], float), polygons, atol=1e-4)
     np.testing.assert_allclose([float(r[-2]) for r in rows[1:]], scores, atol=1e-4)
-    # the seeded model is confident on this clip: every frame present (the init frame always is)
+    # the seeded model is confident on this clip and the colour test is off: every frame present
     assert [r[-1] for r in rows] == ["1"] * 6 and all(f["targets"][0]["present"] is True for f in frames)
 
     capture = cv2.VideoCapture(str(tmp_path / "overlay.mp4"))
@@ -181,7 +182,7 @@ def test_absent_frames_are_written_absent_in_every_format(capsys, monkeypatch, t
     rc, out, err = run_track(
         capsys, SEQ, "--box", BOX, "--box", "20,150,50,50", "--checkpoint", seeded_checkpoint, "--max-frames", 3,
         "--output", tmp_path / "r.json", "--output", tmp_path / "r.csv", "--output", tmp_path / "r.txt",
-        "--rle", "--masks", tmp_path / "masks", "--video", tmp_path / "o.avi",
+        "--rle", "--masks", tmp_path / "masks", "--video", tmp_path / "o.avi", "--config", colour_test_off(tmp_path),
     )
     assert rc == 0, err
     frames = json.loads((tmp_path / "r.json").read_text())["frames"]

@@ -6,6 +6,7 @@ so its label maps must be the protocol's (which the golden tests tie to the refe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -38,7 +39,8 @@ def clip(tmp_path_factory):
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "davis.json"
-    path.write_text(json.dumps(davis_config().to_dict()))
+    # the colour test of presence off (tests/settings.py): the VOS protocol writes every object
+    path.write_text(json.dumps({**davis_config().to_dict(), "appearance_thr": 0.0}))
     return path
 
 
@@ -77,7 +79,8 @@ def test_masks_and_rle_are_the_vos_protocol(capsys, tmp_path, clip, config_file,
         region = pycocotools_mask.decode({**rle, "counts": rle["counts"].encode()}) > 0
         assert region[first == k + 1].all() and region.sum() >= w * h  # the box, overlaps included
     # tracked frames: exactly the protocol's label maps and each target's thresholded mask
-    protocol = list(track_sequence_vos(torch_engine, davis_config(), frames(SEQ)[:FRAMES], labels, ids))
+    settings = dataclasses.replace(davis_config(), appearance_thr=0.0)  # as the --config file above
+    protocol = list(track_sequence_vos(torch_engine, settings, frames(SEQ)[:FRAMES], labels, ids))
     for t in range(1, FRAMES):
         assert np.array_equal(read_map(masks / f"{t:05d}.png"), protocol[t].labels)
         for k, result in enumerate(protocol[t].results):
