@@ -88,7 +88,7 @@ def test_onnx_model_matches_torch(tmp_path_factory, seeded_checkpoint, torch_res
 
 
 def test_cv_wrapper_shares_the_engine(torch_model, torch_result, frames, box):
-    tracker = SiamMaskCV(torch_model)
+    tracker = SiamMaskCV(torch_model, score_threshold=0.5)  # the score alone: the seeded model drifts off colour
     assert np.isnan(tracker.getTrackingScore())
     with pytest.raises(SiamMaskError, match="before init"):
         tracker.update(frames[1])

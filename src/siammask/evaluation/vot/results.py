@@ -95,17 +95,18 @@ def result_path(results_dir: str | os.PathLike[str], tracker: str, sequence: str
 
 
 def find_trackers(results_dir: str | os.PathLike[str]) -> list[str]:
-    """Names of the trackers in a results folder: its subfolders whose `baseline` folder holds a
-    supervised run (SEQ/SEQ_001.txt). VOT2020's multistart experiment writes its runs into
-    `baseline/` too (SEQ_<anchor, 8 digits>.txt), so a tracker with only those is not listed."""
+    """Names of the trackers in a results folder: its subfolders holding a `baseline` folder, less
+    those whose `baseline` holds VOT2020 multistart runs only (SEQ_<anchor, 8 digits>.txt, which
+    that experiment writes there too) and no supervised run (SEQ_001.txt)."""
     root = Path(results_dir)
     if not root.is_dir():
         raise SiamMaskError(f"results folder {root} does not exist")
-    return sorted(p.name for p in root.iterdir() if (p / "baseline").is_dir() and _has_supervised_run(p / "baseline"))
+    return sorted(p.name for p in root.iterdir() if (p / "baseline").is_dir() and not _multistart_only(p / "baseline"))
 
 
-def _has_supervised_run(baseline: Path) -> bool:
-    return any(re.fullmatch(r"\d{3}", f.stem.rpartition("_")[2]) for f in baseline.glob("*/*_*.txt"))
+def _multistart_only(baseline: Path) -> bool:
+    suffixes = {f.stem.rpartition("_")[2] for f in baseline.glob("*/*_*.txt")}
+    return any(re.fullmatch(r"\d{8}", s) for s in suffixes) and not any(re.fullmatch(r"\d{3}", s) for s in suffixes)
 
 
 def read_tracker(
