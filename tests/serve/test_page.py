@@ -165,7 +165,13 @@ def test_upload_draw_track_download(server, browsers, clip, seeded_checkpoint, t
                         cv2.IMREAD_COLOR)
     shot = cv2.resize(shot, SIZE, interpolation=cv2.INTER_NEAREST) if shot.shape[1::-1] != SIZE else shot
     last = clip_frames()[-1]
-    assert _tinted_pixels(shot, last) >= 50, "no mask tint in the screenshot of the last frame"
+    # the mask is tinted where the tracker says the target is there; the seeded model drifts, and the
+    # colour test of presence may call the last frame absent (no mask drawn): the JSON says which
+    present = json.loads(served)["frames"][-1]["targets"][0]["present"]
+    if present:
+        assert _tinted_pixels(shot, last) >= 50, "no mask tint in the screenshot of the last frame"
+    else:
+        assert _tinted_pixels(shot, last) < 50, "a mask tint on a frame the tracker judged absent"
     assert _tinted_pixels(last, last) == 0  # the check itself finds no tint in the untouched frame
 
 
