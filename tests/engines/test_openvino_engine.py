@@ -268,3 +268,10 @@ def test_load_engine_bf16_gives_openvino(exported_model, cache, monkeypatch):
     engine, config = load_engine(model=exported_model, precision="bf16", threads=1)
     assert isinstance(engine, OpenVinoEngine) and engine.precision == "bf16"
     assert config.penalty_k == 0.04
+
+
+def test_a_thread_count_leaves_the_cores_unpinned(exported_model, tmp_path):
+    """With --threads, other processes (eval's workers) share the machine: OpenVINO must not pin every
+    one of them to the first core (2 workers ran at 52 % CPU each, both on core 0)."""
+    assert OpenVinoEngine(exported_model, threads=1, cache_dir=tmp_path)._config["ENABLE_CPU_PINNING"] is False
+    assert "ENABLE_CPU_PINNING" not in OpenVinoEngine(exported_model, cache_dir=tmp_path)._config
