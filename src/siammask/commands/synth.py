@@ -6,6 +6,7 @@ attribute tags. The same options always give byte-identical files.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 
 from siammask.commands.options import add_command
@@ -92,74 +93,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+# layout -> (datasets module, its writer, what the written line calls the sequences, whether it
+# takes --objects); the one-pass writer also takes the layout's name
+_WRITERS = {
+    "vot": ("synth", "make_dataset", "sequence(s)", False),
+    "vot-lt": ("synth_lt", "make_lt_dataset", "VOT-LT-layout sequence(s)", False),
+    "davis": ("synth_davis", "make_davis_dataset", "DAVIS-layout sequence(s)", True),
+    "broad": ("synth_broad", "make_broad_dataset", "broad training sequence(s) (DAVIS layout)", True),
+    "otb": ("synth_onepass", "make_onepass_dataset", "OTB-layout sequence(s)", False),
+    "lasot": ("synth_onepass", "make_onepass_dataset", "LaSOT-layout sequence(s)", False),
+    "got10k": ("synth_onepass", "make_onepass_dataset", "GOT-10k-layout (val split) sequence(s)", False),
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the dataset and print one line saying what was written."""
-    if args.layout == "davis":
-        return _run_davis(args)
-    if args.layout == "vot-lt":
-        return _run_lt(args)
-    if args.layout == "broad":
-        return _run_broad(args)
-    if args.layout in ("otb", "lasot", "got10k"):
-        return _run_onepass(args)
-    from siammask.datasets.synth import make_dataset
-
-    out = make_dataset(
-        args.out,
-        sequences=args.sequences,
-        frames=args.frames,
-        size=args.size,
-        seed=args.seed,
-        overwrite=args.force,
-    )
+    module, writer, what, with_objects = _WRITERS[args.layout]
+    make = getattr(importlib.import_module(f"siammask.datasets.{module}"), writer)
+    layout = (args.layout,) if module == "synth_onepass" else ()
+    options = {"objects": args.objects} if with_objects else {}
+    out = make(args.out, *layout, sequences=args.sequences, frames=args.frames, size=args.size, seed=args.seed,
+               overwrite=args.force, **options)
     width, height = args.size
-    print(
-        f"wrote {args.sequences} sequence(s) x {args.frames} frames, {width}x{height}, "
-        f"seed {args.seed} to {out}"
-    )
-    return 0
-
-
-def _run_davis(args: argparse.Namespace) -> int:
-    from siammask.datasets.synth_davis import make_davis_dataset
-
-    out = make_davis_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
-                             objects=args.objects, seed=args.seed, overwrite=args.force)
-    width, height = args.size
-    print(f"wrote {args.sequences} DAVIS-layout sequence(s) x {args.frames} frames, up to {args.objects} "
-          f"objects, {width}x{height}, seed {args.seed} to {out}")
-    return 0
-
-
-def _run_lt(args: argparse.Namespace) -> int:
-    from siammask.datasets.synth_lt import make_lt_dataset
-
-    out = make_lt_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
-                          seed=args.seed, overwrite=args.force)
-    width, height = args.size
-    print(f"wrote {args.sequences} VOT-LT-layout sequence(s) x {args.frames} frames, {width}x{height}, "
-          f"seed {args.seed} to {out}")
-    return 0
-
-
-def _run_broad(args: argparse.Namespace) -> int:
-    from siammask.datasets.synth_broad import make_broad_dataset
-
-    out = make_broad_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
-                             objects=args.objects, seed=args.seed, overwrite=args.force)
-    width, height = args.size
-    print(f"wrote {args.sequences} broad training sequence(s) (DAVIS layout) x {args.frames} frames, up to "
-          f"{args.objects} objects, {width}x{height}, seed {args.seed} to {out}")
-    return 0
-
-
-def _run_onepass(args: argparse.Namespace) -> int:
-    from siammask.datasets.synth_onepass import make_onepass_dataset
-
-    out = make_onepass_dataset(args.out, args.layout, sequences=args.sequences, frames=args.frames, size=args.size,
-                               seed=args.seed, overwrite=args.force)
-    width, height = args.size
-    name = {"otb": "OTB-layout", "lasot": "LaSOT-layout", "got10k": "GOT-10k-layout (val split)"}[args.layout]
-    print(f"wrote {args.sequences} {name} sequence(s) x {args.frames} frames, {width}x{height}, "
-          f"seed {args.seed} to {out}")
+    objects = f", up to {args.objects} objects" if with_objects else ""
+    print(f"wrote {args.sequences} {what} x {args.frames} frames{objects}, {width}x{height}, seed {args.seed} to {out}")
     return 0
