@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+from siammask.datasets.sequence_list import SequenceList
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 from siammask.files import check_name, json_text, read_input_text, write_text_atomically
@@ -70,3 +72,14 @@ def _difference(earlier: object, now: dict[str, object]) -> str:
         text = "none" if value is None else str(value)
         return text[:12] if len(text) == 64 else text[:40]
     return "; ".join(f"{k} was {short(earlier.get(k))}, now {short(now.get(k))}" for k in keys)
+
+
+def check_result_sequences(dataset: SequenceList[Any], folder: Path, tracker: str, what: str = "results") -> None:
+    """A tracker's experiment folder must exist and hold no sequence the dataset lacks (results of
+    another dataset); `what` names the results in the message ("long-term results")."""
+    if not folder.is_dir():
+        raise SiamMaskError(f"no {what} of tracker {tracker!r}: {folder} does not exist")
+    extra = sorted({p.name for p in folder.iterdir() if p.is_dir()} - set(dataset.names))
+    if extra:
+        raise SiamMaskError(f"tracker {tracker!r} has results for sequences not in dataset {dataset.name} "
+                            f"({', '.join(extra[:5])}): results of another dataset?")

@@ -39,6 +39,7 @@ from siammask.evaluation.longterm.measures import (
     thresholds,
 )
 from siammask.evaluation.longterm.results import EXPERIMENT, find_trackers, read_result, result_paths
+from siammask.evaluation.results_folder import check_result_sequences
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class LongTermMetrics:
 
 def evaluate_tracker(dataset: Dataset, results_dir: str | os.PathLike[str], tracker: str) -> LongTermMetrics:
     """Read one tracker's results on every sequence of `dataset` and compute its curves."""
-    _check_sequences(dataset, Path(results_dir) / tracker / EXPERIMENT, tracker)
+    check_result_sequences(dataset, Path(results_dir) / tracker / EXPERIMENT, tracker, "long-term results")
     runs = {}
     for seq in dataset:
         box, conf = result_paths(results_dir, tracker, seq.name)
@@ -145,12 +146,3 @@ def _num(value: float | None, width: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{'-':>{width}}"
     return f"{value:>{width}.3f}"
-
-
-def _check_sequences(dataset: Dataset, folder: Path, tracker: str) -> None:
-    if not folder.is_dir():
-        raise SiamMaskError(f"no long-term results of tracker {tracker!r}: {folder} does not exist")
-    extra = sorted({p.name for p in folder.iterdir() if p.is_dir()} - set(dataset.names))
-    if extra:
-        raise SiamMaskError(f"tracker {tracker!r} has results for sequences not in dataset {dataset.name} "
-                            f"({', '.join(extra[:5])}): results of another dataset?")

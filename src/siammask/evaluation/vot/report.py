@@ -19,6 +19,7 @@ from typing import Any
 
 from siammask.datasets.vot import Dataset
 from siammask.errors import SiamMaskError, printable
+from siammask.evaluation.results_folder import check_result_sequences
 from siammask.evaluation.vot.metrics import TrackerMetrics, evaluate
 from siammask.evaluation.vot.results import find_trackers, read_tracker
 
@@ -47,7 +48,7 @@ def evaluate_folder(
         raise SiamMaskError(f"no tracker results in {results_dir} (expected {results_dir}/<tracker>/baseline/<seq>/)")
     out = {}
     for name in names:
-        _check_sequences(dataset, Path(results_dir) / name / "baseline", name)
+        check_result_sequences(dataset, Path(results_dir) / name / "baseline", name)
         results = read_tracker(results_dir, name, dataset.names, {s.name: len(s) for s in dataset})
         out[name] = evaluate(dataset, results, interval_pysot=eao_interval, interval_vot=eao_interval)
     return out
@@ -112,18 +113,6 @@ def format_table(report: dict[str, Any]) -> str:
         )
         lines.append(f"{printable(seq):<{seq_width}}{cells}")
     return "\n".join(lines) + "\n"
-
-
-def _check_sequences(dataset: Dataset, baseline: Path, tracker: str) -> None:
-    if not baseline.is_dir():
-        raise SiamMaskError(f"no results of tracker {tracker!r}: {baseline} does not exist")
-    found = {p.name for p in baseline.iterdir() if p.is_dir()}
-    extra = sorted(found - set(dataset.names))
-    if extra:
-        raise SiamMaskError(
-            f"tracker {tracker!r} has results for sequences not in dataset {dataset.name} "
-            f"({', '.join(extra[:5])}): results of another dataset?"
-        )
 
 
 def _missing(value: float | None) -> bool:

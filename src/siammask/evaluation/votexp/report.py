@@ -23,6 +23,7 @@ import numpy as np
 
 from siammask.datasets.vot import Dataset
 from siammask.errors import SiamMaskError, printable
+from siammask.evaluation.results_folder import check_result_sequences
 from siammask.evaluation.votexp import analyses
 from siammask.evaluation.votexp.anchors import read_anchors
 from siammask.evaluation.votexp.protocol import anchor_order
@@ -63,7 +64,7 @@ def evaluate_folder(
         raise SiamMaskError(f"no {experiment} results in {results_dir} "
                             f"(expected {results_dir}/<tracker>/{FOLDERS[experiment]}/<seq>/)")
     for name in names:
-        _check_sequences(dataset, Path(results_dir) / name / FOLDERS[experiment], name)
+        check_result_sequences(dataset, Path(results_dir) / name / FOLDERS[experiment], name)
     if experiment == "unsupervised":
         return {name: _unsupervised(dataset, results_dir, name) for name in names}
     anchors = {seq.name: read_anchors(Path(dataset.root) / seq.name, len(seq)) for seq in dataset}
@@ -99,15 +100,6 @@ def _unsupervised(dataset: Dataset, results_dir: str | os.PathLike[str], name: s
                                                                                   seq.size)}
     overall = analyses.average_accuracy([s["average_overlap"] for s in sequences.values()], [len(s) for s in dataset])
     return ExperimentMetrics("unsupervised", overall, sequences=sequences)
-
-
-def _check_sequences(dataset: Dataset, folder: Path, tracker: str) -> None:
-    if not folder.is_dir():
-        raise SiamMaskError(f"no results of tracker {tracker!r}: {folder} does not exist")
-    extra = sorted({p.name for p in folder.iterdir() if p.is_dir()} - set(dataset.names))
-    if extra:
-        raise SiamMaskError(f"tracker {tracker!r} has results for sequences not in dataset {dataset.name} "
-                            f"({', '.join(extra[:5])}): results of another dataset?")
 
 
 def build_report(dataset: Dataset, experiment: str, metrics: dict[str, ExperimentMetrics],
