@@ -64,3 +64,19 @@ def test_synth_layout_broad_writes_the_training_generator(tmp_path, capsys):
     assert main(["synth", str(out), "--layout", "broad", "--sequences", "1", "--frames", "4", "--size", "96x96"]) == 0
     assert "broad training sequence" in capsys.readouterr().out
     assert len(load_davis(out, 2017, "train").sequences[0].frames) == 4  # a training set: train.txt
+
+
+def test_parts_are_painted_inside_the_outline_only():
+    """An object's inner parts change its look, never its outline (the label map stays the shape)."""
+    from siammask.datasets.synth_broad import PATCH, _paint_parts, _shape
+
+    rng = np.random.default_rng(0)
+    alpha = _shape(rng, "ellipse")
+    texture = np.full((PATCH, PATCH, 3), 128.0, np.float32)
+    before = texture.copy()
+    _paint_parts(rng, texture, alpha)
+    changed = np.any(texture != before, axis=-1)
+    assert changed.any()  # something was painted
+    assert not changed[alpha == 0].any()  # and nothing outside the shape
+    empty = np.zeros((PATCH, PATCH), np.float32)  # a shape with no inside: nothing to paint, no error
+    _paint_parts(rng, texture, empty)

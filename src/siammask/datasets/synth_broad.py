@@ -6,7 +6,8 @@ so that synth.py's sequences (and synth_lt's, built on the same renderer) stay h
 a generator the training never saw:
 
 - shapes: ellipses, random polygons, blobs with irregular outlines, stars, rounded boxes; soft
-  (blurred) or hard edges;
+  (blurred) or hard edges; most with inner parts of other colours (strokes, small shapes), as real
+  objects have;
 - textures: smooth noise at several scales, 1/f ("natural image") noise, stripes, checks, linear
   gradients, mixed through random palettes of 2-3 colours;
 - backgrounds of the same families with clutter shapes, and distractor objects, some drawn with
@@ -44,6 +45,7 @@ SHAPES = ("ellipse", "polygon", "blob", "star", "rounded")
 TEXTURES = ("noise", "pink", "stripes", "checks", "gradient")
 MIN_PIXELS = 25  # an object smaller than this on the first frame is left unlabelled
 PATCH = 96  # side of an object's shape and texture before it is warped into the frame
+PARTS_SHARE = 0.6  # objects (targets, distractors, clutter) painted with inner parts
 
 
 def make_broad_dataset(
@@ -198,6 +200,38 @@ def _path(rng: np.random.Generator, n: int, low: float, high: float, leaves: boo
     return x
 
 
+def _paint_parts(rng: np.random.Generator, texture: np.ndarray, alpha: np.ndarray) -> None:
+    """Paint 1-5 parts of other colours inside an object's outline (in place): decals, windows,
+    limbs. Why: real objects are made of parts with strong inner edges, and a model that never saw
+    one fits its box to the most salient part instead of the whole outline."""
+    side = texture.shape[0]
+    inside = np.argwhere(alpha > 0.5)
+    if not len(inside):  # a sliver of a shape: nothing to paint on
+        return
+    for _ in range(int(rng.integers(1, 6))):
+        y, x = inside[int(rng.integers(len(inside)))]
+        colour = _palette(rng)
+        if rng.uniform() < 0.4:  # a rod or stroke
+            part = np.zeros((side, side), np.float32)
+            length, angle = rng.uniform(0.15, 0.5) * side, rng.uniform(0, math.pi)
+            dx, dy = 0.5 * length * math.cos(angle), 0.5 * length * math.sin(angle)
+            cv2.line(part, (round(x - dx), round(y - dy)), (round(x + dx), round(y + dy)), 1.0,
+                     int(rng.integers(2, max(3, side // 10))))
+            paint = np.broadcast_to(colour[int(rng.integers(len(colour)))], texture.shape)
+        else:  # a small textured shape
+            small = int(rng.integers(side // 8, side // 3))
+            shape = _shape(rng, str(rng.choice(SHAPES)), small)
+            part = np.zeros((side, side), np.float32)
+            y0, x0 = max(0, y - small // 2), max(0, x - small // 2)
+            piece = shape[: side - y0, : side - x0]
+            part[y0 : y0 + piece.shape[0], x0 : x0 + piece.shape[1]] = piece
+            paint = np.zeros_like(texture)
+            paint[y0 : y0 + piece.shape[0], x0 : x0 + piece.shape[1]] = _texture(rng, small, small, colour)[
+                : piece.shape[0], : piece.shape[1]]
+        part = part * alpha  # parts stay inside the outline, so the label map is unchanged
+        texture[:] = texture * (1 - part[..., None]) + paint * part[..., None]
+
+
 class _Object:
     """A textured shape moving along smooth paths of position, scale, aspect and rotation."""
 
@@ -205,6 +239,8 @@ class _Object:
                  kind: str, leaves: bool, size: float) -> None:
         self.alpha = _shape(rng, kind)
         self.texture = _texture(rng, PATCH, PATCH, palette)
+        if rng.uniform() < PARTS_SHARE:
+            _paint_parts(rng, self.texture, self.alpha)
         if rng.uniform() < 0.5:  # a dark or light rim, as real outlines often have
             edge = cv2.dilate((self.alpha > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) - cv2.erode(
                 (self.alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8))
