@@ -13,7 +13,7 @@ examples:
   siammask demo --force                           # again, replacing the earlier demo's folder
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
 
-On the embedded defaults it took 6 min 52 s on 2 shared AVX-512 cores (README; another job ran beside it; 3 min
+On the embedded defaults it took 7 min 26 s on 2 shared AVX-512 cores (README; a test run beside it; 3 min
 53 s idle with the previous default). The embedded default is the seeded backbone with heads, mask and refine trained on
 synthetic data of the broad generator (docs/training.md), so the demo's data are a renderer it never saw; it was
 never shown a real object.

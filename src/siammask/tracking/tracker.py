@@ -72,6 +72,15 @@ class TrackResult:
     def center(self) -> np.ndarray:
         return self.box[:2] + self.box[2:] / 2
 
+    @property
+    def outline_box(self) -> np.ndarray:
+        """x, y, w, h bounding `polygon`: the mask's extent when it was found (the state box
+        otherwise). What long-term results write: against axis-aligned ground truth it fits the
+        target better than the state, whose size follows the box regression alone
+        (docs/longterm.md has the measurement)."""
+        low, high = self.polygon.min(axis=0), self.polygon.max(axis=0)
+        return np.concatenate([low, high - low])
+
     def binary_mask(self, threshold: float | None = None) -> np.ndarray:
         """Whole-frame uint8 mask, 1 above `threshold` (default: the tracker's seg_thr); all zeros
         when the target is absent."""

@@ -1,6 +1,7 @@
 """One sequence under the long-term protocol: initialised on frame 0 from the ground truth, then
 tracked to the end with no reset, whatever happens (VOT-LT, pysot's tools/test.py for VOT2018-LT).
-Each frame keeps the tracker's result box (`TrackResult.box`, x,y,w,h) and its score."""
+Each frame keeps the box bounding the tracker's result (`TrackResult.outline_box`, x,y,w,h: the
+mask's extent) and its confidence."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def run_longterm(tracker: Tracker, frames: Sequence[str], groundtruth: np.ndarra
             tracker.init(frame, groundtruth[0])
         else:
             result = tracker.track(frame)
-            boxes[f] = result.box
+            boxes[f] = result.outline_box
             scores[f] = result.confidence  # score x colour match: docs/longterm.md
         seconds += time.perf_counter() - tic
     return LongTermRun(boxes, scores, seconds)
