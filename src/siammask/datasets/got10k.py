@@ -29,8 +29,8 @@ from siammask.datasets.onepass import (
     numbered_frames,
     read_boxes,
     read_flags,
-    read_name_list,
 )
+from siammask.datasets.vot import read_name_list
 from siammask.errors import SiamMaskError
 from siammask.files import MAX_LINE_BYTES, read_input_text
 

@@ -34,9 +34,9 @@ from siammask.datasets.onepass import (
     pysot_attributes,
     read_boxes,
     read_flags,
-    read_name_list,
     set_attributes,
 )
+from siammask.datasets.vot import read_name_list
 from siammask.errors import SiamMaskError
 
 __all__ = ["LaSOTDataset", "is_lasot_dataset", "load_lasot", "SPLITS"]

@@ -202,24 +202,6 @@ def dataset_folder(root: Path) -> Path:
     return root
 
 
-def read_name_list(path: Path) -> list[str]:
-    """A split's list of sequence names, one a line (blank lines and a trailing / ignored); a name
-    that is not one plain path component, or one listed twice, refused with its line number."""
-    names: list[str] = []
-    for i, line in enumerate(read_input_text(path, str(path)).splitlines(), start=1):
-        name = line.strip().rstrip("/")
-        if not name:
-            continue
-        try:
-            check_name(name, "sequence")
-        except SiamMaskError as exc:
-            raise SiamMaskError(f"{path}:{i}: {exc}") from None
-        if name in names:
-            raise SiamMaskError(f"{path}:{i}: sequence {name!r} listed twice")
-        names.append(name)
-    return names
-
-
 MAX_DETECT_ENTRIES = 2000  # folder entries a detector looks at: detection stays quick on any folder
 
 

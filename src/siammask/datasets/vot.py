@@ -80,19 +80,7 @@ def load_dataset(root: str | os.PathLike[str], absent: bool = False) -> Dataset:
     listing = root / "list.txt"
     if not listing.exists() and not listing.is_symlink():
         raise SiamMaskError(f"{listing} not found: a VOT dataset folder lists its sequences in list.txt")
-    names = []
-    for i, line in enumerate(_read_lines(listing), start=1):
-        # 'bag/' names the folder 'bag': normalised, so that it cannot count twice in a report
-        name = line.strip().rstrip("/")
-        if not line.strip():
-            continue
-        try:
-            check_name(name, "sequence")
-        except SiamMaskError as exc:
-            raise SiamMaskError(f"{listing}:{i}: {exc}") from None
-        if name in names:
-            raise SiamMaskError(f"{listing}:{i}: sequence {name!r} listed twice")
-        names.append(name)
+    names = read_name_list(listing)
     if not names:
         raise SiamMaskError(f"{listing} lists no sequences")
     meta_path = _meta_file(root)
@@ -153,6 +141,26 @@ def read_groundtruth(path: Path, frames: int | None = None, absent: bool = False
     if not rows:
         raise SiamMaskError(f"{path} is empty")
     return np.array(rows, dtype=np.float64)
+
+
+def read_name_list(path: Path) -> list[str]:
+    """A list of sequence names, one a line (VOT's list.txt, the one-pass formats' splits): blank
+    lines skipped; 'bag/' names the folder 'bag', normalised so that it cannot count twice in a
+    report; a name that is not one plain path component, or one listed twice, refused with its
+    line number."""
+    names: list[str] = []
+    for i, line in enumerate(_read_lines(path), start=1):
+        if not line.strip():
+            continue
+        name = line.strip().rstrip("/")
+        try:
+            check_name(name, "sequence")
+        except SiamMaskError as exc:
+            raise SiamMaskError(f"{path}:{i}: {exc}") from None
+        if name in names:
+            raise SiamMaskError(f"{path}:{i}: sequence {name!r} listed twice")
+        names.append(name)
+    return names
 
 
 def _read_lines(path: Path, frames: int | None = None) -> list[str]:
