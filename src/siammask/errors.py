@@ -28,3 +28,8 @@ def printable(text: object) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def plural(count: int, word: str) -> str:
+    """'1 sequence', '2 sequences': a count in a message."""
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -5,6 +5,7 @@ TrackingNet (docs/benchmarks.md), then its report."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from siammask.commands.options import (
     EXPERIMENTS,
@@ -12,10 +13,13 @@ from siammask.commands.options import (
     add_command,
     add_engine_arguments,
     chosen_protocol,
-    engine_spec,
     positive_int,
 )
-from siammask.errors import SiamMaskError, printable
+from siammask.errors import plural
+
+if TYPE_CHECKING:
+    from siammask.engines.factory import EngineSpec
+    from siammask.evaluation.vot.runner import SequenceOutcome
 
 EPILOG = """\
 examples:
@@ -73,9 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from siammask.commands.eval_shard import check_shard_option, shard_finished, take_shard
+    from siammask.commands.eval_shard import check_shard_option
 
     check_shard_option(args)  # a bad --shard is refused before the dataset is read
     protocol, dataset_format = chosen_protocol(args)
@@ -96,59 +98,32 @@ def run(args: argparse.Namespace) -> int:
 
         return run_votexp(args, protocol)
 
-    from tqdm import tqdm
-
     from siammask.commands import report as report_command
+    from siammask.commands.eval_shard import check_output_options, local_or_ray, track_protocol
+    from siammask.deploy.manifest import precision_parts
+    from siammask.evaluation.vot.distributed import run_dataset_ray
     from siammask.evaluation.vot.report import parse_interval
     from siammask.evaluation.vot.runner import run_dataset
 
     if args.eao_interval:
         parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
-    # refuse outputs that cannot be written before hours of tracking, not after
-    if args.json and os.path.isdir(args.json):
-        raise SiamMaskError(f"--json {args.json}: is a folder")
-    for option, folder in (("--results", args.results), ("--plots", args.plots)):
-        if folder and os.path.exists(folder) and not os.path.isdir(folder):
-            raise SiamMaskError(f"{option} {folder}: is not a folder")
-    dataset, shard = take_shard(args, dataset_format.load(args.dataset), protocol)
-    spec = engine_spec(args)
-    spec.check()
-    precision = spec.model_precision
-    # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-    from siammask.deploy.manifest import precision_parts
+    check_output_options(args)
 
-    suffix = "" if precision == "fp32" else "_" + precision_parts(precision)[-1]
-    name = args.tracker_name or f"SiamMask_{spec.label}{suffix}"
-    # names typed or read from files are shown with control characters escaped
-    print(f"eval {printable(name)}: {spec.label} {precision}, {_plural(len(dataset), 'sequence')}", flush=True)
-    total = sum(len(s) for s in dataset)
-    # disable=None: no bar off a terminal, so logs and errors stay one clean line each
-    with tqdm(total=total, unit="frame", desc=f"eval {printable(name)}", dynamic_ncols=True, disable=None) as bar:
-        def done(outcome) -> None:  # noqa: ANN001 - SequenceOutcome
-            bar.update(len(dataset[outcome.name]))
-            status = "kept" if outcome.skipped else f"{outcome.fps:.1f} fps"
-            bar.set_postfix_str(f"{printable(outcome.name)}: {status}, {outcome.failures} failures")
+    def default_name(spec: EngineSpec) -> str:
+        # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
+        precision = spec.model_precision
+        return f"SiamMask_{spec.label}" + ("" if precision == "fp32" else "_" + precision_parts(precision)[-1])
 
-        if args.ray:
-            from siammask.evaluation.vot.distributed import run_dataset_ray
+    def status(outcome: SequenceOutcome) -> str:
+        return ("kept" if outcome.skipped else f"{outcome.fps:.1f} fps") + f", {outcome.failures} failures"
 
-            outcomes = run_dataset_ray(dataset, spec, args.results, name, address=args.ray, force=args.force,
-                                       on_done=done, workers=args.workers if args.workers > 1 else None, shard=shard)
-        else:
-            outcomes = run_dataset(dataset, spec, args.results, name, workers=args.workers, force=args.force,
-                                   on_done=done, shard=shard)
-    kept = sum(1 for o in outcomes if o.skipped)
-    if kept:
-        print(f"kept {kept} of {_plural(len(dataset), 'sequence')} from an earlier run of the same model "
-              "(--force redoes them)", flush=True)
-    if shard:
-        return shard_finished(args, name, shard)
-    report_args = argparse.Namespace(
-        dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
-        eao_interval=args.eao_interval, year=None,
-    )
-    return report_command.run(report_args)
+    def report(name: str) -> int:
+        return report_command.run(argparse.Namespace(
+            dataset=args.dataset, results=args.results, tracker=[name], json=args.json, plots=args.plots,
+            eao_interval=args.eao_interval, year=None))
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+    return track_protocol(
+        args, dataset_format.load(args.dataset), protocol,
+        describe=lambda spec, dataset: f"{spec.label} {spec.model_precision}, {plural(len(dataset), 'sequence')}",
+        status=status, run=local_or_ray(args, run_dataset, run_dataset_ray), report=report,
+        default_name=default_name)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from siammask.errors import SiamMaskError, printable
+from siammask.errors import SiamMaskError, plural, printable
 
 SHARD_HELP = ("run only shard I of N (counted from 1) of the dataset's sequences, for a cluster job array: e.g. "
               "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=1-N; each shard its own --results "
@@ -106,7 +106,7 @@ def track_protocol(
         outcomes = run(dataset, spec, name, done, shard)
     kept = sum(1 for o in outcomes if o.skipped)
     if kept:
-        print(f"kept {kept} of {len(dataset)} sequences from an earlier run of the same model "
+        print(f"kept {kept} of {plural(len(dataset), 'sequence')} from an earlier run of the same model "
               "(--force redoes them)", flush=True)
     if shard:
         return shard_finished(args, name, shard)

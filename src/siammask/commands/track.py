@@ -17,7 +17,7 @@ from itertools import chain, islice
 import numpy as np
 
 from siammask.commands.options import add_command, add_engine_arguments, engine_spec, positive_int
-from siammask.errors import SiamMaskError, Terminated
+from siammask.errors import SiamMaskError, Terminated, plural
 from siammask.io.annotations.formats import ANNOTATION_CHOICES
 
 EPILOG = """\
@@ -191,10 +191,6 @@ def select_boxes(frame: np.ndarray) -> list[list[float]]:
     return boxes
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _plan(args: argparse.Namespace, boxes: list[list[float]], file_keys: list, length: int | None):
     """The keyframe plan: --box targets on --start (numbered first), then the --keyframes file's,
     over the source's frames (up to --max-frames from the first frame written)."""
@@ -306,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
     terminated = isinstance(interrupted, Terminated)
     stopped = " (stopped by SIGTERM)" if terminated else " (stopped by Ctrl-C)" if interrupted else ""
     print(
-        f"tracked {_plural(count, 'frame')}{stopped}, {_plural(targets, 'target')}, {fps_text} "
+        f"tracked {plural(count, 'frame')}{stopped}, {plural(targets, 'target')}, {fps_text} "
         f"({engine.name} {engine.precision}); {where}"
     )
     if terminated:
