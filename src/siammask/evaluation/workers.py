@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from siammask.engine_contract import Engine
 from siammask.engines.factory import EngineSpec
@@ -126,16 +126,20 @@ class PassOutcome:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
 
+    @classmethod
+    def kept(cls, name: str) -> Self:
+        """A sequence whose complete result an earlier run left."""
+        return cls(name, 0, 0.0, skipped=True)
+
 
 def plan_kept(
-    dataset: Any, force: bool, kept_outcome: Callable[..., Any],  # noqa: ANN401 - a protocol's dataset
+    dataset: Any, force: bool, kept_outcome: Callable[[Any, Path], Any],  # noqa: ANN401 - a protocol's dataset
     paths: Callable[[Any], tuple[Path, Path | None]], complete: Callable[[Any, Path, Path | None], bool],
 ) -> tuple[list[Any], list[tuple[Any, Path]]]:
     """A one-pass protocol's `plan` for run_sequences: every existing result judged before anything
     is tracked. `paths(seq)` is a sequence's (box file, second file or None), `complete(seq, box,
-    second)` whether an earlier run left them whole; gives the kept outcomes
-    (`kept_outcome(name, 0, 0.0, skipped=True)`) and the (sequence, box file) pairs left to track,
-    a killed run's temporary files removed."""
+    second)` whether an earlier run left them whole; gives the kept outcomes (`kept_outcome(seq,
+    box)`) and the (sequence, box file) pairs left to track, a killed run's temporary files removed."""
     from siammask.files import remove_stale_temporaries
 
     kept: list[Any] = []
@@ -143,7 +147,7 @@ def plan_kept(
     for seq in dataset:
         box, second = paths(seq)
         if not force and complete(seq, box, second):
-            kept.append(kept_outcome(seq.name, 0, 0.0, skipped=True))
+            kept.append(kept_outcome(seq, box))
             continue
         todo.append((seq, box))
         for path in (box, second):

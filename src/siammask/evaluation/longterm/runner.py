@@ -55,7 +55,7 @@ def plan_sequences(
 ) -> tuple[list[LongTermOutcome], list[tuple[Sequence, Path]]]:
     """Judge every existing result before anything is tracked (workers.plan_kept): the outcomes of
     the sequences kept and the (sequence, box file) pairs left to track."""
-    return plan_kept(dataset, force, LongTermOutcome,
+    return plan_kept(dataset, force, lambda seq, _: LongTermOutcome.kept(seq.name),
                      lambda seq: result_paths(results_dir, tracker_name, seq.name),
                      lambda seq, box, conf: existing_result(box, conf, len(seq)))
 

@@ -61,7 +61,7 @@ def plan_sequences(
 ) -> tuple[list[OnePassOutcome], list[tuple[OnePassSequence, Path]]]:
     """Judge every existing result before anything is tracked (workers.plan_kept): the outcomes of
     the sequences kept and the (sequence, box file) pairs left to track."""
-    return plan_kept(dataset, force, OnePassOutcome,
+    return plan_kept(dataset, force, lambda seq, _: OnePassOutcome.kept(seq.name),
                      lambda seq: result_paths(results_dir, tracker_name, seq.name, dataset.benchmark),
                      lambda seq, box, times: existing_result(box, times, len(seq)))
 

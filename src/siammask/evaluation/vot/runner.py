@@ -20,22 +20,15 @@ from siammask.errors import SiamMaskError
 from siammask.evaluation.shards import Shard
 from siammask.evaluation.vot.protocol import run_supervised
 from siammask.evaluation.vot.results import FAILURE, INIT, parse_region, read_trajectory, result_path, write_trajectory
-from siammask.evaluation.workers import run_sequences
-from siammask.files import read_input_text, remove_stale_temporaries
+from siammask.evaluation.workers import PassOutcome, plan_kept, run_sequences
+from siammask.files import read_input_text
 from siammask.tracking.config import TrackerConfig
 
 
 @dataclass(frozen=True)
-class SequenceOutcome:
-    name: str
-    frames: int
-    failures: int
-    seconds: float  # tracker time
-    skipped: bool = False  # already complete from an earlier run
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+class SequenceOutcome(PassOutcome):
+    """A sequence under the supervised protocol: a pass's figures and its failures."""
+    failures: int = 0
 
 
 def existing_result(path: Path, frames: int) -> bool:
@@ -81,7 +74,7 @@ def supervised_outcome(
     from siammask.tracking.tracker import Tracker
 
     run = run_supervised(Tracker(engine, config), [str(p) for p in sequence.frames], sequence.groundtruth)
-    return run.regions, SequenceOutcome(sequence.name, run.tracked_frames, run.failures, run.seconds)
+    return run.regions, SequenceOutcome(sequence.name, run.tracked_frames, run.seconds, failures=run.failures)
 
 
 def track_sequence(engine: Engine, config: TrackerConfig, sequence: Sequence, out: Path) -> SequenceOutcome:
@@ -97,17 +90,10 @@ def plan_sequences(
     """Judge every existing result file before anything is tracked or reported: the outcomes of
     the sequences whose complete file is kept, and the (sequence, result file) pairs left to track
     (a killed run's temporary files beside them removed)."""
-    kept: list[SequenceOutcome] = []
-    todo: list[tuple[Sequence, Path]] = []
-    for seq in dataset:
-        out = result_path(results_dir, tracker_name, seq.name)
-        if not force and existing_result(out, len(seq)):
-            kept.append(SequenceOutcome(seq.name, 0, count_failures(out), 0.0, skipped=True))
-        else:
-            todo.append((seq, out))
-    for _, out in todo:
-        remove_stale_temporaries(out)
-    return kept, todo
+    return plan_kept(dataset, force,
+                     lambda seq, out: SequenceOutcome(seq.name, 0, 0.0, skipped=True, failures=count_failures(out)),
+                     lambda seq: (result_path(results_dir, tracker_name, seq.name), None),
+                     lambda seq, out, _: existing_result(out, len(seq)))
 
 
 def run_dataset(
