@@ -14,18 +14,14 @@ def run_davis(args: argparse.Namespace) -> int:
     submission layout under RESULTS/NAME/, then report."""
     from tqdm import tqdm
 
-    from siammask.commands.eval_shard import shard_finished, take_shard
+    from siammask.commands.eval_shard import check_output_options, shard_finished, take_shard
     from siammask.commands.options import engine_spec
     from siammask.datasets.davis import load_davis
     from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset, run_vos_ray
 
     if args.eao_interval:
         raise SiamMaskError("--eao-interval is a VOT measure; a DAVIS dataset is reported with J and F")
-    if args.json and os.path.isdir(args.json):
-        raise SiamMaskError(f"--json {args.json}: is a folder")
-    for option, folder in (("--results", args.results), ("--plots", args.plots)):
-        if folder and os.path.exists(folder) and not os.path.isdir(folder):
-            raise SiamMaskError(f"{option} {folder}: is not a folder")
+    check_output_options(args)
     args.year = args.year or 2017
     dataset, shard = take_shard(args, load_davis(args.dataset, args.year), "vos")
     # DAVIS is segmented with the settings SiamMask_DAVIS.pth was tuned with, unless the user says
