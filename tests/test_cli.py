@@ -33,3 +33,15 @@ def test_traceback_shows_the_hidden_cause(tmp_path, where):
     # the cause (torch's unpickling error, hidden by `from None`), then our own error
     assert "which led to:" in done.stderr and "torch" in done.stderr
     assert lines[-1].startswith("siammask.errors.SiamMaskError: checkpoint ")
+
+
+def test_output_into_a_closed_pipe_is_not_a_success(tmp_path):
+    """A reader that stops early (`| head`) ends the command where it was: what it had still to do
+    (report's --json and --plots come after its table) was not done, so the exit is 141 (a
+    SIGPIPE end, as the shell's tools), not 0, and no traceback."""
+    child = subprocess.Popen([sys.executable, "-m", "siammask.cli", "synth", "data", "--sequences", "1",
+                              "--frames", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    child.stdout.close()  # the reader is gone before the one line is printed
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert "Traceback" not in stderr, stderr

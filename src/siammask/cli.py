@@ -84,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):  # output piped into a reader that stopped early (| head)
-            # point stdout at /dev/null so that the interpreter's final flush does not fail again
+            # point stdout at /dev/null so that the interpreter's final flush does not fail again;
+            # the command stopped there (files it had still to write, e.g. report's --json and
+            # --plots, were not written), so not 0: 141, a process ended by SIGPIPE, as the shell's tools
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            return 128 + signal.SIGPIPE
         # a write or read the commands did not name in their own words: disk full, a file-size
         # limit, a read-only or vanished folder. Their writers have removed their temporary files.
         where = f" ({exc.filename})" if exc.filename else ""
