@@ -23,7 +23,16 @@ import pytest
 from siammask.engines.factory import EngineSpec
 from siammask.errors import SiamMaskError
 
-from .helpers import BOX, assert_one_line_error, cli, snapshot, textured_frame, write_dataset, write_frames
+from .helpers import (
+    BOX,
+    assert_one_line_error,
+    cli,
+    snapshot,
+    textured_frame,
+    write_dataset,
+    write_frames,
+    write_sequence,
+)
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -360,8 +369,15 @@ def test_sigterm_to_track_keeps_whole_outputs_and_exits_143(tmp_path, exported_m
 
 
 def test_sigterm_to_eval_ends_its_workers(tmp_path, exported_model):
-    # long enough (6 x 300 frames) that the run is still tracking when the signal comes, on any machine
-    dataset = write_dataset(tmp_path / "ds", ["a", "b", "c", "d", "e", "f"], frames=300)
+    # long enough (6 x 300 frames, ~35 s on 2 cores) that the run is still tracking when the signal comes, on
+    # any machine; the ground truth stays inside the 96x96 frames (the helper's square leaves them after frame
+    # 66, and a re-initialisation there is refused as bad ground truth, which ended the run before the signal)
+    dataset = tmp_path / "ds"
+    names = ["a", "b", "c", "d", "e", "f"]
+    dataset.mkdir()
+    (dataset / "list.txt").write_text("".join(n + "\n" for n in names))
+    for name in names:
+        write_sequence(dataset, name, 300, ["30,30,24,24"] * 300)
     proc = subprocess.Popen([sys.executable, "-m", "siammask.cli", "eval", "--dataset", str(dataset), "--results",
                              str(tmp_path / "r"), "--model", str(exported_model), "--workers", "2", "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
