@@ -72,10 +72,23 @@ def test_targets_start_and_end_on_different_frames():
 def test_a_correction_changes_only_the_runs_next_to_it():
     before = plan([Keyframe(0, 0, BOX), Keyframe(10, 0, BOX)], "both", 20)
     after = plan([Keyframe(0, 0, BOX), Keyframe(10, 0, BOX), Keyframe(16, 0, OTHER)], "both", 20)
-    changed = changed_runs(before, after)
-    assert {(r.keyframe, r.direction) for r in changed} == {(10, "forward"), (16, "backward"), (16, "forward")}
+    # the run forward from 10 is only cut short (11-19 -> 11-13): its frames keep their results
+    changed = changed_runs(before, after, 20)
+    assert {(r.keyframe, r.direction) for r in changed} == {(16, "backward"), (16, "forward")}
     frames = sorted(f for r in changed for f in range(20) if r.covers(f))
-    assert frames == [11, 12, 13, 14, 15, 17, 18, 19]
+    assert frames == [14, 15, 17, 18, 19]
+    assert sorted(f for r in changed for f in r.frames(20)) == [14, 15, 17, 18, 19]
+
+
+def test_a_moved_keyframe_retracks_what_it_starts_and_a_run_that_grew():
+    # a keyframe moved from 10 to 12 (forward): the run from 0 now reaches 11, past its old end (9)
+    before = plan([Keyframe(0, 0, BOX), Keyframe(10, 0, OTHER)], "forward", 20)
+    after = plan([Keyframe(0, 0, BOX), Keyframe(12, 0, OTHER)], "forward", 20)
+    changed = changed_runs(before, after, 20)
+    assert {(r.keyframe, r.last) for r in changed} == {(0, 11), (12, 19)}
+    # the same keyframe with another region is a new start: its whole run again
+    moved = plan([Keyframe(0, 0, BOX), Keyframe(10, 0, BOX)], "forward", 20)
+    assert {(r.keyframe, r.last) for r in changed_runs(before, moved, 20)} == {(10, 19)}
 
 
 @pytest.mark.parametrize("keys, length, fragment", [

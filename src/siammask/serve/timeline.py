@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from siammask.errors import SiamMaskError
 from siammask.serve.limits import Refused
-from siammask.tracking.keyframes import DIRECTIONS, Keyframe, Plan, Run, changed_runs, plan
+from siammask.tracking.keyframes import DIRECTIONS, Keyframe, Plan, changed_runs, plan
 from siammask.tracking.session import absent_result
 from siammask.tracking.tracker import TrackResult, init_result
 
@@ -118,19 +118,18 @@ class Work:
 
 def work_for(keyframes: list[Keyframe], direction: str, length: int | None, before: Timeline | None) -> Work:
     """The plan of `keyframes` and what of it must be tracked, given what `before` holds: the runs
-    `changed_runs` names, less those that only got shorter (a run cut by a new keyframe gives the
-    frames it keeps exactly as before: the same fresh start from the same keyframe)."""
+    `changed_runs` names (a run only cut short by a new keyframe keeps its frames' results)."""
     new = plan(keyframes, direction, length, "the keyframes")
     if before is None or not before.complete:
         changed, kept = list(new.runs), []
     else:
-        changed = [r for r in changed_runs(before.plan, new) if not _shortened(r, before.plan.runs, length)]
+        changed = changed_runs(before.plan, new, length)
         kept = [r for r in new.runs if r not in changed]
     base = {} if before is None else {(f, r.target): before.results[(f, r.target)] for r in kept
-                                      for f in covered(r, length) if (f, r.target) in before.results}
+                                      for f in r.frames(length) if (f, r.target) in before.results}
     starts = {(r.keyframe, r.target) for r in changed}
     runs = Plan(new.targets, [k for k in new.keyframes if (k.frame, k.target) in starts], changed) if changed else None
-    frames = {f for r in changed for f in covered(r, length)}
+    frames = {f for r in changed for f in r.frames(length)}
     history = ([] if before is None else before.history + [before])[-MAX_UNDO:]
     return Work(new, direction, runs, len(frames), length, base, history)
 
@@ -143,28 +142,6 @@ def undone(timeline: Timeline) -> Work:
     before = timeline.history[-1]
     return Work(before.plan, before.direction, None, 0, timeline.length, dict(before.results), before.history[:],
                 before.complete)
-
-
-def _shortened(run: Run, old: list[Run], length: int | None) -> bool:
-    """Whether `run` is one of `old` cut short: same target, keyframe, region and direction, its
-    frames a part of the old run's."""
-    frames = covered(run, length)
-    for other in old:
-        if (other.target, other.keyframe, other.region, other.direction) == (
-                run.target, run.keyframe, run.region, run.direction):
-            was = covered(other, length)
-            if not frames or (frames[0] in was and frames[-1] in was):
-                return True
-    return False
-
-
-def covered(run: Run, length: int | None) -> range:
-    """The frames `run` tracks (its keyframe's own not included); to the end of a source of `length`."""
-    if run.direction == "backward":
-        assert run.last is not None
-        return range(run.last, run.keyframe)
-    last = run.last if run.last is not None else (length - 1 if length is not None else run.keyframe)
-    return range(run.keyframe + 1, last + 1)
 
 
 def merged(work: Work, told: Results) -> Results:

@@ -64,6 +64,20 @@ class Run:
             return self.last is not None and self.last <= frame < self.keyframe
         return self.keyframe < frame and (self.last is None or frame <= self.last)
 
+    def frames(self, length: int | None) -> range:
+        """The frames it tracks, in index order, to the end of a source of `length` (None: unknown,
+        an open forward run then counts none)."""
+        if self.direction == "backward":
+            assert self.last is not None
+            return range(self.last, self.keyframe)
+        last = self.last if self.last is not None else (length - 1 if length is not None else self.keyframe)
+        return range(self.keyframe + 1, last + 1)
+
+    def starts_like(self, other: Run) -> bool:
+        """The same fresh start: target, keyframe, region and direction (the length aside)."""
+        return (self.target, self.keyframe, self.region, self.direction) == (
+            other.target, other.keyframe, other.region, other.direction)
+
 
 @dataclass
 class Plan:
@@ -181,11 +195,18 @@ def _target_runs(keys: Sequence[Keyframe], direction: str, length: int | None) -
     return runs
 
 
-def changed_runs(old: Plan, new: Plan) -> list[Run]:
-    """The runs of `new` that `old` does not have: after a correction, the frames to track again
-    (every other frame's result is unchanged, each run being a fresh start from its keyframe)."""
-    kept = set(old.runs)
-    return [r for r in new.runs if r not in kept]
+def changed_runs(old: Plan, new: Plan, length: int | None = None) -> list[Run]:
+    """The runs of `new` whose frames `old` did not track the same way: after a correction, the
+    frames to track again. A run of `old` cut short by a new keyframe is not among them: each run
+    being a fresh start from its keyframe, the frames it keeps get exactly their old results.
+    `length`: the source's frame count (None: unknown)."""
+    def unchanged(run: Run) -> bool:
+        frames = run.frames(length)
+        return any(run.starts_like(other) and (not frames or (frames[0] in (was := other.frames(length))
+                                                              and frames[-1] in was))
+                   for other in old.runs)
+
+    return [r for r in new.runs if not unchanged(r)]
 
 
 def start_keyframes(boxes: Sequence[Sequence[float]], start: int = 0, first_target: int = 0) -> list[Keyframe]:
