@@ -34,7 +34,7 @@ def test_nan_rows_are_absent_and_the_folder_is_uav123(tmp_path):
 
 
 def test_sub_sequences_read_their_frame_range_of_one_folder(tmp_path):
-    assert SUBSEQUENCE_STARTS["bird1_2"] == 775 and SUBSEQUENCE_STARTS["uav1_3"] == 2473
+    assert SUBSEQUENCE_STARTS["UAV123"]["bird1_2"] == 775 and SUBSEQUENCE_STARTS["UAV123"]["uav1_3"] == 2473
     write_frames(tmp_path / "data_seq" / "UAV123" / "bird1", range(1, 790), 6)
     _uav(tmp_path, "bird1_1", boxes(10))
     _uav(tmp_path, "bird1_2", boxes(12, 100))
@@ -43,6 +43,31 @@ def test_sub_sequences_read_their_frame_range_of_one_folder(tmp_path):
     assert [p.name for p in dataset["bird1_1"].frames] == [f"{n:06d}.jpg" for n in range(1, 11)]
     assert [p.name for p in dataset["bird1_2"].frames] == [f"{n:06d}.jpg" for n in range(775, 787)]
     assert dataset["bird1_2"].source == "bird1" and dataset["bird1_2"].init_box[0] == 100
+
+
+def test_uav123_10fps_sub_sequences_read_their_own_ranges(tmp_path):
+    # the 10 fps subset's parts are not UAV123's divided by three (car1_2: 751 at 30 fps, 251 here)
+    write_frames(tmp_path / "data_seq" / "UAV123_10fps" / "car1", range(1, 260), 6)
+    _uav(tmp_path, "car1_1", boxes(5), subset="UAV123_10fps")
+    _uav(tmp_path, "car1_2", boxes(6, 100), subset="UAV123_10fps")
+    dataset = load_uav123(tmp_path)  # the only subset there
+    assert dataset.name == "UAV123_10fps"
+    assert [p.name for p in dataset["car1_1"].frames] == [f"{n:06d}.jpg" for n in range(1, 6)]
+    assert [p.name for p in dataset["car1_2"].frames] == [f"{n:06d}.jpg" for n in range(251, 257)]
+
+
+def test_a_later_part_with_no_known_start_is_refused(tmp_path):
+    # another subset's parts in a shared folder: the first part starts on the folder's first frame;
+    # a later one, read from there, would be the first part's frames: refused, the way out named
+    write_frames(tmp_path / "data_seq" / "MyUAV" / "kite", range(1, 30), 6)
+    _uav(tmp_path, "kite_1", boxes(5), subset="MyUAV")
+    assert load_uav123(tmp_path)["kite_1"].frames[0].name == "000001.jpg"
+    _uav(tmp_path, "kite_2", boxes(5), subset="MyUAV")
+    with pytest.raises(SiamMaskError, match=r"kite_2.txt: kite_2 is a part of the video kite/ whose first frame "
+                                            r"is not known for subset MyUAV; put pysot's meta file \(MyUAV.json"):
+        load_uav123(tmp_path)
+    (tmp_path / "MyUAV.json").write_text(json.dumps({"kite_2": {"img_names": ["kite/000021.jpg"]}}))
+    assert load_uav123(tmp_path)["kite_2"].frames[0].name == "000021.jpg"
 
 
 def test_a_sub_sequence_with_a_folder_of_its_own_reads_it_whole(tmp_path):

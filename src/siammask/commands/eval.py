@@ -12,7 +12,9 @@ from siammask.commands.options import (
     VOT_EXPERIMENTS,
     add_command,
     add_engine_arguments,
+    add_split_argument,
     chosen_protocol,
+    load_chosen,
     positive_int,
 )
 from siammask.errors import plural
@@ -68,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", metavar="NAME",
                    help="the dataset's format, when its files do not say it: otb, uav123, nfs, lasot, got-10k, "
                         "trackingnet, vot, vot-lt, davis (default: recognised)")
+    add_split_argument(p)
     from siammask.commands.eval_shard import SHARD_HELP
 
     p.add_argument("--shard", metavar="I/N", help=SHARD_HELP)
@@ -123,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             eao_interval=args.eao_interval, year=None))
 
     return track_protocol(
-        args, dataset_format.load(args.dataset), protocol,
+        args, load_chosen(args, dataset_format), protocol,
         describe=lambda spec, dataset: f"{spec.label} {spec.model_precision}, {plural(len(dataset), 'sequence')}",
         status=status, run=local_or_ray(args, run_dataset, run_dataset_ray), report=report,
         default_name=default_name)

@@ -32,10 +32,11 @@ def refuse_other_options(args: argparse.Namespace, dataset: Any) -> None:  # noq
 def run_onepass(args: argparse.Namespace, dataset_format: Any) -> int:  # noqa: ANN401 - formats.DatasetFormat
     """Track, write the results, then report (or write the submission archive)."""
     from siammask.commands.eval_shard import local_or_ray, track_protocol
+    from siammask.commands.options import load_chosen
     from siammask.commands.report_onepass import publish_onepass
     from siammask.evaluation.ope.runner import run_onepass_dataset, run_onepass_ray
 
-    whole = dataset_format.load(args.dataset)
+    whole = load_chosen(args, dataset_format)
     refuse_other_options(args, whole)
 
     def describe(spec: Any, dataset: Any) -> str:  # noqa: ANN401 - EngineSpec, OnePassDataset

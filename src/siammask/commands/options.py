@@ -118,6 +118,19 @@ def engine_spec(args: argparse.Namespace, **overrides: Any) -> Any:
 
 # --experiment: the supervised and long-term ones, then VOT's beyond supervised (evaluation/votexp)
 EXPERIMENTS = ("baseline", "longterm", *VOT_EXPERIMENTS, "ope")
+SPLIT_HELP = ("one-pass datasets: the split or subset to score (GOT-10k train/val/test, LaSOT train/test, "
+              "TrackingNet TRAIN/TEST/TRAIN_K, UAV123's UAV123/UAV20L/UAV123_10fps; default: what the folder holds)")
+
+
+def add_split_argument(parser: argparse.ArgumentParser) -> None:
+    """--split, for `eval` and `report` alike (chosen_protocol refuses it where it does not apply)."""
+    parser.add_argument("--split", metavar="NAME", help=SPLIT_HELP)
+
+
+def load_chosen(args: argparse.Namespace, dataset_format: Any) -> Any:  # noqa: ANN401 - formats.DatasetFormat
+    """args.dataset read by its format, with --split where given (chosen_protocol checked it applies)."""
+    split = getattr(args, "split", None)
+    return dataset_format.load(args.dataset) if split is None else dataset_format.load(args.dataset, split=split)
 
 
 def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
@@ -129,6 +142,10 @@ def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
 
     dataset_format = format_for(args.dataset, getattr(args, "format", None))  # --format, else its files say
     experiment = getattr(args, "experiment", None)
+    if getattr(args, "split", None) is not None and (dataset_format.protocol != "ope" or "split" not in
+                                                     dataset_format.options):
+        raise SiamMaskError(f"--split applies to one-pass datasets with splits or subsets (GOT-10k, LaSOT, "
+                            f"TrackingNet, UAV123); {args.dataset} ({dataset_format.name}) has none")
     if dataset_format.protocol == "vos":
         if experiment:
             raise SiamMaskError(f"--experiment {experiment} applies to VOT and VOT-LT datasets; {args.dataset} is "

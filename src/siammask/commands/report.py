@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from siammask.commands.options import EXPERIMENTS, VOT_EXPERIMENTS, add_command, chosen_protocol
+from siammask.commands.options import (
+    EXPERIMENTS,
+    VOT_EXPERIMENTS,
+    add_command,
+    add_split_argument,
+    chosen_protocol,
+    load_chosen,
+)
 from siammask.errors import SiamMaskError, printable
 
 EPILOG = """\
@@ -95,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the dataset's format, when its files do not say it: otb, uav123, nfs, lasot, got-10k, trackingnet, "
              "vot, vot-lt, davis (default: recognised)",
     )
+    add_split_argument(parser)
     parser.add_argument(
         "--year", type=int, choices=(2016, 2017), help="DAVIS only: ImageSets/YEAR/val.txt; 2016 merges objects (2017)"
     )
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from siammask.evaluation.vot.report import build_report, evaluate_folder, format_table, parse_interval
 
     interval = parse_interval(args.eao_interval) if args.eao_interval else None
-    dataset = dataset_format.load(args.dataset)
+    dataset = load_chosen(args, dataset_format)
     metrics = evaluate_folder(dataset, args.results, args.tracker, interval)
     report = build_report(dataset, metrics)
 

@@ -14,8 +14,9 @@ from siammask.errors import printable
 
 def run_onepass_report(args: argparse.Namespace, dataset_format: Any) -> int:  # noqa: ANN401 - DatasetFormat
     from siammask.commands.eval_onepass import refuse_other_options
+    from siammask.commands.options import load_chosen
 
-    dataset = dataset_format.load(args.dataset)
+    dataset = load_chosen(args, dataset_format)
     refuse_other_options(args, dataset)
     return publish_onepass(args, dataset, args.tracker)
 

@@ -8,10 +8,12 @@ annotations index into `data_seq/UAV123/`, which it has no folder of its own bes
 Sub-sequences: UAV123 cuts some videos in parts, each its own sequence over one frame folder
 (bird1_1, bird1_2 and bird1_3 are frames 1-253, 775-1477 and 1573-2437 of `data_seq/UAV123/bird1`).
 A sequence SEQ reads the folder SEQ when there is one, else the folder its name names before a
-final `_K`, from the frame pysot's meta file (UAV123.json in the dataset folder, its first image
-name) says, else, for a sub-sequence of the UAV123 subset in its video's folder, the frame the
-benchmark's own configuration gives (the table below), else the folder's first frame; it is as
-many frames as its annotation has lines (frames after them are left out, as the GOT-10k toolkit
+final `_K`, from the frame pysot's meta file (`<SUBSET>.json` in the dataset folder, its first
+image name) says, else, for a sub-sequence of UAV123 or UAV123_10fps in its video's folder, the frame
+the benchmark's own configuration gives (the table below), else, for a first part (`_1`), the
+folder's first frame; a later part whose start none of these gives is refused in one line (read from
+the folder's first frame it would be another part's frames, scored silently wrong). It is as many
+frames as its annotation has lines (frames after them are left out, as the GOT-10k toolkit
 and pysot's metadata list frames by range, not by what the folder holds).
 
 Per-sequence attributes come from pysot's meta file when it is there (the benchmark's `att/`
@@ -39,15 +41,27 @@ from siammask.errors import SiamMaskError
 
 __all__ = ["UAV123Dataset", "is_uav123_dataset", "load_uav123", "SUBSEQUENCE_STARTS"]
 
-# UAV123's sub-sequences that do not start on their folder's frame 1: the first frame of each
-# (the benchmark's configuration; pysot's UAV123.json lists the same frames).
-SUBSEQUENCE_STARTS = {
-    "bird1_2": 775, "bird1_3": 1573, "car1_2": 751, "car1_3": 1627, "car6_2": 487, "car6_3": 1807,
-    "car6_4": 2953, "car6_5": 3925, "car8_2": 1357, "car16_2": 415, "group1_2": 1333, "group1_3": 2515,
-    "group1_4": 3925, "group2_2": 907, "group2_3": 1771, "group3_2": 1567, "group3_3": 2827,
-    "group3_4": 4369, "person2_2": 1189, "person4_2": 1501, "person5_2": 877, "person7_2": 1249,
-    "person8_2": 1075, "person12_2": 601, "person14_2": 847, "person14_3": 1813, "person17_2": 1501,
-    "person19_2": 1243, "person19_3": 2791, "truck4_2": 577, "uav1_2": 1555, "uav1_3": 2473,
+# The sub-sequences that do not start on their folder's frame 1, per subset: the first frame of
+# each, as the benchmark's configuration files give them (configSeqs.m of UAV123 and of
+# UAV123_10fps, whose frames are every third of UAV123's, its ranges not a division of UAV123's);
+# pysot's UAV123.json lists UAV123's same frames.
+SUBSEQUENCE_STARTS: dict[str, dict[str, int]] = {
+    "UAV123": {
+        "bird1_2": 775, "bird1_3": 1573, "car1_2": 751, "car1_3": 1627, "car6_2": 487, "car6_3": 1807,
+        "car6_4": 2953, "car6_5": 3925, "car8_2": 1357, "car16_2": 415, "group1_2": 1333, "group1_3": 2515,
+        "group1_4": 3925, "group2_2": 907, "group2_3": 1771, "group3_2": 1567, "group3_3": 2827,
+        "group3_4": 4369, "person2_2": 1189, "person4_2": 1501, "person5_2": 877, "person7_2": 1249,
+        "person8_2": 1075, "person12_2": 601, "person14_2": 847, "person14_3": 1813, "person17_2": 1501,
+        "person19_2": 1243, "person19_3": 2791, "truck4_2": 577, "uav1_2": 1555, "uav1_3": 2473,
+    },
+    "UAV123_10fps": {
+        "bird1_2": 259, "bird1_3": 525, "car1_2": 251, "car1_3": 543, "car6_2": 163, "car6_3": 603,
+        "car6_4": 985, "car6_5": 1309, "car8_2": 453, "car16_2": 139, "group1_2": 445, "group1_3": 839,
+        "group1_4": 1309, "group2_2": 303, "group2_3": 591, "group3_2": 523, "group3_3": 943,
+        "group3_4": 1457, "person2_2": 397, "person4_2": 501, "person5_2": 293, "person7_2": 417,
+        "person8_2": 359, "person12_2": 201, "person14_2": 283, "person14_3": 605, "person17_2": 501,
+        "person19_2": 415, "person19_3": 931, "truck4_2": 193, "uav1_2": 519, "uav1_3": 825,
+    },
 }
 _PART = re.compile(r"^(.+)_\d+$")
 DEFAULT_SUBSET = "UAV123"
@@ -90,7 +104,7 @@ def load_uav123(root: str | os.PathLike[str], split: str | None = None) -> UAV12
     if not frames_dir.is_dir():
         frames_dir = root / "data_seq" / DEFAULT_SUBSET
     meta_starts = _meta_starts(root, subset)
-    table = SUBSEQUENCE_STARTS if subset == DEFAULT_SUBSET else {}
+    table = SUBSEQUENCE_STARTS.get(subset, {})
     sequences = [_sequence(path, frames_dir, meta_starts.get(path.stem), table.get(path.stem)) for path in files]
     set_attributes(sequences, pysot_attributes(root, (subset,)))
     return UAV123Dataset(root=root, name=subset, benchmark="UAV123", split=subset, sequences=sequences)
@@ -119,6 +133,10 @@ def _sequence(path: Path, frames_dir: Path, meta_start: int | None, table_start:
         folder = frames_dir / part.group(1)  # type: ignore[union-attr]
     if not folder.is_dir():
         raise SiamMaskError(f"{path}: no frame folder {folder}")
+    if shared and not meta_start and not table_start and not name.endswith("_1"):
+        raise SiamMaskError(f"{path}: {name} is a part of the video {folder.name}/ whose first frame is not known "
+                            f"for subset {path.parent.name}; put pysot's meta file ({path.parent.name}.json, its "
+                            "img_names) beside anno/, or give the part a frame folder of its own")
     frames = numbered_frames(folder)
     boxes = read_boxes(path, len(frames), absent=True)
     first = meta_start or (table_start if shared and table_start else min(frames))

@@ -232,3 +232,32 @@ def test_lasot_layout_from_synth(tmp_path, exported_model, capsys):
     names = report["dataset"]["sequences"]
     assert names == 2 and len(list((results / NAME).glob("*.txt"))) == 2
     assert 0 < report["trackers"][NAME]["success"] <= 1
+
+
+def test_split_picks_a_subset_and_is_refused_where_none_applies(synth, otb, tmp_path, exported_model, capsys):
+    """--split reaches the reader: UAV123's download holds UAV123 and UAV20L (the default UAV123)."""
+    root = tmp_path / "Dataset_UAV123" / "UAV123"
+    for subset, name, source in (("UAV123", "car1_1", SEQUENCES[0]), ("UAV20L", "bird1", SEQUENCES[1])):
+        folder = root / "data_seq" / "UAV123" / name.split("_")[0]
+        folder.mkdir(parents=True)
+        for i, frame in enumerate(_frames(synth / source), start=1):
+            shutil.copy(frame, folder / f"{i:06d}.jpg")
+        _write_boxes(root / "anno" / subset / f"{name}.txt", _boxes(synth / source))
+    results = tmp_path / "res"
+    assert _eval(root, results, exported_model, "--split", "UAV20L") == 0
+    report = json.loads((tmp_path / "res.json").read_text())
+    assert (report["dataset"]["name"], report["dataset"]["split"]) == ("UAV20L", "UAV20L")
+    assert sorted(p.name for p in (results / NAME).glob("*.txt")) == ["bird1.txt"]
+    capsys.readouterr()
+    assert main(["report", "--dataset", str(root), "--results", str(results), "--split", "UAV20L"]) == 0
+    assert "UAV20L" in capsys.readouterr().out
+    # the default subset (UAV123) has no result in this folder: named, not scored as UAV20L
+    _refused(capsys, main(["report", "--dataset", str(root), "--results", str(results)]),
+             "no one-pass results of dataset UAV123")
+    _refused(capsys, main(["report", "--dataset", str(root), "--results", str(results), "--split", "UAV10"]),
+             "anno/UAV10 not found")
+    _refused(capsys, _eval(synth, tmp_path / "r", exported_model, "--split", "val"),
+             "--split applies to one-pass datasets with splits or subsets")
+    _refused(capsys, main(["report", "--dataset", str(otb), "--results", str(results), "--split", "val"]),
+             "(OTB) has none")
+    assert not (tmp_path / "r").exists()
