@@ -249,3 +249,14 @@ def test_vot_supervised_shards_merge_to_one_process(exported_model, tmp_path):
     assert main(["merge", *shards, "--output", str(tmp_path / "m")]) == 0
     one = tree(tmp_path / "one")
     assert sum(k.endswith("_001.txt") for k in one) == 3 and tree(tmp_path / "m") == one
+
+
+def test_every_protocol_names_a_reduced_precision_run_apart():
+    from types import SimpleNamespace
+
+    from siammask.commands.eval_shard import default_tracker_name
+
+    names = [default_tracker_name(SimpleNamespace(label="onnxruntime", model_precision=p))
+             for p in ("fp32", "fp32+int8", "bf16", "fp16")]
+    assert names == ["SiamMask_onnxruntime", "SiamMask_onnxruntime_int8", "SiamMask_onnxruntime_bf16",
+                     "SiamMask_onnxruntime_fp16"]

@@ -20,7 +20,6 @@ from siammask.commands.options import (
 from siammask.errors import plural
 
 if TYPE_CHECKING:
-    from siammask.engines.factory import EngineSpec
     from siammask.evaluation.vot.runner import SequenceOutcome
 
 EPILOG = """\
@@ -53,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", required=True, metavar="DIR", help="VOT-layout dataset (list.txt)")
     add_engine_arguments(p)  # neither --checkpoint nor --model: the embedded default
     p.add_argument("--results", required=True, metavar="DIR", help="results folder")
-    p.add_argument("--tracker-name", metavar="NAME", help="default: SiamMask_<backend>")
+    p.add_argument("--tracker-name", metavar="NAME",
+                   help="default: SiamMask_<backend>, with _int8 (or _bf16, _fp16) for such a model, every protocol")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="sequences tracked in parallel processes")
     p.add_argument("--force", action="store_true", help="re-run sequences that already have results")
@@ -103,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
 
     from siammask.commands import report as report_command
     from siammask.commands.eval_shard import check_output_options, local_or_ray, track_protocol
-    from siammask.deploy.manifest import precision_parts
     from siammask.evaluation.vot.distributed import run_dataset_ray
     from siammask.evaluation.vot.report import parse_interval
     from siammask.evaluation.vot.runner import run_dataset
@@ -111,11 +110,6 @@ def run(args: argparse.Namespace) -> int:
     if args.eao_interval:
         parse_interval(args.eao_interval)  # refuse a bad interval before hours of tracking
     check_output_options(args)
-
-    def default_name(spec: EngineSpec) -> str:
-        # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-        precision = spec.model_precision
-        return f"SiamMask_{spec.label}" + ("" if precision == "fp32" else "_" + precision_parts(precision)[-1])
 
     def status(outcome: SequenceOutcome) -> str:
         return ("kept" if outcome.skipped else f"{outcome.fps:.1f} fps") + f", {outcome.failures} failures"
@@ -128,5 +122,4 @@ def run(args: argparse.Namespace) -> int:
     return track_protocol(
         args, load_chosen(args, dataset_format), protocol,
         describe=lambda spec, dataset: f"{spec.label} {spec.model_precision}, {plural(len(dataset), 'sequence')}",
-        status=status, run=local_or_ray(args, run_dataset, run_dataset_ray), report=report,
-        default_name=default_name)
+        status=status, run=local_or_ray(args, run_dataset, run_dataset_ray), report=report)

@@ -78,15 +78,24 @@ def local_or_ray(args: argparse.Namespace, local: Callable[..., Sequence[Any]],
     return run
 
 
+def default_tracker_name(spec: Any) -> str:  # noqa: ANN401 - engines.factory.EngineSpec
+    """The results' tracker name without --tracker-name, for every protocol: an INT8 (or bf16 or fp16)
+    model's run gets its own, so its results never meet the fp32 run's in one folder."""
+    from siammask.deploy.manifest import precision_parts
+
+    precision = spec.model_precision
+    return f"SiamMask_{spec.label}" + ("" if precision == "fp32" else "_" + precision_parts(precision)[-1])
+
+
 def track_protocol(
     args: argparse.Namespace, dataset: Any, protocol: str, *,  # noqa: ANN401 - a protocol's dataset
     describe: Callable[[Any, Any], str], status: Callable[[Any], str], run: Runner,
-    report: Callable[[str], int], default_name: Callable[[Any], str] | None = None,
+    report: Callable[[str], int],
 ) -> int:
     """Run `protocol` on `dataset` (or --shard's part of it), then `report(name)` (or the shard's end).
 
     describe(spec, dataset) is the opening line after "eval NAME: "; status(outcome) a finished
-    sequence's text on the progress bar; default_name(spec) the tracker's name without --tracker-name."""
+    sequence's text on the progress bar; the tracker's name is --tracker-name or default_tracker_name(spec)."""
     from tqdm import tqdm
 
     from siammask.commands.options import engine_spec
@@ -94,7 +103,7 @@ def track_protocol(
     dataset, shard = take_shard(args, dataset, protocol)
     spec = engine_spec(args)
     spec.check()
-    name = args.tracker_name or (default_name(spec) if default_name else f"SiamMask_{spec.label}")
+    name = args.tracker_name or default_tracker_name(spec)
     print(printable(f"eval {name}: {describe(spec, dataset)}"), flush=True)
     total = sum(len(s) for s in dataset)
     # disable=None: no bar off a terminal, so logs and errors stay one clean line each

@@ -14,7 +14,7 @@ def run_davis(args: argparse.Namespace) -> int:
     submission layout under RESULTS/NAME/, then report."""
     from tqdm import tqdm
 
-    from siammask.commands.eval_shard import check_output_options, shard_finished, take_shard
+    from siammask.commands.eval_shard import check_output_options, default_tracker_name, shard_finished, take_shard
     from siammask.commands.options import engine_spec
     from siammask.datasets.davis import load_davis
     from siammask.evaluation.vos.runner import VosOutcome, run_vos_dataset, run_vos_ray
@@ -26,7 +26,7 @@ def run_davis(args: argparse.Namespace) -> int:
     dataset, shard = take_shard(args, load_davis(args.dataset, args.year), "vos")
     # DAVIS is segmented with the settings SiamMask_DAVIS.pth was tuned with, unless the user says
     spec = engine_spec(args, preset=args.preset or (None if args.config else "davis"))
-    name = args.tracker_name or f"SiamMask_{spec.label}"
+    name = args.tracker_name or default_tracker_name(spec)
     objects = sum(len(s.object_ids) for s in dataset)
     settings = f"--config {args.config}" if args.config else f"preset {spec.preset}"
     line = f"eval {name}: DAVIS {args.year}, {len(dataset)} sequences, {objects} objects, settings: {settings}"

@@ -29,16 +29,10 @@ def run_votexp(args: argparse.Namespace, experiment: str) -> int:
     from siammask.commands.eval_shard import check_output_options, track_protocol
     from siammask.commands.report_votexp import run_votexp_report
     from siammask.datasets.vot import load_dataset
-    from siammask.deploy.manifest import precision_parts
     from siammask.evaluation.votexp.runner import run_experiment
 
     check_votexp_options(args, experiment)
     check_output_options(args)
-
-    def default_name(spec: Any) -> str:  # noqa: ANN401 - EngineSpec
-        # an INT8 (or fp16) run gets its own default name: its results never overwrite the fp32 run's
-        precision = spec.model_precision
-        return f"SiamMask_{spec.label}" + ("" if precision == "fp32" else "_" + precision_parts(precision)[-1])
 
     def status(outcome: Any) -> str:  # noqa: ANN401 - ExperimentOutcome
         text = "kept" if outcome.skipped else f"{outcome.runs} runs, {outcome.fps:.1f} fps"
@@ -54,6 +48,6 @@ def run_votexp(args: argparse.Namespace, experiment: str) -> int:
             eao_interval=args.eao_interval, year=None, experiment=experiment), experiment)
 
     return track_protocol(
-        args, load_dataset(args.dataset), experiment, default_name=default_name, status=status, run=run,
+        args, load_dataset(args.dataset), experiment, status=status, run=run,
         describe=lambda spec, dataset: f"{experiment}, {spec.label} {spec.model_precision}, {len(dataset)} sequences",
         report=report)
