@@ -13,6 +13,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,83 @@ SKIP_AFTER_FAILURE = 5
 
 Region = int | tuple[float, ...]  # a code, or the region's values
 Trajectory = list[Region]
+
+# vot-toolkit's mask lines (VOT2020 on): `m` then the mask's offset x,y and size w,h, then run lengths
+# over its w x h pixels in row order, starting with a run of zeros: `m10,20,3,2,1,2,3` is a 3x2
+# mask at (10, 20) with rows 011 and 000, as vot.region.io's create_mask_from_string reads it.
+MAX_MASK_PIXELS = 1 << 26  # a mask line claiming more pixels than this is refused, not allocated
+
+
+@dataclass(frozen=True)
+class MaskRegion:
+    """A binary mask (uint8, rows x columns) placed at `offset` (x, y) in the image."""
+
+    mask: np.ndarray
+    offset: tuple[int, int]
+
+    @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        """vot-toolkit's bounds (left, top, right, bottom, inclusive) of the set pixels; an empty mask
+        gives its offset's single pixel, as `_bounds_mask` adds the offset to (0, 0, 0, 0)."""
+        ys, xs = np.nonzero(self.mask)
+        ox, oy = self.offset
+        if xs.size == 0:
+            return ox, oy, ox, oy
+        return int(xs.min()) + ox, int(ys.min()) + oy, int(xs.max()) + ox, int(ys.max()) + oy
+
+    @property
+    def is_empty(self) -> bool:
+        return not bool(self.mask.any())
+
+    def box(self) -> tuple[float, float, float, float]:
+        """x, y, w, h of the set pixels (0-size at the offset when none)."""
+        left, top, right, bottom = self.bounds
+        return (float(left), float(top), 0.0, 0.0) if self.is_empty else (
+            float(left), float(top), float(right - left + 1), float(bottom - top + 1))
+
+
+def parse_mask_region(text: str, where: str) -> MaskRegion:
+    """A vot-toolkit mask line (`m` + x,y,w,h + run lengths); `where` names it in errors."""
+    try:
+        values = [int(t) for t in text[1:].split(",")]
+    except ValueError:
+        raise SiamMaskError(f"{where}: a mask line holds integers only, got {_clip(text)!r}") from None
+    if len(values) < 4:
+        raise SiamMaskError(f"{where}: a mask line is m<x>,<y>,<width>,<height> then run lengths")
+    x, y, width, height = values[:4]
+    runs = np.array(values[4:], dtype=np.int64)
+    if width < 0 or height < 0 or width * height > MAX_MASK_PIXELS:
+        raise SiamMaskError(f"{where}: mask size {width}x{height} is negative or too large")
+    if (runs < 0).any() or int(runs.sum()) > width * height:
+        raise SiamMaskError(f"{where}: the mask's run lengths ({int(runs.sum())} pixels) exceed its "
+                            f"{width}x{height} size or are negative")
+    flat = np.zeros(width * height, dtype=np.uint8)
+    ends = np.cumsum(runs)
+    for start, stop in zip(ends[0::2], ends[1::2]):  # odd runs are ones
+        flat[start:stop] = 1
+    mask = flat.reshape(height, width)
+    # vot-toolkit crops a mask it reads to its set pixels (Mask(optimize=True), its default), and
+    # takes one whose rightmost set column is its first as empty: zero size at (0, 0); kept so
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0 or xs.max() == 0:
+        return MaskRegion(np.zeros((0, 0), dtype=np.uint8), (0, 0))
+    return MaskRegion(mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy(),
+                      (x + int(xs.min()), y + int(ys.min())))
+
+
+def format_mask_region(region: MaskRegion) -> str:
+    """The mask line of `region`, cropped to its set pixels as vot-toolkit's encode_mask writes it."""
+    if region.is_empty:
+        return "m0,0,0,0,0"
+    left, top, right, bottom = region.bounds
+    ox, oy = region.offset
+    crop = region.mask[top - oy : bottom - oy + 1, left - ox : right - ox + 1].ravel().astype(bool)
+    change = np.flatnonzero(np.diff(crop.astype(np.int8))) + 1
+    edges = np.concatenate([[0], change, [crop.size]])
+    runs = np.diff(edges).tolist()
+    if crop[0]:  # the runs start with zeros
+        runs = [0, *runs]
+    return "m" + ",".join(str(v) for v in (left, top, right - left + 1, bottom - top + 1, *runs))
 
 
 def format_region(region: int | Sequence[float] | np.ndarray) -> str:

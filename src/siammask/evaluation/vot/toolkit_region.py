@@ -1,7 +1,7 @@
 """Region overlap as vot-toolkit 0.9 computes it (`vot.region.raster.calculate_overlap`).
 
 The official Python toolkit rasterises differently from the VOT C code the reference uses, so
-its EAO is computed on its own overlaps. Rules reproduced (rectangles and polygons; no masks):
+its EAO is computed on its own overlaps. Rules reproduced (rectangles, polygons and masks):
 
 - coordinates are float32 and rounded half to even (numpy) before anything else; a rectangle
   has each of x, y, w, h rounded and covers columns x .. x + w - 1;
@@ -11,7 +11,9 @@ its EAO is computed on its own overlaps. Rules reproduced (rectangles and polygo
 - polygons are scanned row by row like the C code, except that a horizontal edge on the row adds
   a crossing and two equal crossings that are the row's last pair fill one pixel;
 - a code (init, failure, skip) is an empty region whose box is the single pixel (0, 0);
-- the result is intersection / union of pixels in double, 0 when the union is empty.
+- the result is intersection / union of pixels in double, 0 when the union is empty;
+- a mask (VOT2020 on: `results.MaskRegion`) has its set pixels' extent as its box, an empty one the
+  single pixel at its offset, and covers its own pixels; a pair with a mask is computed pair by pair.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from siammask.evaluation.vot.raster import chunks, count_pixels, rectangle_rows, scan_polygons
+from siammask.evaluation.vot.results import MaskRegion
 
-RegionLike = Sequence[float] | np.ndarray
+RegionLike = Sequence[float] | np.ndarray | MaskRegion
 
 
 def toolkit_overlaps(
@@ -34,10 +37,14 @@ def toolkit_overlaps(
     if len(regions_a) != len(regions_b):
         raise ValueError(f"{len(regions_a)} regions against {len(regions_b)}")
     out = np.zeros(len(regions_a))
-    sizes_a = np.array([np.size(r) for r in regions_a], dtype=np.int64)
-    sizes_b = np.array([np.size(r) for r in regions_b], dtype=np.int64)
-    for la, lb in {(int(x), int(y)) for x, y in zip(sizes_a, sizes_b)}:
-        idx = np.flatnonzero((sizes_a == la) & (sizes_b == lb))
+    masked = np.array([isinstance(a, MaskRegion) or isinstance(b, MaskRegion) for a, b in zip(regions_a, regions_b)],
+                      dtype=bool)
+    for i in np.flatnonzero(masked):
+        out[i] = _mask_overlap(regions_a[i], regions_b[i], bounds)
+    sizes_a = np.array([0 if m else np.size(r) for r, m in zip(regions_a, masked)], dtype=np.int64)
+    sizes_b = np.array([0 if m else np.size(r) for r, m in zip(regions_b, masked)], dtype=np.int64)
+    for la, lb in {(int(x), int(y)) for x, y, m in zip(sizes_a, sizes_b, masked) if not m}:
+        idx = np.flatnonzero((sizes_a == la) & (sizes_b == lb) & ~masked)
         a = _Shapes(np.array([np.ravel(regions_a[i]) for i in idx], dtype=np.float64).reshape(len(idx), la))
         b = _Shapes(np.array([np.ravel(regions_b[i]) for i in idx], dtype=np.float64).reshape(len(idx), lb))
         out[idx] = _overlaps(a, b, bounds)
@@ -124,4 +131,49 @@ def _overlaps(a: _Shapes, b: _Shapes, bounds: tuple[int, int] | None) -> np.ndar
         inter, vol_a, vol_b = count_pixels(*span_a, *span_b)
         union_px = vol_a + vol_b - inter
         out[sel] = np.where(union_px > 0, inter / np.maximum(union_px, 1), 0.0)
+    return out
+
+
+def _mask_overlap(a: RegionLike, b: RegionLike, bounds: tuple[int, int] | None) -> float:
+    """One pair's overlap, either side a mask: vot-toolkit's `_calculate_overlap` on bitmaps."""
+    box_a, box_b = _toolkit_bounds(a), _toolkit_bounds(b)
+    union = (min(box_a[0], box_b[0]), min(box_a[1], box_b[1]), max(box_a[2], box_b[2]), max(box_a[3], box_b[3]))
+    if union[0] >= union[2] or union[1] >= union[3]:
+        return 1.0  # two empty regions agree
+    if bounds is not None:
+        union = (max(0, union[0]), max(0, union[1]), min(bounds[0] - 1, union[2]), min(bounds[1] - 1, union[3]))
+    if union[0] >= union[2] or union[1] >= union[3]:
+        return 0.0
+    pixels_a, pixels_b = _bitmap(a, union), _bitmap(b, union)
+    union_px = int(np.count_nonzero(pixels_a | pixels_b))
+    return float(np.count_nonzero(pixels_a & pixels_b)) / union_px if union_px else 0.0
+
+
+def _toolkit_bounds(region: RegionLike) -> tuple[int, int, int, int]:
+    if isinstance(region, MaskRegion):
+        return region.bounds
+    shape = _Shapes(np.ravel(np.asarray(region, dtype=np.float64))[None, :])
+    return tuple(int(v) for v in shape.box[0])  # type: ignore[return-value]
+
+
+def _bitmap(region: RegionLike, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The region's pixels inside `box` (left, top, right, bottom, inclusive), as a bool array."""
+    left, top, right, bottom = box
+    width, height = right - left + 1, bottom - top + 1
+    out = np.zeros((height, width), dtype=bool)
+    if isinstance(region, MaskRegion):
+        ox, oy = region.offset
+        x0, y0 = max(ox, left), max(oy, top)
+        x1 = min(right + 1, ox + region.mask.shape[1])
+        y1 = min(bottom + 1, oy + region.mask.shape[0])
+        if x1 > x0 and y1 > y0:
+            out[y0 - top : y1 - top, x0 - left : x1 - left] = region.mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox] != 0
+        return out
+    shape = _Shapes(np.ravel(np.asarray(region, dtype=np.float64))[None, :])
+    start, end = shape.spans(np.array([0]), np.array([[left, top]], dtype=np.float64), np.array([width]),
+                             np.array([height]), height)
+    for row in range(height):
+        for begin, finish in zip(start[0, row], end[0, row]):
+            if finish > begin:
+                out[row, int(begin) : int(finish)] = True
     return out
