@@ -245,15 +245,15 @@ def read_input_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) ->
 MAX_LINE_BYTES = 4096
 
 
-def read_frame_lines(path: str | Path, what: str, frames: int) -> list[str]:
+def read_frame_lines(path: str | Path, what: str, frames: int, line_bytes: int = MAX_LINE_BYTES) -> list[str]:
     """The lines of a text input holding one line a frame (ground truth, tags, results) of a
-    sequence of `frames` frames: refused unread when it weighs more than MAX_LINE_BYTES a frame
+    sequence of `frames` frames: refused unread when it weighs more than `line_bytes` a frame
     (a 100 MB ground truth for 12 frames), so that parsing it is bounded by the sequence."""
-    limit = (frames + 1) * MAX_LINE_BYTES
+    limit = (frames + 1) * line_bytes
     size = check_input_file(path, what).st_size
     if size > limit:
         raise SiamMaskError(f"{what}: {size} bytes for {frames} frames, more than the "
-                            f"{size_text(MAX_LINE_BYTES)} a line may have")
+                            f"{size_text(line_bytes)} a line may have")
     return read_input_text(path, what, limit).splitlines()
 
 

@@ -122,3 +122,120 @@ def test_mask_overlaps_equal_vot_toolkits(tmp_path):
         assert worst <= TOLERANCE, (key, worst, [(lines[i // len(lines)], lines[i % len(lines)], ours[i], want[i])
                                                  for i in np.flatnonzero(np.abs(ours - want) > TOLERANCE)[:5]])
     assert 0 < np.mean(np.array(theirs["bounded"]) > 0) < 1  # the pairs overlap in part, not all or none
+
+
+# --------------------------------------------------------------------------------------------
+# A VOT2020-style dataset: mask ground truth; `siammask eval` runs vot-toolkit's experiments on it
+# and `siammask report` scores them as `vot analysis` does (our polygons, and a tracker answering
+# with masks).
+
+FRAMES = 30
+MASKED = "Masked"
+
+
+def _mask_dataset(root: Path) -> Path:
+    """synth's VOT sequences with each polygon's pixels written as a vot-toolkit mask line."""
+    import cv2
+
+    from siammask.datasets.synth import make_dataset
+    from tests.ecosystem.test_vot_experiments import ANCHORS, write_anchors
+
+    dataset = make_dataset(root, sequences=2, frames=FRAMES, size=(96, 96), seed=3)
+    for name in (dataset / "list.txt").read_text().split():
+        lines = []
+        for row in np.loadtxt(dataset / name / "groundtruth.txt", delimiter=","):
+            canvas = np.zeros((96, 96), dtype=np.uint8)
+            cv2.fillPoly(canvas, [np.round(row.reshape(-1, 2)).astype(np.int32)], 1)
+            lines.append(format_mask_region(MaskRegion(canvas, (0, 0))))
+        (dataset / name / "groundtruth.txt").write_text("".join(x + "\n" for x in lines))
+    write_anchors(dataset, ANCHORS, FRAMES)
+    return dataset
+
+
+def _as_masks(line: str) -> str:
+    """A result line's polygon or rectangle as a mask line (codes kept)."""
+    import cv2
+
+    values = [float(v) for v in line.split(",")]
+    if len(values) == 1:
+        return line
+    if len(values) == 4:
+        x, y, w, h = values
+        values = [x, y, x + w, y, x + w, y + h, x, y + h]
+    canvas = np.zeros((120, 120), dtype=np.uint8)
+    cv2.fillPoly(canvas, [np.round(np.array(values).reshape(-1, 2)).astype(np.int32)], 1)
+    return format_mask_region(MaskRegion(canvas, (0, 0)))
+
+
+def test_mask_dataset_is_refused_where_boxes_are_needed(tmp_path, capsys):
+    from siammask.cli import main
+    from siammask.datasets.vot import load_dataset
+    from siammask.errors import SiamMaskError
+
+    dataset = _mask_dataset(tmp_path / "vot2020")
+    with pytest.raises(SiamMaskError, match="mask ground truth .VOT2020 on.; vot-toolkit's experiments score it"):
+        load_dataset(dataset)
+    seq = load_dataset(dataset, masks=True)["synth00"]
+    assert len(seq.scored) == FRAMES and isinstance(seq.scored[0], MaskRegion)
+    assert np.isfinite(seq.groundtruth).all() and seq.groundtruth.shape == (FRAMES, 4)  # the masks' boxes
+    code = main(["eval", "--dataset", str(dataset), "--results", str(tmp_path / "r"), "--experiment", "baseline"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "mask ground truth" in err and "--experiment multistart" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(VOT_PYTHON is None, reason="vot-toolkit's virtualenv is not set up (scripts/setup_vot_env.sh)")
+def test_mask_groundtruth_experiments_equal_vot_analysis(tmp_path, capsys):
+    from siammask.cli import main
+    from tests.ecosystem.test_vot_experiments import EXPERIMENTS, INTERVAL, OURS, STACK, TOLERANCE, _vot
+
+    dataset = _mask_dataset(tmp_path / "vot2020")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "stack.yaml").write_text(STACK)
+    (workspace / "config.yaml").write_text(
+        f"stack: {workspace / 'stack.yaml'}\nsequences: {dataset}\nregistry:\n  - ./trackers.ini\n")
+    (workspace / "trackers.ini").write_text(
+        "".join(f"[{n}]\nlabel = {n}\nprotocol = trax\ncommand = /bin/false\n" for n in (OURS, MASKED)))
+    results = workspace / "results"
+    # no --experiment: a mask dataset's default is multistart (vot-toolkit's baseline); then the other two
+    assert main(["eval", "--dataset", str(dataset), "--backend", "onnxruntime", "--threads", "2",
+                 "--results", str(results), "--tracker-name", OURS]) == 0
+    assert (results / OURS / "baseline" / "synth00").is_dir()
+    for experiment in ("realtime", "unsupervised"):
+        assert main(["eval", "--dataset", str(dataset), "--backend", "onnxruntime", "--threads", "2",
+                     "--results", str(results), "--tracker-name", OURS, "--experiment", experiment]) == 0
+    for path in sorted((results / OURS).rglob("*")):
+        target = results / MASKED / path.relative_to(results / OURS)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name.endswith(".txt"):
+            target.write_text("".join(_as_masks(x) + "\n" for x in path.read_text().splitlines()))
+        else:
+            target.write_bytes(path.read_bytes())
+    _vot(workspace, "analysis", "--workspace", str(workspace), "--format", "json", OURS, MASKED)
+    (report,) = sorted((workspace / "analysis").glob("*.json"))
+    analysis = json.loads(report.read_text())
+    capsys.readouterr()
+    out = tmp_path / "report.json"
+    figures = {}
+    for experiment in ("multistart", "realtime"):
+        grids = analysis["results"][EXPERIMENTS[experiment]]["results"]
+        assert main(["report", "--dataset", str(dataset), "--results", str(results), "--experiment", experiment,
+                     "--tracker", OURS, "--tracker", MASKED, "--json", str(out),
+                     "--eao-interval", "{},{}".format(*INTERVAL)]) == 0
+        ours = json.loads(out.read_text())["trackers"]
+        for row, name in enumerate((OURS, MASKED)):
+            accuracy, robustness = grids[0][row][:2]
+            assert abs(ours[name]["accuracy"] - accuracy) < TOLERANCE, (experiment, name, ours[name], accuracy)
+            assert abs(ours[name]["robustness"] - robustness) < TOLERANCE, (experiment, name, robustness)
+            assert abs(ours[name]["eao"] - grids[1][row][0]) < TOLERANCE, (experiment, name, ours[name]["eao"])
+            figures[experiment, name] = ours[name]["accuracy"]
+    (grid,) = analysis["results"]["unsupervised"]["results"]
+    assert main(["report", "--dataset", str(dataset), "--results", str(results), "--experiment", "unsupervised",
+                 "--tracker", OURS, "--tracker", MASKED, "--json", str(out)]) == 0
+    ours = json.loads(out.read_text())["trackers"]
+    for row, name in enumerate((OURS, MASKED)):
+        assert abs(ours[name]["average_overlap"] - grid[row][0]) < TOLERANCE, (name, ours[name], grid[row][0])
+    # the tracker follows the targets, and the masked copy differs from the polygons it was drawn from
+    assert 0.3 < figures["multistart", OURS] < 1 and figures["multistart", OURS] != figures["multistart", MASKED]

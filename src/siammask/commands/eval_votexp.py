@@ -48,6 +48,6 @@ def run_votexp(args: argparse.Namespace, experiment: str) -> int:
             eao_interval=args.eao_interval, year=None, experiment=experiment), experiment)
 
     return track_protocol(
-        args, load_dataset(args.dataset), experiment, status=status, run=run,
+        args, load_dataset(args.dataset, masks=True), experiment, status=status, run=run,
         describe=lambda spec, dataset: f"{experiment}, {spec.label} {spec.model_precision}, {len(dataset)} sequences",
         report=report)

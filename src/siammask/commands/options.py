@@ -163,6 +163,10 @@ def chosen_protocol(args: argparse.Namespace) -> tuple[str, Any]:
                             "frames without it (nan rows, VOT-LT): use --experiment longterm")
     if experiment in VOT_EXPERIMENTS:  # beyond supervised (evaluation/votexp): vot-toolkit's layout
         return experiment, dataset_format
+    from siammask.datasets.vot import has_mask_groundtruth
+
+    if experiment is None and has_mask_groundtruth(args.dataset):
+        return "multistart", dataset_format  # VOT2020 on: masks, scored by vot-toolkit's main experiment
     if getattr(args, "year", None) is not None and "year" not in dataset_format.options:
         raise SiamMaskError(f"--year applies to DAVIS datasets; {args.dataset} is not one (no JPEGImages/480p)")
     return "baseline", dataset_format

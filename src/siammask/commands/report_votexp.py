@@ -15,7 +15,7 @@ def run_votexp_report(args: argparse.Namespace, experiment: str) -> int:
     from siammask.evaluation.votexp.report import build_report, evaluate_folder, format_table
 
     interval = check_votexp_options(args, experiment) or EAO_INTERVAL
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, masks=True)
     metrics = evaluate_folder(dataset, args.results, experiment, args.tracker, interval)
     report = build_report(dataset, experiment, metrics, interval)
 

@@ -2,10 +2,12 @@
 
 A sequence folder holds its frames either directly or in a `color/` subfolder, listed by the
 rule `track` uses for an image folder (`siammask.io.sources.find_images`: natural order, the
-folder's own images before `color/`'s), `groundtruth.txt` with one region a line (4 values x,y,w,h or 8 values: a
-polygon's corners), and optionally per-frame tag files (`occlusion.tag`, ... one 0/1 a line;
-short files are padded with 0 as vot-toolkit pads them). Without tag files, the tags come from a
-pysot meta file in the dataset folder (`<folder name>.json` or `VOT*.json`) when there is one.
+folder's own images before `color/`'s), `groundtruth.txt` with one region a line (4 values x,y,w,h
+or 8 values: a polygon's corners; from VOT2020 on, vot-toolkit's mask lines `m<x>,<y>,<w>,<h>,<run
+lengths>`, read only where asked for: vot-toolkit's experiments score them, the VOT C rules cannot),
+and optionally per-frame tag files (`occlusion.tag`, ... one 0/1 a line; short files are padded
+with 0 as vot-toolkit pads them). Without tag files, the tags come from a pysot meta file in the
+dataset folder (`<folder name>.json` or `VOT*.json`) when there is one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from siammask.datasets.sequence_list import SequenceList
 from siammask.errors import SiamMaskError
+from siammask.evaluation.vot.results import MASK_LINE_BYTES, MaskRegion, parse_mask_region
 from siammask.files import MAX_IMAGE_BYTES, check_input_file, check_name, read_frame_lines, read_input_text
 from siammask.io.sources import IMAGE_PATTERNS, find_images, read_image
 
@@ -36,6 +39,13 @@ class Sequence:
     groundtruth: np.ndarray
     tags: dict[str, np.ndarray]
     size_hint: tuple[int, int] | None = field(default=None, repr=False)
+    # VOT2020 on: the ground truth as masks (groundtruth then holds their boxes, NaN where empty)
+    masks: list[MaskRegion] | None = field(default=None, repr=False)
+
+    @property
+    def scored(self) -> list[MaskRegion] | np.ndarray:
+        """The regions results are scored against: the masks where the ground truth is masks."""
+        return self.masks if self.masks is not None else self.groundtruth
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -70,9 +80,10 @@ def is_vot_dataset(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / "list.txt").is_file()
 
 
-def load_dataset(root: str | os.PathLike[str], absent: bool = False) -> Dataset:
+def load_dataset(root: str | os.PathLike[str], absent: bool = False, masks: bool = False) -> Dataset:
     """Read `list.txt` and every sequence it names (frames are listed, not decoded); `absent`: ground
-    truth may mark frames without the target `nan,nan,nan,nan` (VOT-LT), read as NaN rows."""
+    truth may mark frames without the target `nan,nan,nan,nan` (VOT-LT), read as NaN rows; `masks`:
+    mask ground truth (VOT2020 on) is read, else refused in one line."""
     root = Path(root)
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "no such folder"
@@ -85,19 +96,64 @@ def load_dataset(root: str | os.PathLike[str], absent: bool = False) -> Dataset:
         raise SiamMaskError(f"{listing} lists no sequences")
     meta_path = _meta_file(root)
     meta = _read_meta(meta_path) if meta_path else {}
-    sequences = [load_sequence(root / name, meta.get(name), absent) for name in names]
+    sequences = [load_sequence(root / name, meta.get(name), absent, masks) for name in names]
     name = meta_path.stem if meta_path else root.resolve().name
     return Dataset(root=root, name=name, sequences=sequences)
 
 
-def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None, absent: bool = False) -> Sequence:
+def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None, absent: bool = False,
+                  masks: bool = False) -> Sequence:
     """One sequence folder; `meta` is its entry in a pysot meta file (only its tags are used)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SiamMaskError(f"sequence folder {folder} not found")
     frames = _frames(folder)
-    gt = read_groundtruth(folder / "groundtruth.txt", len(frames), absent)
-    return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta))
+    path = folder / "groundtruth.txt"
+    regions = None
+    if holds_masks(path):
+        if not masks:
+            raise SiamMaskError(f"{path}: mask ground truth (VOT2020 on); vot-toolkit's experiments score it: "
+                                "siammask eval --experiment multistart, unsupervised or realtime")
+        regions = read_mask_groundtruth(path, len(frames))
+        boxes = [r.box() if not r.is_empty else (math.nan,) * 4 for r in regions]
+        gt = np.array(boxes, dtype=np.float64)
+    else:
+        gt = read_groundtruth(path, len(frames), absent)
+    return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta),
+                    masks=regions)
+
+
+def holds_masks(path: Path) -> bool:
+    """Whether a ground-truth file's first line is a mask line (`m...`). Never raises."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(64).lstrip()[:1] == b"m"
+    except OSError:
+        return False
+
+
+def has_mask_groundtruth(root: str | os.PathLike[str]) -> bool:
+    """Whether a VOT dataset's first listed sequence has mask ground truth. Never raises."""
+    try:
+        names = read_name_list(Path(root) / "list.txt")
+    except (SiamMaskError, OSError):
+        return False
+    return bool(names) and holds_masks(Path(root) / names[0] / "groundtruth.txt")
+
+
+def read_mask_groundtruth(path: Path, frames: int) -> list[MaskRegion]:
+    """The masks of a VOT2020-on groundtruth file, one a frame, every line a mask line."""
+    lines = read_frame_lines(path, str(path), frames, MASK_LINE_BYTES)
+    if len(lines) != frames:
+        raise SiamMaskError(f"{path} has {len(lines)} lines for {frames} frames")
+    masks = []
+    for i, line in enumerate(lines, start=1):
+        if not line.lstrip().startswith("m"):
+            raise SiamMaskError(f"{path}:{i}: not a mask line where line 1 is one ({line.strip()[:60]!r})")
+        masks.append(parse_mask_region(line.strip(), f"{path}:{i}"))
+    if masks[0].is_empty:
+        raise SiamMaskError(f"{path}:1: the target's mask is empty on the first frame; tracking starts there")
+    return masks
 
 
 def read_groundtruth(path: Path, frames: int | None = None, absent: bool = False) -> np.ndarray:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from siammask.errors import SiamMaskError
-from siammask.files import check_name, read_frame_lines, read_input_text, write_text_atomically
+from siammask.files import MAX_LINE_BYTES, check_name, read_frame_lines, read_input_text, write_text_atomically
 
 # The one owner of the result vocabulary (as vot-toolkit's Trajectory constants): the codes a
 # result line may hold instead of a region, and the frames skipped after a failure before re-init.
@@ -34,6 +34,9 @@ Trajectory = list[Region]
 # over its w x h pixels in row order, starting with a run of zeros: `m10,20,3,2,1,2,3` is a 3x2
 # mask at (10, 20) with rows 011 and 000, as vot.region.io's create_mask_from_string reads it.
 MAX_MASK_PIXELS = 1 << 26  # a mask line claiming more pixels than this is refused, not allocated
+# What one mask line may weigh, a frame on average: run lengths over the target's box, far more than
+# a polygon's 8 values (a 1000-pixel-tall target of a few runs a row takes some 10 kB)
+MASK_LINE_BYTES = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -143,15 +146,20 @@ def parse_region(text: str, where: str) -> Region:
     return values
 
 
-def read_trajectory(path: str | os.PathLike[str], frames: int | None = None) -> Trajectory:
+def read_trajectory(path: str | os.PathLike[str], frames: int | None = None,
+                    masks: bool = False) -> list[Region | MaskRegion]:
     """All lines of one result file. With `frames` (the sequence's length), a file weighing far
-    more than so many lines can is refused before it is read or parsed."""
+    more than so many lines can is refused before it is read or parsed. `masks`: mask lines are
+    read (vot-toolkit's experiments score them), else refused."""
     path = Path(path)
     what = f"cannot read result file {path}"
-    lines = read_input_text(path, what).splitlines() if frames is None else read_frame_lines(path, what, frames)
+    per_line = MASK_LINE_BYTES if masks else MAX_LINE_BYTES
+    lines = read_input_text(path, what).splitlines() if frames is None else read_frame_lines(path, what, frames,
+                                                                                            per_line)
     if not lines:
         raise SiamMaskError(f"{path}: empty result file")
-    return [parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]
+    return [parse_mask_region(line.strip(), f"{path}:{i}") if masks and line.lstrip().startswith("m")
+            else parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]
 
 
 def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Sequence[float] | np.ndarray]) -> None:

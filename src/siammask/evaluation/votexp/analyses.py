@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siammask.evaluation.vot.results import INIT, Trajectory
+from siammask.evaluation.vot.results import INIT, MaskRegion, Trajectory
 from siammask.evaluation.vot.toolkit_region import toolkit_overlaps
 
 # vot-toolkit's defaults for these analyses, and the interval of vot2020/shortterm.yaml
@@ -44,15 +44,20 @@ class AnchorRun:
     empty: np.ndarray
 
 
-def anchor_run(trajectory: Trajectory, groundtruth: np.ndarray, size: tuple[int, int]) -> AnchorRun:
+def anchor_run(trajectory: Trajectory, groundtruth: Sequence[np.ndarray | MaskRegion] | np.ndarray,
+               size: tuple[int, int]) -> AnchorRun:
     """A run's overlaps; `groundtruth` is already in the run's order."""
     overlaps = toolkit_overlaps(list(trajectory), list(groundtruth), size)
     return AnchorRun(overlaps, np.array([region_is_empty(g) for g in groundtruth], dtype=bool))
 
 
-def region_is_empty(region: np.ndarray) -> bool:
-    """vot-toolkit's `is_empty` of a ground-truth rectangle (no positive width and height) or polygon
-    (no extent on an axis, in float32 as it stores points)."""
+def region_is_empty(region: np.ndarray | MaskRegion) -> bool:
+    """vot-toolkit's `is_empty` of a ground-truth rectangle (no positive width and height), polygon
+    (no extent on an axis, in float32 as it stores points) or mask (its set pixels' last column or
+    last row is its first, in the mask as read: one row or one column of pixels counts as empty)."""
+    if isinstance(region, MaskRegion):
+        ys, xs = np.nonzero(region.mask)
+        return xs.size == 0 or int(xs.max()) == 0 or int(ys.max()) == 0
     values = np.asarray(region, dtype=np.float64).ravel()
     if values.size == 4:
         return not (values[2] > 0 and values[3] > 0)
@@ -146,7 +151,8 @@ def eao_score(curve: np.ndarray, low: int, high: int) -> float:
 
 
 def unsupervised_accuracy(
-    trajectories: Sequence[Trajectory], groundtruth: np.ndarray, size: tuple[int, int],
+    trajectories: Sequence[Trajectory], groundtruth: Sequence[np.ndarray | MaskRegion] | np.ndarray,
+    size: tuple[int, int],
     burnin: int = UNSUPERVISED_BURNIN,
 ) -> float:
     """One sequence's average overlap over its runs (repetitions)."""

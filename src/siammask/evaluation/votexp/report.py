@@ -81,7 +81,7 @@ def _multistart(dataset: Dataset, results_dir: str | os.PathLike[str], name: str
         for anchor, backward in anchors[seq.name].runs():
             order = anchor_order(len(seq), anchor, backward)
             trajectory = read_run(folder, trajectory_name(seq.name, anchor), len(order))
-            runs.append(analyses.anchor_run(trajectory, seq.groundtruth[order], seq.size))
+            runs.append(analyses.anchor_run(trajectory, [seq.scored[i] for i in order], seq.size))
         ar = analyses.sequence_ar(runs, len(seq))
         per_seq.append(ar)
         partials.append(analyses.sequence_eao(runs, high))
@@ -96,7 +96,7 @@ def _unsupervised(dataset: Dataset, results_dir: str | os.PathLike[str], name: s
     for seq in dataset:
         folder = sequence_folder(results_dir, name, "unsupervised", seq.name)
         trajectory = read_run(folder, trajectory_name(seq.name, None), len(seq))
-        sequences[seq.name] = {"average_overlap": analyses.unsupervised_accuracy([trajectory], seq.groundtruth,
+        sequences[seq.name] = {"average_overlap": analyses.unsupervised_accuracy([trajectory], seq.scored,
                                                                                   seq.size)}
     overall = analyses.average_accuracy([s["average_overlap"] for s in sequences.values()], [len(s) for s in dataset])
     return ExperimentMetrics("unsupervised", overall, sequences=sequences)

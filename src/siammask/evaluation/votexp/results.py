@@ -56,7 +56,7 @@ def read_run(folder: Path, name: str, frames: int) -> Trajectory:
         binary = " (vot-toolkit's binary results: run it with VOT_RESULTS_BINARY=false)" \
             if (folder / f"{name}.bin").is_file() else ""
         raise SiamMaskError(f"missing result file {path}{binary}")
-    trajectory = read_trajectory(path, frames)
+    trajectory = read_trajectory(path, frames, masks=True)  # VOT2020 trackers may answer with masks
     if len(trajectory) != frames:
         raise SiamMaskError(f"{path}: {len(trajectory)} lines for a run of {frames} frames "
                             "(results of another dataset?)")
