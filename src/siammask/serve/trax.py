@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from siammask.errors import SiamMaskError
+from siammask.evaluation.vot.results import MaskRegion
 from siammask.extras import import_extra
 from siammask.io.sources import read_image
 from siammask.tracking.config import TrackerConfig
@@ -119,13 +120,10 @@ def result_region(result: TrackResult, as_mask: bool, seg_thr: float, empty_when
         return trax.Polygon.create([(float(x), float(y)) for x, y in result.polygon])
     if result.mask is None:
         raise SiamMaskError("the engine gave no mask to send")
-    binary = result.mask.binary(seg_thr)
-    ys, xs = np.nonzero(binary)
-    if xs.size == 0:  # nothing above the threshold: an empty mask, as the client should score it
+    region = MaskRegion.from_binary(result.mask.binary(seg_thr))
+    if region.is_empty:  # nothing above the threshold: an empty mask, as the client should score it
         return empty_region(as_mask=True)
-    x0, y0 = int(xs.min()), int(ys.min())
-    crop = np.ascontiguousarray(binary[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1])
-    return trax.Mask.create(crop, x0, y0)
+    return trax.Mask.create(region.mask, *region.offset)
 
 
 class TraxSession:

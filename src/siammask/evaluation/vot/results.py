@@ -46,6 +46,17 @@ class MaskRegion:
     mask: np.ndarray
     offset: tuple[int, int]
 
+    @classmethod
+    def from_binary(cls, binary: np.ndarray) -> MaskRegion:
+        """A whole-frame binary mask cut to its set pixels (a 0x0 mask at (0, 0) when none), as a
+        tracker answers with a mask (TraX, vot-toolkit's result lines)."""
+        ys, xs = np.nonzero(binary)
+        if xs.size == 0:
+            return cls(np.zeros((0, 0), dtype=np.uint8), (0, 0))
+        x0, y0 = int(xs.min()), int(ys.min())
+        crop = np.ascontiguousarray(binary[y0 : int(ys.max()) + 1, x0 : int(xs.max()) + 1] != 0, dtype=np.uint8)
+        return cls(crop, (x0, y0))
+
     @property
     def bounds(self) -> tuple[int, int, int, int]:
         """vot-toolkit's bounds (left, top, right, bottom, inclusive) of the set pixels; an empty mask
@@ -111,8 +122,11 @@ def format_mask_region(region: MaskRegion) -> str:
     return "m" + ",".join(str(v) for v in (left, top, right - left + 1, bottom - top + 1, *runs))
 
 
-def format_region(region: int | Sequence[float] | np.ndarray) -> str:
-    """One result line (without newline): a code as an integer, values as `%.4f` of a float32."""
+def format_region(region: int | Sequence[float] | np.ndarray | MaskRegion) -> str:
+    """One result line (without newline): a code as an integer, values as `%.4f` of a float32, a
+    mask as vot-toolkit's mask line."""
+    if isinstance(region, MaskRegion):
+        return format_mask_region(region)
     if isinstance(region, int | np.integer):
         if int(region) not in CODES:
             raise ValueError(f"a region code is 0, 1 or 2, got {region}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siammask.evaluation.vot.protocol import _check_init_region
-from siammask.evaluation.vot.results import INIT
+from siammask.evaluation.vot.results import INIT, MaskRegion
 from siammask.evaluation.votexp.realtime import RealtimeClock
 from siammask.io.sources import check_frame_size, read_image
 from siammask.tracking.tracker import Tracker
@@ -29,7 +29,7 @@ from siammask.tracking.tracker import Tracker
 class PassRun:
     """A pass in its own frame order: the result lines (INIT, then each frame's polygon values)."""
 
-    regions: list[int | list[float]] = field(default_factory=list)
+    regions: list[int | list[float] | MaskRegion] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # per frame, seconds; 0 for a frame gone by
     seconds: float = 0.0  # tracker calls only
     skipped: int = 0  # frames the real-time clock let go by
@@ -37,15 +37,19 @@ class PassRun:
 
 def run_pass(
     tracker: Tracker, frames: Sequence[str], groundtruth: np.ndarray, order: Sequence[int],
-    clock: RealtimeClock | None = None,
+    clock: RealtimeClock | None = None, masks: Sequence[MaskRegion] | None = None,
 ) -> PassRun:
-    """Track `frames` in `order` (frame indices), starting from the ground truth of `order[0]`."""
+    """Track `frames` in `order` (frame indices), starting from the ground truth of `order[0]`.
+    `masks`: the ground truth is masks (VOT2020 on): the tracker starts from their boxes
+    (`groundtruth`) and answers with its mask, as our TraX server answers a mask-initialised client."""
     run = PassRun()
     size: tuple[int, int] | None = None
-    last: list[float] = [float(v) for v in np.ravel(groundtruth[order[0]])]  # an answer before any track
+    # an answer before any track: the region the run starts from
+    last: list[float] | MaskRegion = masks[order[0]] if masks is not None else [
+        float(v) for v in np.ravel(groundtruth[order[0]])]
     for step, f in enumerate(order):
         if step and clock is not None and clock.skips_next():
-            run.regions.append(list(last))
+            run.regions.append(last if isinstance(last, MaskRegion) else list(last))
             run.times.append(0.0)
             run.skipped += 1
             continue
@@ -59,8 +63,13 @@ def run_pass(
             tracker.init(frame, groundtruth[f])
             run.regions.append(INIT)
         else:
-            last = [float(v) for v in tracker.track(frame).polygon.ravel()]
-            run.regions.append(list(last))
+            result = tracker.track(frame)
+            if masks is not None:
+                last = MaskRegion.from_binary(result.binary_mask())
+                run.regions.append(last)
+            else:
+                last = [float(v) for v in result.polygon.ravel()]
+                run.regions.append(list(last))
         toc = time.perf_counter()
         run.seconds += toc - tic
         run.times.append(toc - start)

@@ -80,7 +80,7 @@ def job_outcome(engine: Engine, config: TrackerConfig, job: Job) -> tuple[list[t
     for name, order in job.runs:
         clock = RealtimeClock(REALTIME_GRACE, 1.0 / job.fps) if job.experiment == "realtime" else None
         try:
-            runs.append((name, run_pass(Tracker(engine, config), frames, seq.groundtruth, order, clock)))
+            runs.append((name, run_pass(Tracker(engine, config), frames, seq.groundtruth, order, clock, seq.masks)))
         except SiamMaskError as exc:
             raise SiamMaskError(f"sequence {seq.name}: {exc}") from None
     tracked = sum(len(r.regions) - r.skipped for _, r in runs)
