@@ -211,3 +211,32 @@ def test_cli_help_has_examples(capsys):
         main(["synth", "--help"])
     assert exc.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_vot2020_layout_is_the_same_sequences_with_mask_ground_truth(tmp_path, capsys):
+    """--layout vot2020: the vot layout's frames, tags and anchors byte for byte; the ground truth the
+    target's visible pixels as mask lines, inside its rectangle, and read back by the VOT reader."""
+    from siammask.datasets.vot import load_dataset
+    from siammask.evaluation.vot.results import parse_mask_region
+
+    boxes, masks = tmp_path / "vot", tmp_path / "vot2020"
+    assert main(["synth", str(boxes), "--sequences", "1", "--frames", "40", "--size", "96x96", "--seed", "5"]) == 0
+    assert main(["synth", str(masks), "--layout", "vot2020", "--sequences", "1", "--frames", "40", "--size", "96x96",
+                 "--seed", "5"]) == 0
+    assert "mask ground truth" in capsys.readouterr().out
+    for path in sorted((boxes / "synth00").iterdir()):
+        if path.name != "groundtruth.txt":
+            assert (masks / "synth00" / path.name).read_bytes() == path.read_bytes(), path.name
+    polygons = np.loadtxt(boxes / "synth00" / "groundtruth.txt", delimiter=",").reshape(-1, 4, 2)
+    lines = (masks / "synth00" / "groundtruth.txt").read_text().splitlines()
+    assert len(lines) == 40 and all(line.startswith("m") for line in lines)
+    for polygon, line in zip(polygons, lines):
+        region = parse_mask_region(line, "t")
+        if region.is_empty:  # hidden by the occluder
+            continue
+        left, top, right, bottom = region.bounds
+        low, high = polygon.min(axis=0), polygon.max(axis=0)
+        assert low[0] - 1 <= left and right <= high[0] + 1 and low[1] - 1 <= top and bottom <= high[1] + 1
+        assert region.mask.sum() > 0.5 * cv2.contourArea(polygon.astype(np.float32))
+    seq = load_dataset(masks, masks=True)["synth00"]
+    assert len(seq.masks) == 40 and np.isfinite(seq.groundtruth[0]).all()

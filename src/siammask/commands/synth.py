@@ -36,6 +36,8 @@ examples:
 
 layout: OUT/list.txt, OUT/synthNN/00000001.jpg..., OUT/synthNN/groundtruth.txt (8 values per line:
 the target's rotated rectangle) and OUT/synthNN/<attribute>.tag (one 0/1 per frame).
+--layout vot2020: the same, groundtruth.txt holding the target's visible pixels as vot-toolkit's mask
+lines (m<x>,<y>,<w>,<h>,<run lengths>; empty where the occluder hides it all).
 --layout davis: OUT/JPEGImages/480p/davisNN/00000.jpg..., OUT/Annotations/480p/davisNN/00000.png...
 (palette PNGs, 0 background, k the k-th object) and OUT/ImageSets/2016|2017/val.txt.
 --layout vot-lt: OUT/list.txt, OUT/ltNN/00000001.jpg..., OUT/ltNN/groundtruth.txt (x,y,w,h a line,
@@ -76,8 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(
-        "--layout", choices=("vot", "vot-lt", "davis", "broad", "otb", "lasot", "got10k"), default="vot",
-        help="vot: one target a sequence, VOT2016 layout (default); vot-lt: the target goes away and comes "
+        "--layout", choices=("vot", "vot2020", "vot-lt", "davis", "broad", "otb", "lasot", "got10k"), default="vot",
+        help="vot: one target a sequence, VOT2016 layout (default); vot2020: the same sequences, the ground truth "
+             "the target's visible pixels as vot-toolkit's mask lines; vot-lt: the target goes away and comes "
              "back, VOT2018-LT layout; davis: several objects with label maps, DAVIS 2017 layout; broad: the "
              "training generator (varied shapes, textures, distractors, occluders; DAVIS layout), another "
              "renderer than the others so that their sequences stay held out; otb, lasot, got10k: the one-pass "
@@ -97,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # takes --objects); the one-pass writer also takes the layout's name
 _WRITERS = {
     "vot": ("synth", "make_dataset", "sequence(s)", False),
+    "vot2020": ("synth", "make_mask_dataset", "VOT2020-layout sequence(s) (mask ground truth)", False),
     "vot-lt": ("synth_lt", "make_lt_dataset", "VOT-LT-layout sequence(s)", False),
     "davis": ("synth_davis", "make_davis_dataset", "DAVIS-layout sequence(s)", True),
     "broad": ("synth_broad", "make_broad_dataset", "broad training sequence(s) (DAVIS layout)", True),

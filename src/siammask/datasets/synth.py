@@ -35,6 +35,7 @@ import numpy as np
 
 from siammask.datasets.vot import TAG_NAMES
 from siammask.errors import SiamMaskError
+from siammask.evaluation.vot.results import MaskRegion, format_mask_region
 from siammask.files import check_output_folder, staged_folder, unexpected_entries
 from siammask.io.ownership import RECORD, folder_problem, record_folder
 
@@ -61,6 +62,7 @@ class _Truth:
 
     polygons: np.ndarray  # (T, 4, 2) rectangle corners
     tags: dict[str, np.ndarray]  # name -> (T,) uint8
+    masks: list[MaskRegion]  # the target's visible pixels (the occluder's taken out), each frame
 
 
 KIND = "synthetic VOT dataset"  # in the .siammask record
@@ -73,8 +75,11 @@ def make_dataset(
     size: tuple[int, int] = (320, 240),
     seed: int = 0,
     overwrite: bool = False,
+    masks: bool = False,
 ) -> Path:
-    """Write a synthetic VOT2016-style dataset to `out_dir` and return its path.
+    """Write a synthetic VOT2016-style dataset to `out_dir` and return its path; `masks`: the
+    ground truth is the target's visible pixels as vot-toolkit's mask lines (VOT2020 on), the same
+    frames otherwise.
 
     `size` is (width, height). The same arguments always give byte-identical files: every random
     draw comes from a numpy Generator seeded with (seed, sequence index), so a sequence does not
@@ -101,7 +106,7 @@ def make_dataset(
             names = [f"synth{i:02d}" for i in range(sequences)]
             for index, name in enumerate(names):
                 rng = np.random.default_rng([seed, index])
-                _write_sequence(tmp / name, rng, frames, width, height)
+                _write_sequence(tmp / name, rng, frames, width, height, masks)
             (tmp / "list.txt").write_text("".join(f"{n}\n" for n in names))
             record_folder(tmp, KIND)  # what --force may replace later: this, unchanged
     except OSError as exc:
@@ -157,11 +162,21 @@ def _dataset_owner_problem(folder: Path) -> str | None:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int, height: int) -> None:
+def make_mask_dataset(
+    out_dir: str | os.PathLike[str], sequences: int = 3, frames: int = 60, size: tuple[int, int] = (320, 240),
+    seed: int = 0, overwrite: bool = False,
+) -> Path:
+    """make_dataset's sequences with mask ground truth (VOT2020 on): `siammask synth --layout vot2020`."""
+    return make_dataset(out_dir, sequences, frames, size, seed, overwrite, masks=True)
+
+
+def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int, height: int,
+                    masks: bool = False) -> None:
     """Render one sequence, writing each frame as soon as it exists so memory stays flat."""
     seq_dir.mkdir()
     truth = _render_sequence(rng, n, width, height, _jpeg_writer(seq_dir))
-    lines = (",".join(f"{v:.4f}" for v in poly.reshape(-1)) for poly in truth.polygons)
+    lines = (format_mask_region(m) for m in truth.masks) if masks else (
+        ",".join(f"{v:.4f}" for v in poly.reshape(-1)) for poly in truth.polygons)
     (seq_dir / "groundtruth.txt").write_text("".join(f"{line}\n" for line in lines))
     for name in TAG_NAMES:
         (seq_dir / f"{name}.tag").write_text("".join(f"{int(v)}\n" for v in truth.tags[name]))
@@ -372,6 +387,7 @@ def _render_sequence(
     corners_unit = np.array([[-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5], [0.5, 0.5]])
     polygons = np.empty((n, 4, 2))
     occluded = np.zeros(n)
+    visible_masks = []
     for t in range(n):
         cos_a, sin_a = math.cos(angle[t]), math.sin(angle[t])
         rot = np.array([[cos_a, -sin_a], [sin_a, cos_a]])
@@ -394,10 +410,13 @@ def _render_sequence(
             if visible > 0:
                 occluded[t] = float((alpha * occ_alpha).sum()) / visible
             frame = frame + occ_alpha * (np.float32(grey) - frame)
+            alpha = alpha * (1.0 - occ_alpha)
+        # the target's pixels: more than half its own (the warped mask is 0.5 on its outline)
+        visible_masks.append(MaskRegion.from_binary(alpha[..., 0] > 0.5))
 
         sink(t, _finish_frame(rng, frame, gain[t]))
 
-    return _Truth(polygons, _tags(centre, scale, camera, gain, occluded))
+    return _Truth(polygons, _tags(centre, scale, camera, gain, occluded), visible_masks)
 
 
 def _paste_patch(
