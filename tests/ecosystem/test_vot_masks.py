@@ -233,3 +233,19 @@ def test_mask_groundtruth_experiments_equal_vot_analysis(tmp_path, capsys):
         assert abs(ours[name]["average_overlap"] - grid[row][0]) < TOLERANCE, (name, ours[name], grid[row][0])
     # the tracker follows the targets, and the rectangles score apart from the masks they were drawn from
     assert 0.3 < figures["multistart", OURS] < 1 and figures["multistart", OURS] != figures["multistart", BOXES]
+
+
+
+def test_a_run_from_an_empty_mask_is_refused_in_one_line(tmp_path):
+    import cv2
+
+    from siammask.errors import SiamMaskError
+    from siammask.evaluation.votexp.protocol import run_pass
+
+    frames = []
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((20, 20, 3), np.uint8))
+        frames.append(str(tmp_path / name))
+    empty = parse_mask_region("m0,0,0,0,0", "t")
+    with pytest.raises(SiamMaskError, match=r"ground truth line 2 \(frame 1, .*b.jpg\): the target's mask is empty"):
+        run_pass(None, frames, np.full((2, 4), np.nan), [1, 0], masks=[empty, empty])  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from siammask.errors import SiamMaskError
 from siammask.evaluation.vot.protocol import _check_init_region
 from siammask.evaluation.vot.results import INIT, MaskRegion
 from siammask.evaluation.votexp.realtime import RealtimeClock
@@ -57,7 +58,10 @@ def run_pass(
         frame = read_image(frames[f], f"frame {f}")
         size = check_frame_size(frame, size, f"image {frames[f]} (frame {f})")
         if step == 0:
-            _check_init_region(groundtruth[f], size, f"ground truth line {f + 1} (frame {f}, {frames[f]})")
+            where = f"ground truth line {f + 1} (frame {f}, {frames[f]})"
+            if masks is not None and masks[f].is_empty:
+                raise SiamMaskError(f"{where}: the target's mask is empty there; a run cannot start from it")
+            _check_init_region(groundtruth[f], size, where)
         tic = time.perf_counter()
         if step == 0:
             tracker.init(frame, groundtruth[f])
