@@ -112,8 +112,21 @@ def test_long_term_needs_an_engine_that_takes_wide_crops():
     Tracker(ScriptedEngine([], wide_search=False), TrackerConfig())  # short-term needs nothing more
 
 
+def test_long_term_updates_the_size_at_its_own_rate():
+    # one present frame: the size moves toward the regression's box by penalty x score x rate
+    start = np.array([40.0, 40.0])
+    short, _ = run([0.9], TrackerConfig(presence_thr=0.6))
+    step_short = short[0].box[2:] - start
+    assert np.all(np.abs(step_short) > 0.01)  # the scripted regression asks for another size
+    same, _ = run([0.9], dataclasses.replace(LT, long_term_lr=TrackerConfig().lr))
+    np.testing.assert_allclose(same[0].box, short[0].box)  # at lr's rate: short-term's update
+    slow, _ = run([0.9], dataclasses.replace(LT, long_term_lr=0.05))
+    np.testing.assert_allclose(slow[0].box[2:] - start, step_short * 0.05 / TrackerConfig().lr, rtol=1e-9)
+    assert TrackerConfig().size_lr == TrackerConfig().lr and LT.size_lr == LT.long_term_lr
+
+
 @pytest.mark.parametrize("bad", [{"long_term": 1}, {"lost_instance_size": 500}, {"lost_instance_size": 127},
-                                 {"presence_thr": 1.5}, {"redetect_thr": float("nan")}])
+                                 {"presence_thr": 1.5}, {"redetect_thr": float("nan")}, {"long_term_lr": 1.5}])
 def test_long_term_settings_are_checked(bad):
     with pytest.raises(SiamMaskError, match="tracker setting"):
         TrackerConfig.from_dict(bad)

@@ -127,7 +127,7 @@ def _score_anchors(
 
 def _decision(s: _Scored, best: int, pos: np.ndarray, size: np.ndarray, scale_x: np.float64, config: TrackerConfig,
               n: int) -> Decision:
-    lr = s.penalty[best] * s.score[best] * config.lr
+    lr = s.penalty[best] * s.score[best] * config.size_lr
     new_pos = np.array([s.cx[best] / scale_x + pos[0], s.cy[best] / scale_x + pos[1]])
     new_size = np.array([
         size[0] * (1 - lr) + (s.w[best] / scale_x) * lr,
