@@ -13,8 +13,8 @@ examples:
   siammask demo --force                           # again, replacing the earlier demo's folder
   siammask demo --checkpoint SiamMask_VOT.pth --dataset data/VOT2016 --output vot2016-report
 
-On the embedded defaults it took 7 min 26 s on 2 shared AVX-512 cores (README; a test run beside it; 3 min
-53 s idle with the previous default). The embedded default is the seeded backbone with heads, mask and refine trained on
+On the embedded defaults it took 2 min 59 s on 2 idle AVX-512 cores (README; longer on shared or slower
+cores). The embedded default is the seeded backbone with heads, mask and refine trained on
 synthetic data of the broad generator (docs/training.md), so the demo's data are a renderer it never saw; it was
 never shown a real object.
 
