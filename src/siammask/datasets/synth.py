@@ -62,7 +62,7 @@ class _Truth:
 
     polygons: np.ndarray  # (T, 4, 2) rectangle corners
     tags: dict[str, np.ndarray]  # name -> (T,) uint8
-    masks: list[MaskRegion]  # the target's visible pixels (the occluder's taken out), each frame
+    masks: list[MaskRegion]  # the target's visible pixels (the occluder's taken out), each frame; [] unasked
 
 
 KIND = "synthetic VOT dataset"  # in the .siammask record
@@ -174,7 +174,7 @@ def _write_sequence(seq_dir: Path, rng: np.random.Generator, n: int, width: int,
                     masks: bool = False) -> None:
     """Render one sequence, writing each frame as soon as it exists so memory stays flat."""
     seq_dir.mkdir()
-    truth = _render_sequence(rng, n, width, height, _jpeg_writer(seq_dir))
+    truth = _render_sequence(rng, n, width, height, _jpeg_writer(seq_dir), masks)
     lines = (format_mask_region(m) for m in truth.masks) if masks else (
         ",".join(f"{v:.4f}" for v in poly.reshape(-1)) for poly in truth.polygons)
     (seq_dir / "groundtruth.txt").write_text("".join(f"{line}\n" for line in lines))
@@ -335,9 +335,11 @@ def _target_texture(rng: np.random.Generator, height: int, width: int, hue: floa
 
 
 def _render_sequence(
-    rng: np.random.Generator, n: int, width: int, height: int, sink: Callable[[int, np.ndarray], None]
+    rng: np.random.Generator, n: int, width: int, height: int, sink: Callable[[int, np.ndarray], None],
+    masks: bool = False,
 ) -> _Truth:
-    """Draw one sequence's motion, render its frames into `sink` and derive its tags from the motion."""
+    """Draw one sequence's motion, render its frames into `sink` and derive its tags from the motion;
+    `masks`: the target's visible pixels too (only the vot2020 layout writes them)."""
     short = min(width, height)
     bg_hue = rng.uniform(0, 180)
     target_hue = bg_hue + rng.choice([-1.0, 1.0]) * rng.uniform(55, 90)
@@ -410,9 +412,10 @@ def _render_sequence(
             if visible > 0:
                 occluded[t] = float((alpha * occ_alpha).sum()) / visible
             frame = frame + occ_alpha * (np.float32(grey) - frame)
-            alpha = alpha * (1.0 - occ_alpha)
-        # the target's pixels: more than half its own (the warped mask is 0.5 on its outline)
-        visible_masks.append(MaskRegion.from_binary(alpha[..., 0] > 0.5))
+            if masks:
+                alpha = alpha * (1.0 - occ_alpha)  # what the occluder leaves of the target
+        if masks:  # the target's pixels: more than half its own (the warped mask is 0.5 on its outline)
+            visible_masks.append(MaskRegion.from_binary(alpha[..., 0] > 0.5))
 
         sink(t, _finish_frame(rng, frame, gain[t]))
 

@@ -115,8 +115,7 @@ def load_sequence(folder: str | os.PathLike[str], meta: dict | None = None, abse
             raise SiamMaskError(f"{path}: mask ground truth (VOT2020 on); vot-toolkit's experiments score it: "
                                 "siammask eval --experiment multistart, unsupervised or realtime")
         regions = read_mask_groundtruth(path, len(frames))
-        boxes = [r.box() if not r.is_empty else (math.nan,) * 4 for r in regions]
-        gt = np.array(boxes, dtype=np.float64)
+        gt = np.array([r.box() for r in regions], dtype=np.float64)  # NaN where a mask is empty
     else:
         gt = read_groundtruth(path, len(frames), absent)
     return Sequence(name=folder.name, frames=frames, groundtruth=gt, tags=_tags(folder, len(frames), meta),

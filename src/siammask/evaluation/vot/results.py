@@ -72,10 +72,11 @@ class MaskRegion:
         return not bool(self.mask.any())
 
     def box(self) -> tuple[float, float, float, float]:
-        """x, y, w, h of the set pixels (0-size at the offset when none)."""
+        """x, y, w, h of the set pixels; NaN when there are none (no target to start from)."""
+        if self.is_empty:
+            return (math.nan,) * 4
         left, top, right, bottom = self.bounds
-        return (float(left), float(top), 0.0, 0.0) if self.is_empty else (
-            float(left), float(top), float(right - left + 1), float(bottom - top + 1))
+        return float(left), float(top), float(right - left + 1), float(bottom - top + 1)
 
 
 def parse_mask_region(text: str, where: str) -> MaskRegion:
@@ -100,11 +101,10 @@ def parse_mask_region(text: str, where: str) -> MaskRegion:
     mask = flat.reshape(height, width)
     # vot-toolkit crops a mask it reads to its set pixels (Mask(optimize=True), its default), and
     # takes one whose rightmost set column is its first as empty: zero size at (0, 0); kept so
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0 or xs.max() == 0:
-        return MaskRegion(np.zeros((0, 0), dtype=np.uint8), (0, 0))
-    return MaskRegion(mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy(),
-                      (x + int(xs.min()), y + int(ys.min())))
+    if not mask[:, 1:].any():
+        return MaskRegion.from_binary(mask[:, :0])
+    cropped = MaskRegion.from_binary(mask)
+    return MaskRegion(cropped.mask, (x + cropped.offset[0], y + cropped.offset[1]))
 
 
 def format_mask_region(region: MaskRegion) -> str:

@@ -136,6 +136,7 @@ def _overlaps(a: _Shapes, b: _Shapes, bounds: tuple[int, int] | None) -> np.ndar
 
 def _mask_overlap(a: RegionLike, b: RegionLike, bounds: tuple[int, int] | None) -> float:
     """One pair's overlap, either side a mask: vot-toolkit's `_calculate_overlap` on bitmaps."""
+    a, b = _parsed(a), _parsed(b)
     box_a, box_b = _toolkit_bounds(a), _toolkit_bounds(b)
     union = (min(box_a[0], box_b[0]), min(box_a[1], box_b[1]), max(box_a[2], box_b[2]), max(box_a[3], box_b[3]))
     if union[0] >= union[2] or union[1] >= union[3]:
@@ -149,14 +150,20 @@ def _mask_overlap(a: RegionLike, b: RegionLike, bounds: tuple[int, int] | None) 
     return float(np.count_nonzero(pixels_a & pixels_b)) / union_px if union_px else 0.0
 
 
-def _toolkit_bounds(region: RegionLike) -> tuple[int, int, int, int]:
+def _parsed(region: RegionLike) -> MaskRegion | _Shapes:
+    """A mask as it is, any other region parsed (and rounded) once, as the batched road parses it."""
+    if isinstance(region, MaskRegion):
+        return region
+    return _Shapes(np.ravel(np.asarray(region, dtype=np.float64))[None, :])
+
+
+def _toolkit_bounds(region: MaskRegion | _Shapes) -> tuple[int, int, int, int]:
     if isinstance(region, MaskRegion):
         return region.bounds
-    shape = _Shapes(np.ravel(np.asarray(region, dtype=np.float64))[None, :])
-    return tuple(int(v) for v in shape.box[0])  # type: ignore[return-value]
+    return tuple(int(v) for v in region.box[0])  # type: ignore[return-value]
 
 
-def _bitmap(region: RegionLike, box: tuple[int, int, int, int]) -> np.ndarray:
+def _bitmap(region: MaskRegion | _Shapes, box: tuple[int, int, int, int]) -> np.ndarray:
     """The region's pixels inside `box` (left, top, right, bottom, inclusive), as a bool array."""
     left, top, right, bottom = box
     width, height = right - left + 1, bottom - top + 1
@@ -169,9 +176,8 @@ def _bitmap(region: RegionLike, box: tuple[int, int, int, int]) -> np.ndarray:
         if x1 > x0 and y1 > y0:
             out[y0 - top : y1 - top, x0 - left : x1 - left] = region.mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox] != 0
         return out
-    shape = _Shapes(np.ravel(np.asarray(region, dtype=np.float64))[None, :])
-    start, end = shape.spans(np.array([0]), np.array([[left, top]], dtype=np.float64), np.array([width]),
-                             np.array([height]), height)
+    start, end = region.spans(np.array([0]), np.array([[left, top]], dtype=np.float64), np.array([width]),
+                              np.array([height]), height)
     for row in range(height):
         for begin, finish in zip(start[0, row], end[0, row]):
             if finish > begin:
