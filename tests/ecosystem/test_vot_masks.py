@@ -249,3 +249,19 @@ def test_a_run_from_an_empty_mask_is_refused_in_one_line(tmp_path):
     empty = parse_mask_region("m0,0,0,0,0", "t")
     with pytest.raises(SiamMaskError, match=r"ground truth line 2 \(frame 1, .*b.jpg\): the target's mask is empty"):
         run_pass(None, frames, np.full((2, 4), np.nan), [1, 0], masks=[empty, empty])  # type: ignore[arg-type]
+
+
+def test_a_rerun_keeps_mask_results(tmp_path, capsys):
+    """Resuming on a mask dataset: the earlier run's mask lines are read as results and kept."""
+    from siammask.cli import main
+
+    dataset = _mask_dataset(tmp_path / "vot2020")
+    command = ["eval", "--dataset", str(dataset), "--backend", "onnxruntime", "--threads", "2",
+               "--results", str(tmp_path / "r"), "--experiment", "unsupervised"]
+    assert main(command) == 0
+    run = tmp_path / "r" / "SiamMask_onnxruntime" / "unsupervised" / "synth00" / "synth00_001.txt"
+    assert run.read_text().splitlines()[1].startswith("m")
+    before = run.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(command) == 0
+    assert "kept 2 of 2 sequences" in capsys.readouterr().out and run.stat().st_mtime_ns == before

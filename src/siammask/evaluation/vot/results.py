@@ -138,12 +138,15 @@ def format_region(region: int | Sequence[float] | np.ndarray | MaskRegion) -> st
     return ",".join(f"{v:.4f}" for v in values.astype(np.float32).astype(np.float64).tolist())
 
 
-def parse_region(text: str, where: str) -> Region:
-    """A result line as a code or a tuple of values; `where` (file:line) names it in errors."""
+def parse_region(text: str, where: str, masks: bool = False) -> Region | MaskRegion:
+    """A result line as a code or a tuple of values; `where` (file:line) names it in errors.
+    `masks`: a mask line is read (vot-toolkit's experiments score them), else refused."""
     text = text.strip()
     if not text:
         raise SiamMaskError(f"{where}: empty line")
     if text[0] == "m":
+        if masks:
+            return parse_mask_region(text, where)
         raise SiamMaskError(f"{where}: mask regions are not supported")
     try:
         values = tuple(float(t) for t in text.split(","))
@@ -172,8 +175,7 @@ def read_trajectory(path: str | os.PathLike[str], frames: int | None = None,
                                                                                             per_line)
     if not lines:
         raise SiamMaskError(f"{path}: empty result file")
-    return [parse_mask_region(line.strip(), f"{path}:{i}") if masks and line.lstrip().startswith("m")
-            else parse_region(line, f"{path}:{i}") for i, line in enumerate(lines, start=1)]
+    return [parse_region(line, f"{path}:{i}", masks) for i, line in enumerate(lines, start=1)]
 
 
 def write_trajectory(path: str | os.PathLike[str], regions: Iterable[int | Sequence[float] | np.ndarray]) -> None:

@@ -31,8 +31,9 @@ class SequenceOutcome(PassOutcome):
     failures: int = 0
 
 
-def existing_result(path: Path, frames: int) -> bool:
-    """What to do with the result file an earlier run may have left at `path` (not forced).
+def existing_result(path: Path, frames: int, masks: bool = False) -> bool:
+    """What to do with the result file an earlier run may have left at `path` (not forced); `masks`:
+    its lines may be masks (vot-toolkit's experiments on mask ground truth).
 
     True: complete (one line per frame), keep it. False: absent, or the beginning of a result file
     (an interrupted writer that was not atomic, e.g. another tool's), so track the sequence again and
@@ -53,7 +54,7 @@ def existing_result(path: Path, frames: int) -> bool:
     regions = []
     for i, line in enumerate(lines, start=1):
         try:
-            regions.append(parse_region(line, f"{path}:{i}"))
+            regions.append(parse_region(line, f"{path}:{i}", masks))
         except SiamMaskError as exc:
             if i == len(lines) and not text.endswith("\n"):
                 return False  # its last line was cut short: an interrupted write

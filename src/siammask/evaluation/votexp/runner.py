@@ -108,7 +108,7 @@ def _planner(jobs: list[Job]) -> Callable[..., tuple[list[ExperimentOutcome], li
         names = set(dataset.names)  # a shard's part of the dataset: its jobs only
         for job in (j for j in jobs if j.sequence.name in names):
             out = sequence_folder(results_dir, tracker_name, job.experiment, job.sequence.name)
-            complete = [existing_result(out / f"{name}.txt", len(order)) for name, order in job.runs]
+            complete = [existing_result(out / f"{name}.txt", len(order), masks=True) for name, order in job.runs]
             if not force and all(complete):
                 kept.append(ExperimentOutcome(job.sequence.name, 0, 0.0, len(job.runs), skipped=True))
                 continue
